@@ -1,0 +1,406 @@
+"""pipeline.toml and credentials.toml, loaded once into typed, frozen settings.
+
+Every problem names the file, the line of the key and the fix. Paths are made absolute relative to
+the config file, so the pipeline behaves the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.errors import ConfigError
+from pipeline.timeutil import BadTime, parse_duration, to_utc
+
+DEFAULT_TEMPLATE = "New on the blog: {title} {url}"
+DEFAULT_X_API = "https://api.twitter.com"
+CONFIG_ENV = "PIPELINE_CONFIG"
+
+
+class Secret:
+    """A credential value that never shows itself in output, logs, reprs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class WordPressCredentials:
+    user: str | None = None
+    app_password: Secret | None = None
+    token: Secret | None = None
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None or (self.user is not None and self.app_password is not None)
+
+    def secrets(self) -> list[str]:
+        return [s.reveal() for s in (self.app_password, self.token) if s is not None]
+
+
+@dataclass(frozen=True)
+class XCredentials:
+    consumer_key: Secret | None = None
+    consumer_secret: Secret | None = None
+    access_token: Secret | None = None
+    access_token_secret: Secret | None = None
+    bearer_token: Secret | None = None
+
+    @property
+    def oauth1(self) -> bool:
+        keys = (self.consumer_key, self.consumer_secret, self.access_token, self.access_token_secret)
+        return all(k is not None for k in keys)
+
+    @property
+    def configured(self) -> bool:
+        return self.oauth1 or self.bearer_token is not None
+
+    def secrets(self) -> list[str]:
+        values = (
+            self.consumer_key, self.consumer_secret, self.access_token,
+            self.access_token_secret, self.bearer_token,
+        )
+        return [s.reveal() for s in values if s is not None]
+
+
+@dataclass(frozen=True)
+class Credentials:
+    wordpress: WordPressCredentials = field(default_factory=WordPressCredentials)
+    x: XCredentials = field(default_factory=XCredentials)
+    warnings: tuple[str, ...] = ()
+
+    def secrets(self) -> list[str]:
+        return self.wordpress.secrets() + self.x.secrets()
+
+
+@dataclass(frozen=True)
+class WordPressSettings:
+    url: str
+    api_root: str | None = None
+    allow_insecure_http: bool = False
+    concurrency: int = 4
+    timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class XSettings:
+    template: str = DEFAULT_TEMPLATE
+    api_url: str = DEFAULT_X_API
+    image: bool = False
+    thread_series: bool = False
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    post: str  # a slug, or a path under posts_dir
+    at: datetime  # aware, UTC
+    line: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: Path
+    timezone: ZoneInfo
+    posts_dir: Path
+    state_dir: Path
+    credentials_path: Path
+    wordpress: WordPressSettings
+    x: XSettings
+    schedule: tuple[ScheduleEntry, ...] = ()
+    catch_up: timedelta = timedelta(hours=24)
+    max_attempts: int = 5
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "pipeline.sqlite3"
+
+
+TOP_KEYS = {"timezone", "posts_dir", "state_dir", "credentials", "catch_up", "max_attempts",
+            "wordpress", "x", "schedule"}
+WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
+X_KEYS = {"template", "api_url", "image", "thread_series"}
+
+
+def find_config(explicit: str | None) -> Path:
+    """The config file: --config, then $PIPELINE_CONFIG, then ./pipeline.toml."""
+    chosen = explicit or os.environ.get(CONFIG_ENV) or "pipeline.toml"
+    path = Path(chosen).expanduser().resolve()
+    if not path.is_file():
+        raise ConfigError(
+            "no config file here", path=path,
+            fix="run from the folder with pipeline.toml, or pass --config PATH "
+                f"(or set {CONFIG_ENV})",
+        )
+    return path
+
+
+def load_settings(path: Path) -> Settings:
+    text = _read_text(path)
+    data = _parse_toml(text, path)
+    where = _Locator(path, text)
+    where.reject_unknown(data, TOP_KEYS, section=None)
+    tz = _timezone(data.get("timezone", "UTC"), where)
+    base = path.parent
+    return Settings(
+        path=path,
+        timezone=tz,
+        posts_dir=_path(data, "posts_dir", "posts", base, where),
+        state_dir=_path(data, "state_dir", ".pipeline", base, where),
+        credentials_path=_path(data, "credentials", "credentials.toml", base, where),
+        wordpress=_wordpress(data.get("wordpress"), where),
+        x=_x(data.get("x", {}), where),
+        schedule=_schedule(data.get("schedule", []), tz, where),
+        catch_up=_duration(data, "catch_up", "24h", where),
+        max_attempts=_int(data, "max_attempts", 5, where, section=None),
+    )
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("not UTF-8 text", path=path, fix="save the file as UTF-8") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from exc
+
+
+def _parse_toml(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+)", str(exc))
+        line = int(match.group(1)) if match else None
+        reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        raise ConfigError(f"invalid TOML: {reason}", path=path, line=line,
+                          fix="correct the TOML syntax on that line") from exc
+
+
+class _Locator:
+    """Finds the line a key is written on, so errors can point at it."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def line(self, key: str, section: str | None = None) -> int | None:
+        in_section = section is None
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for number, raw in enumerate(self.lines, start=1):
+            stripped = raw.strip()
+            if stripped.startswith("["):
+                name = stripped.strip("[]").strip()
+                in_section = name == section
+                continue
+            if in_section and pattern.match(raw):
+                return number
+        return None
+
+    def error(self, message: str, key: str, section: str | None = None,
+              fix: str | None = None) -> ConfigError:
+        full = f"{section}.{key}" if section else key
+        return ConfigError(f"{full}: {message}", path=self.path, line=self.line(key, section),
+                           fix=fix)
+
+    def reject_unknown(self, data: Mapping[str, Any], known: set[str], section: str | None) -> None:
+        for key in data:
+            if key not in known:
+                raise self.error("unknown key", key, section,
+                                 fix=f"remove it, or use one of: {', '.join(sorted(known))}")
+
+
+def _timezone(value: object, where: _Locator) -> ZoneInfo:
+    if not isinstance(value, str):
+        raise where.error("must be a string", "timezone", fix='e.g. timezone = "Europe/Paris"')
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise where.error(f"unknown timezone {value!r}", "timezone",
+                          fix='use an IANA name such as "America/New_York"') from exc
+
+
+def _path(data: Mapping[str, Any], key: str, default: str, base: Path, where: _Locator) -> Path:
+    value = data.get(key, default)
+    if not isinstance(value, str) or not value:
+        raise where.error("must be a path", key, fix=f'e.g. {key} = "{default}"')
+    return (base / Path(value).expanduser()).resolve()
+
+
+def _int(data: Mapping[str, Any], key: str, default: int, where: _Locator,
+         section: str | None) -> int:
+    value = data.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise where.error("must be a whole number of at least 1", key, section)
+    return value
+
+
+def _bool(data: Mapping[str, Any], key: str, default: bool, where: _Locator, section: str) -> bool:
+    value = data.get(key, default)
+    if not isinstance(value, bool):
+        raise where.error("must be true or false", key, section)
+    return value
+
+
+def _duration(data: Mapping[str, Any], key: str, default: str, where: _Locator) -> timedelta:
+    value = data.get(key, default)
+    try:
+        return parse_duration(str(value))
+    except BadTime as exc:
+        raise where.error(str(exc), key, fix=f'e.g. {key} = "{default}"') from exc
+
+
+def _wordpress(data: object, where: _Locator) -> WordPressSettings:
+    if not isinstance(data, dict) or "url" not in data:
+        raise ConfigError("the [wordpress] table with url is missing", path=where.path,
+                          fix='add [wordpress] and url = "https://blog.example.com"')
+    where.reject_unknown(data, WP_KEYS, "wordpress")
+    insecure = _bool(data, "allow_insecure_http", False, where, "wordpress")
+    url = _url(data["url"], "url", insecure, where)
+    api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
+    timeout = data.get("timeout", 30)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise where.error("must be a number of seconds", "timeout", "wordpress")
+    return WordPressSettings(
+        url=url, api_root=api_root, allow_insecure_http=insecure,
+        concurrency=_int(data, "concurrency", 4, where, "wordpress"), timeout=float(timeout),
+    )
+
+
+def _url(value: object, key: str, insecure_ok: bool, where: _Locator, section: str = "wordpress"
+         ) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error("must be an http(s) URL", key, section,
+                          fix=f'e.g. {key} = "https://blog.example.com"')
+    assert isinstance(value, str)
+    if parts.scheme == "http" and not insecure_ok and not is_loopback(parts.hostname):
+        raise where.error(
+            "plain http:// to a non-loopback host would send your password unencrypted", key,
+            section, fix="use https://, or set allow_insecure_http = true if you accept that",
+        )
+    return value.rstrip("/")
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+def _x(data: object, where: _Locator) -> XSettings:
+    if not isinstance(data, dict):
+        raise where.error("must be a table", "x", fix="write it as [x]")
+    where.reject_unknown(data, X_KEYS, "x")
+    template = data.get("template", DEFAULT_TEMPLATE)
+    if not isinstance(template, str) or not template.strip():
+        raise where.error("must be a non-empty string", "template", "x",
+                          fix=f'e.g. template = "{DEFAULT_TEMPLATE}"')
+    api_url = data.get("api_url", DEFAULT_X_API)
+    parts = urlsplit(api_url) if isinstance(api_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error("must be an http(s) URL", "api_url", "x", fix=f'e.g. "{DEFAULT_X_API}"')
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise where.error("plain http:// to a non-loopback host would leak your X keys",
+                          "api_url", "x", fix="use https://")
+    return XSettings(
+        template=template, api_url=api_url.rstrip("/"),
+        image=_bool(data, "image", False, where, "x"),
+        thread_series=_bool(data, "thread_series", False, where, "x"),
+    )
+
+
+def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:
+    if not isinstance(data, list):
+        raise where.error("must be a list of [[schedule]] tables", "schedule")
+    entries = []
+    lines = [n for n, raw in enumerate(where.lines, 1) if raw.strip() == "[[schedule]]"]
+    for index, item in enumerate(data):
+        line = lines[index] if index < len(lines) else None
+        if not isinstance(item, dict) or not isinstance(item.get("post"), str) or "at" not in item:
+            raise ConfigError("[[schedule]] needs post and at", path=where.path, line=line,
+                              fix='e.g. post = "my-slug" and at = "2026-12-01 09:00"')
+        try:
+            at = to_utc(item["at"], tz)
+        except BadTime as exc:
+            raise ConfigError(f"schedule.at: {exc}", path=where.path, line=line,
+                              fix='write it like "2026-12-01 09:00"') from exc
+        entries.append(ScheduleEntry(post=item["post"], at=at, line=line or 0))
+    return tuple(entries)
+
+
+ENV_KEYS = {
+    ("wordpress", "user"): "PIPELINE_WORDPRESS_USER",
+    ("wordpress", "app_password"): "PIPELINE_WORDPRESS_APP_PASSWORD",
+    ("wordpress", "token"): "PIPELINE_WORDPRESS_TOKEN",
+    ("x", "consumer_key"): "PIPELINE_X_CONSUMER_KEY",
+    ("x", "consumer_secret"): "PIPELINE_X_CONSUMER_SECRET",
+    ("x", "access_token"): "PIPELINE_X_ACCESS_TOKEN",
+    ("x", "access_token_secret"): "PIPELINE_X_ACCESS_TOKEN_SECRET",
+    ("x", "bearer_token"): "PIPELINE_X_BEARER_TOKEN",
+}
+
+
+def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Credentials:
+    """Credentials from the file (optional) with environment variables overriding each key."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    warnings: list[str] = []
+    if path.is_file():
+        text = _read_text(path)
+        data = _parse_toml(text, path)
+        where = _Locator(path, text)
+        where.reject_unknown(data, {"wordpress", "x"}, None)
+        for section in ("wordpress", "x"):
+            known = {key for sec, key in ENV_KEYS if sec == section}
+            where.reject_unknown(data.get(section, {}), known, section)
+        warnings += _permission_warning(path)
+    values: dict[tuple[str, str], str] = {}
+    for (section, key), var in ENV_KEYS.items():
+        value = env.get(var) or data.get(section, {}).get(key)
+        if isinstance(value, str) and value:
+            values[(section, key)] = value
+    return _credentials(values, tuple(warnings))
+
+
+def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) -> Credentials:
+    def secret(section: str, key: str) -> Secret | None:
+        value = values.get((section, key))
+        return Secret(value) if value else None
+
+    wordpress = WordPressCredentials(
+        user=values.get(("wordpress", "user")),
+        app_password=secret("wordpress", "app_password"),
+        token=secret("wordpress", "token"),
+    )
+    x = XCredentials(**{key: secret("x", key) for section, key in ENV_KEYS if section == "x"})
+    return Credentials(wordpress=wordpress, x=x, warnings=warnings)
+
+
+def _permission_warning(path: Path) -> list[str]:
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        return [f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); "
+                f"fix: chmod 600 {path}"]
+    return []

@@ -1,0 +1,65 @@
+"""Dates in config and front matter: ISO 8601 with an offset, or naive in the site's timezone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+class BadTime(ValueError):
+    """A time that cannot be read, or that does not exist in its timezone."""
+
+
+def to_utc(value: object, tz: ZoneInfo) -> datetime:
+    """Read a time written by a person and return it as an aware UTC datetime.
+
+    Naive times are read in ``tz``. A time that falls in a DST gap (the clocks jump over it) is
+    refused rather than silently moved; a repeated time in the DST fold takes its first occurrence.
+    """
+    when = _parse(value)
+    if when.tzinfo is None:
+        when = _localize(when, tz)
+    return when.astimezone(UTC)
+
+
+def _parse(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day)
+    if not isinstance(value, str):
+        raise BadTime(f"expected a date and time, got {type(value).__name__}")
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise BadTime(f"{text!r} is not a valid date and time ({exc})") from exc
+
+
+def _localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    local = naive.replace(tzinfo=tz, fold=0)
+    round_trip = local.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != naive:
+        raise BadTime(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key} (the clocks skip it for daylight "
+            "saving time)"
+        )
+    return local
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``24h``, ``2d``, ``1w``: the spans users write in config and on the CLI."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    value = text.strip().lower()
+    if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
+        raise BadTime(f"{text!r} is not a duration like 90s, 15m, 24h, 2d or 1w")
+    return timedelta(seconds=int(value[:-1]) * units[value[-1]])
+
+
+def utc_iso(when: datetime) -> str:
+    """The form times are stored in: ISO 8601 in UTC with a Z."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
