@@ -1,0 +1,205 @@
+"""The thin command line over the library. Only this module turns errors into exit codes.
+
+Heavy libraries (httpx, tweepy, apscheduler, rich) are imported inside the commands that need
+them, so that ``pipeline --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import InputError, PipelineError
+
+if TYPE_CHECKING:
+    from pipeline.posts import Post
+    from pipeline.services import Services
+    from pipeline.workspace import Workspace
+
+
+class Context:
+    """What every command shares: the --config choice and the workspace, loaded on first use."""
+
+    def __init__(self, config: str | None) -> None:
+        self.config = config
+        self._workspace: Workspace | None = None
+        self.secrets: list[str] = []
+
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            from pipeline.workspace import open_workspace
+
+            self._workspace = open_workspace(self.config)
+            self.secrets = self._workspace.credentials.secrets()
+        return self._workspace
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "********")
+        return text
+
+
+class PipelineGroup(click.Group):
+    """Turns pipeline errors into one clear line and an exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PipelineError as exc:
+            obj = ctx.find_object(Context)
+            message = exc.render() if isinstance(exc, InputError) else str(exc)
+            fail(obj.redact(message) if obj else message, exc.exit_code)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", envvar="PIPELINE_CONFIG", metavar="PATH",
+              help="pipeline.toml to use [default: ./pipeline.toml; env PIPELINE_CONFIG]")
+@click.version_option(__version__, prog_name="pipeline")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None) -> None:
+    """Publish Markdown posts to WordPress, announce them on X, and link series parts.
+
+    Start with `pipeline check`, then `pipeline preview` to look at the posts in a browser.
+    """
+    ctx.obj = Context(config)
+
+
+@cli.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Validate the config, the credentials and every post; list all problems at once.
+
+    Exits 2 if anything must be fixed before publishing.
+    """
+    workspace = obj.workspace()
+    for warning in workspace.warnings():
+        click.echo(f"warning: {warning}", err=True)
+    for error in workspace.loaded.errors:
+        click.echo(f"error: {error.render()}", err=True)
+    problems = len(workspace.loaded.errors)
+    click.echo(f"{len(workspace.posts)} posts ready to use, {problems} with problems "
+               f"({workspace.settings.path})")
+    if problems:
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
+              help="folder to write the HTML into [default: STATE_DIR/preview]")
+@click.pass_obj
+def preview(obj: Context, out: Path | None) -> None:
+    """Render every post to HTML files, with an index page, to look at in a browser."""
+    from pipeline.preview import write_preview
+
+    workspace = obj.workspace()
+    _report_problems(workspace)
+    target = out or workspace.settings.state_dir / "preview"
+    written = write_preview(workspace.posts, workspace.settings.posts_dir, target)
+    click.echo(f"wrote {len(written) - 1} posts to {target}; open {written[0]} in a browser")
+
+
+@cli.command()
+@click.argument("post")
+@click.pass_obj
+def render(obj: Context, post: str) -> None:
+    """Print one post's HTML (POST is a slug or a path) as it would go to WordPress now."""
+    from pipeline.render import Site, series_index
+    from pipeline.render import render as render_post
+
+    workspace = obj.workspace()
+    chosen = workspace.find(post)
+    site = Site(series=series_index(workspace.posts))
+    click.echo(render_post(chosen, site).html, nl=False)
+
+
+@cli.command()
+@click.argument("posts", nargs=-1)
+@click.option("--no-announce", is_flag=True, help="Leave the announcements out.")
+@click.pass_obj
+def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
+    """What publishing POSTS now would do; sends nothing.
+
+    Shows creates, updates, image uploads, backfills of earlier posts (as a diff of their text)
+    and announcements with their weighted length. Without POSTS: the posts due now.
+    """
+    from pipeline.plan import describe
+    from pipeline.services import services
+
+    with services(obj.config, online=False) as found:
+        obj.secrets = found.workspace.credentials.secrets()
+        targets, bad = _targets(found, posts)
+        result = found.publisher().plan(targets, announce=not no_announce)
+        click.echo(describe(result, found.workspace.settings.posts_dir))
+    if bad:
+        sys.exit(2)
+
+
+@cli.command()
+@click.argument("posts", nargs=-1, required=True)
+@click.option("--dry-run", is_flag=True, help="Print the plan and send nothing.")
+@click.option("--no-announce", is_flag=True, help="Publish without announcing on X.")
+@click.option("--force", is_flag=True,
+              help="Overwrite edits made in WordPress since the pipeline last wrote the post.")
+@click.pass_obj
+def publish(obj: Context, posts: tuple[str, ...], dry_run: bool, no_announce: bool,
+            force: bool) -> None:
+    """Publish POSTS (slugs or paths) now: WordPress, backfills, then the announcement.
+
+    Earlier posts that promised a link to these are updated where their HTML changed. Exits 1
+    if a step failed (the job log says why; it is retried later), 2 for bad input.
+    """
+    from pipeline.plan import describe
+    from pipeline.services import services
+
+    with services(obj.config, online=not dry_run) as found:
+        obj.secrets = found.workspace.credentials.secrets()
+        targets, bad = _targets(found, posts)
+        publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
+        announce = not no_announce
+        click.echo(describe(publisher.plan(targets, announce=announce),
+                            found.workspace.settings.posts_dir))
+        if dry_run or not targets:
+            sys.exit(2 if bad else 0)
+        click.echo("")
+        result = publisher.publish(targets, announce=announce, force=force)
+    for conflict in result.conflicts:
+        click.echo(f"conflict: {conflict} was edited in WordPress; left alone "
+                   f"(`pipeline publish {conflict} --force` overwrites it)", err=True)
+    if bad:
+        sys.exit(2)
+    if not result.ok:
+        click.echo(f"{len(result.failed)} step(s) failed; see `pipeline log --status failed`",
+                   err=True)
+        sys.exit(1)
+
+
+def _targets(found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[str]]:
+    """The posts named on the command line; a bad one is reported and the rest go on."""
+    targets: list[Post] = []
+    bad: list[str] = []
+    for ref in refs:
+        try:
+            targets.append(found.workspace.find(ref))
+        except InputError as exc:
+            click.echo(f"skipped: {exc.render()}", err=True)
+            bad.append(ref)
+    return targets, bad
+
+
+def _report_problems(workspace: Workspace) -> None:
+    """Bad posts are reported and skipped; the rest of the batch goes on."""
+    for error in workspace.loaded.errors:
+        click.echo(f"skipped: {error.render()}", err=True)
+
+
+def main() -> None:
+    cli(prog_name="pipeline")

@@ -1,0 +1,419 @@
+"""Loading and checking posts: front matter + Markdown into small frozen dataclasses.
+
+Loading is pure apart from reading the files: every problem becomes a ``PostError`` naming the file
+and line, and one bad post never stops the others from loading.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from frontmatter.default_handlers import YAMLHandler
+import yaml
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from pipeline.errors import PostError
+from pipeline.timeutil import BadTime, to_utc
+
+MAX_POST_BYTES = 2 * 1024 * 1024
+STATUSES = ("draft", "ready")
+KNOWN_KEYS = frozenset({
+    "title", "slug", "series", "part", "status", "publish_at", "categories", "tags", "excerpt",
+    "featured_image", "announce",
+})
+POST_SCHEME = "post:"
+
+
+@dataclass(frozen=True)
+class Image:
+    """A local image the post uses, as written and as resolved inside the posts folder."""
+
+    src: str
+    path: Path
+    line: int
+    alt: str = ""
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A ``post:`` cross-reference and the line it is written on."""
+
+    slug: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Post:
+    path: Path
+    title: str
+    slug: str
+    body: str
+    body_line: int
+    source_hash: str
+    series: str | None = None
+    part: int | None = None
+    status: str = "ready"
+    publish_at: datetime | None = None
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    excerpt: str | None = None
+    featured_image: Image | None = None
+    announce: str | bool = True
+    images: tuple[Image, ...] = ()
+    links: tuple[Link, ...] = ()
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    posts: tuple[Post, ...]
+    errors: tuple[PostError, ...]
+    warnings: tuple[str, ...]
+
+    def by_slug(self) -> dict[str, Post]:
+        return {post.slug: post for post in self.posts}
+
+
+def slugify(text: str) -> str:
+    """A stable, ASCII slug: the same title always gives the same slug."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:190]
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so that bad dates get our error, with a line."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_posts(
+    posts_dir: Path, tz: ZoneInfo, pinned_slugs: Mapping[str, str] | None = None
+) -> LoadResult:
+    """Load every ``*.md`` under ``posts_dir``, then check what only the whole set can show.
+
+    ``pinned_slugs`` maps a post's path (relative to ``posts_dir``) to the slug it was published
+    under, so that a retitled post keeps its slug.
+    """
+    posts: list[Post] = []
+    errors: list[PostError] = []
+    warnings: list[str] = []
+    for path in sorted(posts_dir.rglob("*.md")):
+        pinned = (pinned_slugs or {}).get(path.relative_to(posts_dir).as_posix())
+        try:
+            post, post_warnings = load_post(path, posts_dir, tz, pinned_slug=pinned)
+        except PostError as exc:
+            errors.append(exc)
+            continue
+        posts.append(post)
+        warnings += post_warnings
+    good, set_errors = check_set(posts)
+    return LoadResult(tuple(good), tuple(errors + set_errors), tuple(warnings))
+
+
+def load_post(
+    path: Path, posts_dir: Path, tz: ZoneInfo, pinned_slug: str | None = None
+) -> tuple[Post, list[str]]:
+    raw = _read_bytes(path)
+    text = _decode(raw, path)
+    meta, key_lines, body, body_line = _split(text, path)
+    warnings = [
+        f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {key!r} is ignored "
+        f"(fix: remove it, or use one of: {', '.join(sorted(KNOWN_KEYS))})"
+        for key in meta if key not in KNOWN_KEYS
+    ]
+    fields = _Fields(path, posts_dir, meta, key_lines)
+    title = fields.title()
+    images, links = scan_body(body, body_line, path, posts_dir)
+    post = Post(
+        path=path,
+        title=title,
+        slug=pinned_slug or fields.slug(title),
+        body=body,
+        body_line=body_line,
+        source_hash=hashlib.sha256(raw).hexdigest(),
+        series=fields.optional_text("series"),
+        part=fields.part(),
+        status=fields.status(),
+        publish_at=fields.when("publish_at", tz),
+        categories=fields.names("categories"),
+        tags=fields.names("tags"),
+        excerpt=fields.optional_text("excerpt"),
+        featured_image=fields.image("featured_image"),
+        announce=fields.announce(),
+        images=images,
+        links=links,
+        key_lines=key_lines,
+    )
+    if post.part is not None and post.series is None:
+        raise PostError("'part' without 'series'", path=path, line=post.line_of("part"),
+                        fix="add series: NAME, or remove part")
+    return post, warnings
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_POST_BYTES:
+            raise PostError(
+                f"file is {size // 1024} KiB, over the {MAX_POST_BYTES // 1024} KiB limit for a "
+                "post", path=path, line=1, fix="is this really a post? move big files elsewhere",
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PostError(f"cannot read: {exc.strerror}", path=path) from exc
+    if not raw.strip():
+        raise PostError("the file is empty", path=path, line=1,
+                        fix="add front matter with a title, then the text")
+    return raw
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PostError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", path=path, line=line,
+                        fix="save the file as UTF-8") from exc
+
+
+def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, int]:
+    handler = YAMLHandler()
+    if not handler.detect(text) or not text.startswith("---"):
+        raise PostError("no front matter", path=path, line=1,
+                        fix="start the file with ---, a line title: ..., and another ---")
+    try:
+        fm, body = handler.split(text)
+    except ValueError as exc:
+        raise PostError("front matter is not closed", path=path, line=1,
+                        fix="end the front matter with a line ---") from exc
+    meta, key_lines = _parse_yaml(fm, path)
+    prefix = text[: len(text) - len(body)]
+    leading = body[: len(body) - len(body.lstrip("\n"))]
+    body_line = prefix.count("\n") + leading.count("\n") + 1
+    return meta, key_lines, body.strip("\n"), body_line
+
+
+def _parse_yaml(fm: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
+    offset = 2  # the front matter starts on the line after the opening ---
+    loader = _Loader(fm)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = offset + mark.line if mark else 1
+        raise PostError(f"invalid YAML in front matter: {exc.problem or exc}", path=path,
+                        line=line, fix="correct the YAML syntax on that line") from exc
+    except yaml.YAMLError as exc:
+        raise PostError(f"invalid YAML in front matter: {exc}", path=path, line=1) from exc
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        raise PostError("front matter is not a mapping of keys to values", path=path, line=offset,
+                        fix="write it as lines of key: value")
+    assert node is not None  # a mapping was constructed from it
+    lines = {str(k.value): offset + k.start_mark.line for k, _ in node.value}
+    return {str(k): v for k, v in data.items()}, lines
+
+
+class _Fields:
+    """Reads and checks one post's front-matter values, each error pointing at its key's line."""
+
+    def __init__(self, path: Path, posts_dir: Path, meta: dict[str, Any],
+                 lines: dict[str, int]) -> None:
+        self.path = path
+        self.posts_dir = posts_dir
+        self.meta = meta
+        self.lines = lines
+
+    def error(self, key: str, message: str, fix: str) -> PostError:
+        return PostError(f"{key}: {message}", path=self.path, line=self.lines.get(key, 1),
+                         fix=fix)
+
+    def title(self) -> str:
+        title = self.meta.get("title")
+        if title is None or (isinstance(title, str) and not title.strip()):
+            raise PostError("no title", path=self.path, line=1,
+                            fix="add title: ... to the front matter")
+        if not isinstance(title, str | int | float):
+            raise self.error("title", "must be text", "write title: Your title")
+        return str(title).strip()
+
+    def slug(self, title: str) -> str:
+        if "slug" not in self.meta:
+            return slugify(title) or slugify(self.path.stem) or "post"
+        slug = self.meta["slug"]
+        if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
+            raise self.error("slug", f"{slug!r} is not a valid slug",
+                             "use lower-case letters, digits and single hyphens")
+        return slug
+
+    def optional_text(self, key: str) -> str | None:
+        value = self.meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise self.error(key, "must be text", f"write {key}: some text")
+        return str(value).strip() or None
+
+    def part(self) -> int | None:
+        value = self.meta.get("part")
+        if value is None:
+            return None
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise self.error("part", f"{value!r} is not a part number", "write part: 1, 2, 3 ...")
+        return value
+
+    def status(self) -> str:
+        value = self.meta.get("status", "ready")
+        if value not in STATUSES:
+            raise self.error("status", f"{value!r} is not a status", "use draft or ready")
+        return str(value)
+
+    def when(self, key: str, tz: ZoneInfo) -> datetime | None:
+        value = self.meta.get(key)
+        if value is None:
+            return None
+        try:
+            return to_utc(value, tz)
+        except BadTime as exc:
+            raise self.error(key, str(exc),
+                             'write it like "2026-12-01 09:00" or "2026-12-01T09:00:00-05:00"'
+                             ) from exc
+
+    def names(self, key: str) -> tuple[str, ...]:
+        value = self.meta.get(key)
+        if value is None:
+            return ()
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(v, str | int) for v in items):
+            raise self.error(key, "must be a list of names", f"write {key}: [one, two]")
+        names = [str(v).strip() for v in items if str(v).strip()]
+        return tuple(dict.fromkeys(names))
+
+    def image(self, key: str) -> Image | None:
+        value = self.meta.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.error(key, "must be a path", f"write {key}: images/picture.jpg")
+        return resolve_image(value, self.path, self.posts_dir, self.lines.get(key, 1))
+
+    def announce(self) -> str | bool:
+        value = self.meta.get("announce", True)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip():
+            return value
+        raise self.error("announce", "must be a template or false",
+                         'write announce: "New: {title} {url}" or announce: false')
+
+
+def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
+    """A local image path, relative to the post; it must exist and stay inside the posts folder."""
+    target = (post_path.parent / src).resolve()
+    root = posts_dir.resolve()
+    if not target.is_relative_to(root):
+        raise PostError(f"image {src!r} points outside the posts folder", path=post_path,
+                        line=line, fix=f"put the image under {root} and link it relatively")
+    if not target.is_file():
+        raise PostError(f"image {src!r} does not exist", path=post_path, line=line,
+                        fix="check the path; it is relative to the post's folder")
+    return Image(src=src, path=target, line=line)
+
+
+_SCANNER = MarkdownIt("commonmark")
+
+
+def scan_body(body: str, body_line: int, path: Path, posts_dir: Path
+              ) -> tuple[tuple[Image, ...], tuple[Link, ...]]:
+    """The local images and ``post:`` links of a body, each with its line in the file."""
+    images: list[Image] = []
+    links: list[Link] = []
+    for token, line in _inline_children(_SCANNER.parse(body), body_line):
+        if token.type == "image":
+            src = str(token.attrGet("src") or "")
+            if is_local(src):
+                image = resolve_image(src, path, posts_dir, line)
+                alt = "".join(c.content for c in token.children or [])
+                caption = str(token.attrGet("title") or "")
+                images.append(Image(image.src, image.path, line, alt=alt, caption=caption))
+        elif token.type == "link_open":
+            href = str(token.attrGet("href") or "")
+            if href.startswith(POST_SCHEME):
+                links.append(Link(slug=href[len(POST_SCHEME):].strip("/"), line=line))
+    return tuple(images), tuple(links)
+
+
+def _inline_children(tokens: Iterable[Token], body_line: int) -> Iterable[tuple[Token, int]]:
+    for token in tokens:
+        if token.type == "inline" and token.children:
+            line = body_line + (token.map[0] if token.map else 0)
+            for child in token.children:
+                yield child, line + _newlines_before(token.children, child)
+
+
+def _newlines_before(children: list[Token], child: Token) -> int:
+    count = 0
+    for other in children:
+        if other is child:
+            return count
+        if other.type in ("softbreak", "hardbreak"):
+            count += 1
+    return count
+
+
+def is_local(src: str) -> bool:
+    return bool(src) and not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", src, re.IGNORECASE)
+
+
+def check_set(posts: list[Post]) -> tuple[list[Post], list[PostError]]:
+    """Checks only the whole set can make: unique slugs and parts, links that resolve.
+
+    Both posts of a clash are held back: publishing either could be the wrong one.
+    """
+    errors: list[PostError] = []
+    by_slug: dict[str, list[Post]] = {}
+    by_part: dict[tuple[str, int], list[Post]] = {}
+    for post in posts:
+        by_slug.setdefault(post.slug, []).append(post)
+        if post.series is not None and post.part is not None:
+            by_part.setdefault((post.series, post.part), []).append(post)
+    for slug, group in by_slug.items():
+        for post in group[1:]:
+            line = post.line_of("slug" if "slug" in post.key_lines else "title")
+            errors.append(PostError(
+                f"slug {slug!r} is already used by {group[0].path}", path=post.path, line=line,
+                fix="give one of them another slug: ..."))
+    for (series, part), group in by_part.items():
+        for post in group[1:]:
+            errors.append(PostError(
+                f"part {part} of series {series!r} is already claimed by {group[0].path}",
+                path=post.path, line=post.line_of("part"),
+                fix="number the parts 1, 2, 3 ... once each"))
+    bad = {p.path for g in [*by_slug.values(), *by_part.values()] if len(g) > 1 for p in g}
+    for post in posts:
+        for link in post.links:
+            if link.slug not in by_slug:
+                errors.append(PostError(
+                    f"post:{link.slug} links to a post that does not exist", path=post.path,
+                    line=link.line, fix="use the slug of a post under the posts folder"))
+                bad.add(post.path)
+    return [p for p in posts if p.path not in bad], errors

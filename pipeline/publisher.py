@@ -1,0 +1,433 @@
+"""Carrying out a plan: publish to WordPress, backfill earlier posts, announce on X.
+
+This is the one code path: ``pipeline publish`` and the scheduler's jobs both call
+``Publisher.publish``. Every step is recorded in the store before and after it runs, so a crash
+at any point is resumed without duplicates: a create always looks the slug up first, an
+announcement interrupted mid-call is re-sent with the same text and X's duplicate check decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pipeline.announce import compose
+from pipeline.config import Settings
+from pipeline.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    DuplicateTweet,
+    InputError,
+    PipelineError,
+    RateLimited,
+)
+from pipeline.plan import (
+    AnnounceItem,
+    Plan,
+    content_hash,
+    desired,
+    live_map,
+    make_plan,
+    predicted_url,
+)
+from pipeline.posts import Image, Post
+from pipeline.render import Site, series_index
+from pipeline.store import PostRecord, Step, Store
+from pipeline.timeutil import from_iso, utc_iso
+
+if TYPE_CHECKING:
+    from pipeline.wordpress import WordPressClient
+    from pipeline.xclient import XClient
+
+Clock = Callable[[], datetime]
+Echo = Callable[[str], None]
+
+
+@dataclass
+class Result:
+    """What one publish run did, for the CLI's summary and exit code."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a failed step waits before its next try: 30 s, 1 min, 2 min ... at most 1 h."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+class Publisher:
+    def __init__(
+        self,
+        settings: Settings,
+        posts: Sequence[Post],
+        store: Store,
+        wordpress: WordPressClient | None,
+        x: XClient | None,
+        *,
+        clock: Clock,
+        echo: Echo = lambda line: None,
+    ) -> None:
+        self.settings = settings
+        self.posts = {post.slug: post for post in posts}
+        self.series = series_index(posts)
+        self.store = store
+        self.wordpress = wordpress
+        self.x = x
+        self.clock = clock
+        self.echo = echo
+        self._media_lock = threading.Lock()
+        self._hashes: dict[Path, str] = {}
+
+    # planning
+
+    def plan(self, targets: Sequence[Post], *, announce: bool = True) -> Plan:
+        records = self.store.posts()
+        items = {}
+        if announce:
+            for post in targets:
+                url = (records[post.slug].permalink if post.slug in records
+                       and records[post.slug].permalink else
+                       predicted_url(self.settings.wordpress.url, post.slug))
+                items[post.slug] = self.announcement(post, url or "", records)
+        return make_plan(
+            list(self.posts.values()), records, targets, site_url=self.settings.wordpress.url,
+            media=self._known_media(*self.posts.values()), image_hashes=self._image_hashes(),
+            announcements=items,
+        )
+
+    def announcement(self, post: Post, url: str, records: dict[str, PostRecord]
+                     ) -> AnnounceItem:
+        reply_to = self._previous_part(post)
+        step = self.store.step(post.slug, "announce")
+        template = post.announce if isinstance(post.announce, str) else self.settings.x.template
+        if post.announce is False:
+            return AnnounceItem(post.slug, "", 0, None, skip="announce: false in front matter")
+        text = compose(template, title=post.title, url=url, excerpt=post.excerpt,
+                       series=post.series, part=post.part, tags=post.tags)
+        skip = None
+        if step is not None and step.status in ("done", "skipped"):
+            skip = f"already {step.status}"
+        elif self.x is None:
+            skip = "no X credentials: recorded as skipped"
+        return AnnounceItem(post.slug, text.text, text.length, reply_to, skip=skip)
+
+    def _previous_part(self, post: Post) -> str | None:
+        if not self.settings.x.thread_series or post.series is None or post.part is None:
+            return None
+        earlier = [p for p in self.series[post.series] if p.part is not None
+                   and p.part < post.part]
+        return earlier[-1].slug if earlier else None
+
+    def _image_hashes(self) -> dict[Path, str]:
+        for post in self.posts.values():
+            for image in _images(post):
+                if image.path not in self._hashes:
+                    self._hashes[image.path] = hashlib.sha256(image.path.read_bytes()).hexdigest()
+        return self._hashes
+
+    # acting
+
+    def publish(self, targets: Sequence[Post], *, announce: bool = True,
+                force: bool = False) -> Result:
+        """Make ``targets`` live now, backfill every post that depends on them, announce them."""
+        result = Result()
+        wordpress = self._wordpress()
+        self._resolve_terms(wordpress, targets)
+        workers = max(1, min(self.settings.wordpress.concurrency, len(targets)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(lambda p: self._publish_one(p, force, result), targets))
+        live_now = {post.slug for post, ok in zip(targets, outcomes, strict=True) if ok}
+        self.sync(force=force, result=result, triggers=live_now)
+        if announce:
+            for post in sorted(targets, key=_series_order):
+                if post.slug in live_now:
+                    self._announce_one(post, result)
+        else:
+            for post in targets:
+                self.store.log(post.slug, "announce", "skipped", "--no-announce")
+        return result
+
+    def _wordpress(self) -> WordPressClient:
+        if self.wordpress is None:
+            raise InputError("no WordPress credentials", path=self.settings.credentials_path,
+                             fix="set [wordpress] user and app_password (or token) in "
+                                 "credentials.toml, or PIPELINE_WORDPRESS_* variables")
+        return self.wordpress
+
+    def _resolve_terms(self, wordpress: WordPressClient, targets: Sequence[Post]) -> None:
+        """Resolve every name up front, once, so the concurrent publishes only read the cache."""
+        posts = list(self.posts.values())
+        categories = sorted({name for post in posts for name in post.categories})
+        tags = sorted({name for post in posts for name in post.tags})
+        if targets or categories or tags:
+            wordpress.term_ids("categories", categories)
+            wordpress.term_ids("tags", tags)
+
+    def _publish_one(self, post: Post, force: bool, result: Result) -> bool:
+        self.store.set_step(post.slug, "publish", status="running", count_attempt=True,
+                            detail={"source_hash": post.source_hash})
+        started = time.monotonic()
+        try:
+            how = self._write(post, force=force, step="publish")
+        except AuthError:
+            self._fail(post.slug, "publish", "", "credentials refused", started, result)
+            raise
+        except PipelineError as exc:
+            self._fail(post.slug, "publish", "", str(exc), started, result)
+            return False
+        if how == "conflict":
+            self.store.set_step(post.slug, "publish", status="conflict")
+            result.conflicts.append(post.slug)
+            return False
+        record = self.store.post(post.slug)
+        assert record is not None
+        self.store.set_step(post.slug, "publish", status="done", error=None,
+                            next_attempt_at=None, detail={"wp_id": record.wp_id})
+        self._log(post.slug, "publish", "done", f"{how} {record.permalink}", started)
+        result.done.append(f"{post.slug}: {how} {record.permalink}")
+        return True
+
+    def _write(self, post: Post, *, force: bool, step: str) -> str:
+        """Bring one post on WordPress to what the source says. Returns what was done."""
+        wordpress = self._wordpress()
+        record = self.store.post(post.slug) or PostRecord(slug=post.slug)
+        media = self._upload_images(wordpress, post)
+        featured = post.featured_image
+        site = Site(live=live_map(self.store.posts()), series=self.series,
+                    media={path: url for path, (_, url) in media.items()})
+        want = desired(post, site, self._hashes[featured.path] if featured else None)
+        if record.live and want.fingerprint == record.sent_hash:
+            return "unchanged"
+        if record.wp_id is not None and record.remote_hash and not force:
+            verdict = self._check_remote(wordpress, post, record, want.rendered.html)
+            if verdict != "ok":
+                return verdict
+        from pipeline.wordpress import PostFields
+
+        fields = PostFields(
+            title=post.title, slug=post.slug, content=want.rendered.html, status="publish",
+            date_gmt=None, excerpt=post.excerpt,
+            categories=wordpress.term_ids("categories", post.categories),
+            tags=wordpress.term_ids("tags", post.tags),
+            featured_media=media[featured.path][0] if featured else None,
+        )
+        remote, how = wordpress.publish(fields, known_id=record.wp_id)
+        self.store.update_post(
+            post.slug, source_path=self._relative(post.path), source_hash=post.source_hash,
+            wp_id=remote.id, permalink=remote.link, wp_status=remote.status, title=post.title,
+            sent_hash=want.fingerprint, remote_hash=content_hash(remote.content_raw),
+            live_at=record.live_at or utc_iso(self.clock()), conflict=None,
+        )
+        return how
+
+    def _check_remote(self, wordpress: WordPressClient, post: Post, record: PostRecord,
+                      html: str) -> str:
+        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since."""
+        assert record.wp_id is not None
+        remote = wordpress.get_post(record.wp_id)
+        if remote is None:
+            self.store.update_post(post.slug, wp_id=None, wp_status=None, permalink=None)
+            return "ok"  # deleted in WordPress: publishing creates it again
+        found = content_hash(remote.content_raw)
+        if found == record.remote_hash:
+            return "ok"
+        if found == content_hash(html):
+            return "ok"  # our own write, made just before a crash: updating again is harmless
+        note = (f"edited in WordPress since the pipeline last wrote it; "
+                f"`pipeline publish {post.slug} --force` overwrites those edits")
+        self.store.update_post(post.slug, conflict=note)
+        self.store.log(post.slug, "update", "conflict", note)
+        return "conflict"
+
+    def _upload_images(self, wordpress: WordPressClient, post: Post) -> dict[Path, tuple[int, str]]:
+        media: dict[Path, tuple[int, str]] = {}
+        for image in _images(post):
+            digest = self._image_hashes()[image.path]
+            with self._media_lock:
+                known = self.store.media(digest)
+                if known is None:
+                    uploaded = wordpress.upload_media(
+                        image.path.name, image.path.read_bytes(), _mime(image.path),
+                        alt=image.alt or post.title, caption=image.caption)
+                    self.store.save_media(digest, uploaded.id, uploaded.source_url,
+                                          image.path.name)
+                    self.store.log(post.slug, "upload", "done",
+                                   f"{image.src} -> {uploaded.source_url}")
+                    known = (uploaded.id, uploaded.source_url)
+            media[image.path] = known
+        return media
+
+    def sync(self, *, force: bool = False, result: Result | None = None,
+             triggers: set[str] | None = None) -> Result:
+        """Backfill: update every live post whose HTML or fields changed since it was written."""
+        result = result or Result()
+        for post in self.posts.values():
+            record = self.store.post(post.slug)
+            if record is None or not record.live or (triggers and post.slug in triggers):
+                continue
+            self._backfill_one(post, record, force, result, triggers or set())
+        return result
+
+    def _backfill_one(self, post: Post, record: PostRecord, force: bool, result: Result,
+                      triggers: set[str]) -> None:
+        featured = post.featured_image
+        site = Site(live=live_map(self.store.posts()), series=self.series,
+                    media=self._known_media(post))
+        want = desired(post, site, self._hashes[featured.path] if featured else None)
+        if want.fingerprint == record.sent_hash:
+            return
+        because = sorted(want.rendered.depends_on & triggers)
+        kind, target = ("backfill", ",".join(because)) if because else ("update", "")
+        self.store.set_step(post.slug, kind, target, status="running", count_attempt=True)
+        started = time.monotonic()
+        try:
+            how = self._write(post, force=force, step=kind)
+        except PipelineError as exc:
+            self._fail(post.slug, kind, target, str(exc), started, result)
+            return
+        if how == "conflict":
+            self.store.set_step(post.slug, kind, target, status="conflict")
+            result.conflicts.append(post.slug)
+            return
+        self.store.set_step(post.slug, kind, target, status="done", error=None,
+                            next_attempt_at=None)
+        what = f"linked {', '.join(because)}" if because else "updated from source"
+        self._log(post.slug, kind, "done", what, started)
+        result.done.append(f"{post.slug}: {what}")
+
+    def _known_media(self, *posts: Post) -> dict[Path, str]:
+        media = {}
+        for image in (image for post in posts for image in _images(post)):
+            known = self.store.media(self._image_hashes()[image.path])
+            if known is not None:
+                media[image.path] = known[1]
+        return media
+
+    def _announce_one(self, post: Post, result: Result) -> None:
+        record = self.store.post(post.slug)
+        assert record is not None and record.permalink is not None
+        step = self.store.step(post.slug, "announce")
+        if step is not None and step.status in ("done", "skipped", "unknown"):
+            return
+        if step is not None and step.next_attempt_at and from_iso(
+                step.next_attempt_at) > self.clock():
+            result.deferred.append(post.slug)
+            return
+        try:
+            item = self.announcement(post, record.permalink, self.store.posts())
+        except InputError as exc:
+            self._fail(post.slug, "announce", "", exc.render(), time.monotonic(), result)
+            return
+        if item.skip is not None:
+            self.store.set_step(post.slug, "announce", status="skipped",
+                                detail={"text": item.text, "why": item.skip})
+            what = f"{item.skip}; would have posted: {item.text!r}" if item.text else item.skip
+            self._log(post.slug, "announce", "skipped", what, time.monotonic())
+            return
+        self._send(post, item, step, result)
+
+    def _send(self, post: Post, item: AnnounceItem, step: Step | None, result: Result) -> None:
+        assert self.x is not None
+        resumed = step is not None and step.status == "running"
+        if resumed and step is not None and step.detail.get("text") != item.text:
+            self._unknown(post.slug, "an earlier attempt may have posted a different text")
+            return
+        reply_to = self._reply_id(item.reply_to)
+        self.store.set_step(post.slug, "announce", status="running", count_attempt=True,
+                            detail={"text": item.text, "reply_to": reply_to})
+        started = time.monotonic()
+        image = post.featured_image.path if self.settings.x.image and post.featured_image else None
+        try:
+            tweet = self.x.post(item.text, reply_to=reply_to, image=image)
+        except DuplicateTweet:
+            if resumed:
+                self._done_announce(post.slug, None, None, "already posted (X reported a "
+                                    "duplicate after an interrupted attempt)", started, result)
+            else:
+                self._unknown(post.slug, "X says this exact text was already posted")
+            return
+        except RateLimited as exc:
+            self.store.set_step(post.slug, "announce", status="pending",
+                                next_attempt_at=utc_iso(exc.reset_at), error=str(exc))
+            self._log(post.slug, "announce", "deferred",
+                      f"rate limited until {utc_iso(exc.reset_at)}", started)
+            result.deferred.append(post.slug)
+            return
+        except AmbiguousOutcome as exc:
+            self._log(post.slug, "announce", "unknown", f"{exc}; the next run checks before "
+                      "sending again", started)
+            result.failed.append(f"{post.slug}: announce: {exc}")
+            return
+        except PipelineError as exc:
+            self._fail(post.slug, "announce", "", str(exc), started, result)
+            return
+        self._done_announce(post.slug, tweet.id, tweet.url, f"posted {tweet.url}", started,
+                            result)
+
+    def _reply_id(self, slug: str | None) -> str | None:
+        if slug is None:
+            return None
+        record = self.store.post(slug)
+        return record.tweet_id if record else None
+
+    def _done_announce(self, slug: str, tweet_id: str | None, url: str | None, what: str,
+                       started: float, result: Result) -> None:
+        self.store.update_post(slug, tweet_id=tweet_id, tweet_url=url)
+        self.store.set_step(slug, "announce", status="done", error=None, next_attempt_at=None,
+                            detail={"tweet_id": tweet_id})
+        self._log(slug, "announce", "done", what, started)
+        result.done.append(f"{slug}: {what}")
+
+    def _unknown(self, slug: str, why: str) -> None:
+        note = (f"{why}; settle it with `pipeline retry {slug} --resend` or "
+                f"`pipeline retry {slug} --mark-sent`")
+        self.store.set_step(slug, "announce", status="unknown", error=note)
+        self.store.log(slug, "announce", "unknown", note)
+
+    def _fail(self, slug: str, kind: str, target: str, error: str, started: float,
+              result: Result) -> None:
+        step = self.store.step(slug, kind, target)
+        attempts = step.attempts if step else 1
+        retry = (utc_iso(self.clock() + backoff(attempts))
+                 if attempts < self.settings.max_attempts else None)
+        self.store.set_step(slug, kind, target, status="failed", error=error,
+                            next_attempt_at=retry)
+        when = f"; retry at {retry}" if retry else "; no retries left: `pipeline retry` re-queues"
+        self._log(slug, kind if not target else f"{kind}:{target}", "failed", error + when,
+                  started)
+        result.failed.append(f"{slug}: {kind}: {error}")
+
+    def _log(self, slug: str, step: str, outcome: str, details: str, started: float) -> None:
+        duration = int((time.monotonic() - started) * 1000)
+        self.store.log(slug, step, outcome, details, duration)
+        self.echo(f"{slug}: {step} {outcome}: {details}")
+
+    def _relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.settings.posts_dir.resolve()).as_posix()
+
+
+def _images(post: Post) -> list[Image]:
+    return [*post.images, *([post.featured_image] if post.featured_image else [])]
+
+
+def _mime(path: Path) -> str:
+    return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+
+
+def _series_order(post: Post) -> tuple[str, int]:
+    return (post.series or "", post.part or 0)

@@ -1,0 +1,166 @@
+"""Markdown to HTML, pure: the same post and the same view of the site give the same HTML.
+
+Besides the HTML, rendering returns the slugs the HTML depends on (its ``post:`` links and the other
+parts of its series list): when one of those goes live or changes, this post must be re-rendered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from html import escape
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from pipeline.posts import POST_SCHEME, Post, is_local
+
+SERIES_MARKER = "<!-- series -->"
+
+
+@dataclass(frozen=True)
+class SeriesPart:
+    slug: str
+    title: str
+    part: int | None
+
+
+@dataclass(frozen=True)
+class Site:
+    """What rendering may know of the world: live permalinks, series, uploaded media URLs."""
+
+    live: Mapping[str, str] = field(default_factory=dict)
+    series: Mapping[str, tuple[SeriesPart, ...]] = field(default_factory=dict)
+    media: Mapping[Path, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    depends_on: frozenset[str]
+
+
+def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
+    """Every series with its parts in order: numbered parts first, then the rest by title."""
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        if post.series is not None:
+            groups.setdefault(post.series, []).append(post)
+
+    def order(post: Post) -> tuple[int, str]:
+        return (post.part if post.part is not None else 1 << 30, post.title)
+
+    return {
+        name: tuple(SeriesPart(p.slug, p.title, p.part) for p in sorted(members, key=order))
+        for name, members in groups.items()
+    }
+
+
+_MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def render(post: Post, site: Site) -> Rendered:
+    depends: set[str] = set()
+    tokens = _MD.parse(post.body)
+    tokens = _figures(tokens, post, site)
+    for token in tokens:
+        if token.type == "html_block" and token.content.strip() == SERIES_MARKER:
+            token.content = _series_block(post, site, depends)
+        elif token.type == "inline" and token.children:
+            token.children = _inline(token.children, post, site, depends)
+    html = _MD.renderer.render(tokens, _MD.options, {})
+    return Rendered(html=html, depends_on=frozenset(depends - {post.slug}))
+
+
+def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) -> list[Token]:
+    """Resolve ``post:`` links (plain text until the target is live) and local image URLs."""
+    out: list[Token] = []
+    dropped_levels: list[bool] = []
+    for child in children:
+        if child.type == "link_open":
+            href = str(child.attrGet("href") or "")
+            keep = True
+            if href.startswith(POST_SCHEME):
+                slug = href[len(POST_SCHEME):].strip("/")
+                depends.add(slug)
+                url = site.live.get(slug)
+                keep = url is not None
+                if url is not None:
+                    child.attrSet("href", url)
+            dropped_levels.append(not keep)
+            if keep:
+                out.append(child)
+        elif child.type == "link_close":
+            if not dropped_levels.pop():
+                out.append(child)
+        else:
+            if child.type == "image":
+                child.attrSet("src", _image_url(str(child.attrGet("src") or ""), post, site))
+            out.append(child)
+    return out
+
+
+def _image_url(src: str, post: Post, site: Site) -> str:
+    if not is_local(src):
+        return src
+    return site.media.get((post.path.parent / src).resolve(), src)
+
+
+def _figures(tokens: list[Token], post: Post, site: Site) -> list[Token]:
+    """A paragraph that is just an image with a title becomes a <figure> with a <figcaption>."""
+    out: list[Token] = []
+    index = 0
+    while index < len(tokens):
+        window = tokens[index:index + 3]
+        image = _lone_titled_image(window)
+        if image is None:
+            out.append(tokens[index])
+            index += 1
+            continue
+        figure = Token("html_block", "", 0)
+        figure.content = _figure_html(image, post, site)
+        out.append(figure)
+        index += 3
+    return out
+
+
+def _lone_titled_image(window: list[Token]) -> Token | None:
+    if len(window) < 3 or [t.type for t in window] != [
+        "paragraph_open", "inline", "paragraph_close"
+    ]:
+        return None
+    children = window[1].children or []
+    if len(children) != 1 or children[0].type != "image" or not children[0].attrGet("title"):
+        return None
+    return children[0]
+
+
+def _figure_html(image: Token, post: Post, site: Site) -> str:
+    src = _image_url(str(image.attrGet("src") or ""), post, site)
+    alt = "".join(child.content for child in image.children or [])
+    caption = str(image.attrGet("title"))
+    return (
+        f'<figure class="wp-block-image"><img src="{escape(src)}" alt="{escape(alt)}" />'
+        f"<figcaption>{escape(caption)}</figcaption></figure>\n"
+    )
+
+
+def _series_block(post: Post, site: Site, depends: set[str]) -> str:
+    if post.series is None or post.series not in site.series:
+        return SERIES_MARKER + "\n"
+    items = []
+    for part in site.series[post.series]:
+        depends.add(part.slug)
+        title = escape(part.title)
+        url = site.live.get(part.slug)
+        if part.slug == post.slug:
+            items.append(f'<li aria-current="page"><strong>{title}</strong></li>')
+        elif url is not None:
+            items.append(f'<li><a href="{escape(url)}">{title}</a></li>')
+        else:
+            items.append(f"<li>{title} <em>(coming soon)</em></li>")
+    return (
+        f'<nav class="series-list"><p>{escape(post.series)}</p>\n<ol>\n'
+        + "\n".join(items) + "\n</ol></nav>\n"
+    )

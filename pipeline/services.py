@@ -1,0 +1,82 @@
+"""The edges a command needs, built from the workspace: store, WordPress and X clients."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pipeline.errors import InputError
+from pipeline.posts import Post
+from pipeline.publisher import Echo, Publisher
+from pipeline.store import Store
+from pipeline.config import find_config, load_settings
+from pipeline.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    from pipeline.wordpress import WordPressClient
+    from pipeline.xclient import XClient
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    workspace: Workspace
+    store: Store
+    wordpress: WordPressClient | None
+    x: XClient | None
+    clock: Callable[[], datetime]
+
+    def publisher(self, echo: Echo = lambda line: None) -> Publisher:
+        return Publisher(self.workspace.settings, self.workspace.posts, self.store,
+                         self.wordpress, self.x, clock=self.clock, echo=echo)
+
+    def targets(self, refs: Sequence[str]) -> list[Post]:
+        return [self.workspace.find(ref) for ref in refs]
+
+
+def wordpress_client(workspace: Workspace, clock: Callable[[], datetime] = utc_now
+                     ) -> WordPressClient | None:
+    if not workspace.credentials.wordpress.configured:
+        return None
+    from pipeline.wordpress import WordPressClient, make_http_client
+
+    settings = workspace.settings.wordpress
+    http = make_http_client(settings, workspace.credentials.wordpress)
+    return WordPressClient.connect(http, settings, workspace.credentials.wordpress, clock=clock)
+
+
+def x_client(workspace: Workspace) -> XClient | None:
+    if not workspace.credentials.x.configured:
+        return None
+    from pipeline.xclient import XClient
+
+    return XClient(workspace.credentials.x, workspace.settings.x.api_url)
+
+
+@contextmanager
+def services(config: str | None, *, online: bool = True,
+             clock: Callable[[], datetime] = utc_now) -> Iterator[Services]:
+    """Open the workspace with the slugs already published pinned, and the clients."""
+    settings = load_settings(find_config(config))
+    store = Store.open(settings.db_path, clock)
+    try:
+        workspace = load_workspace(settings, store.pinned_slugs())
+        wordpress = wordpress_client(workspace, clock) if online else None
+        x = x_client(workspace) if online else None
+        yield Services(workspace, store, wordpress, x, clock)
+    finally:
+        store.close()
+
+
+def require(value: WordPressClient | None, workspace: Workspace) -> WordPressClient:
+    if value is None:
+        raise InputError("no WordPress credentials", path=workspace.settings.credentials_path,
+                         fix="set [wordpress] user and app_password in credentials.toml, or "
+                             "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD")
+    return value

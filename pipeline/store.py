@@ -1,0 +1,385 @@
+"""The state: what was published where, each step's status, the job log, and locks.
+
+SQLite in WAL mode, in the state folder, with numbered migrations. Every step is recorded before
+and after it runs, so a crash at any point leaves a ``running`` row that the next run checks
+before acting again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import LockedError, PipelineError
+from pipeline.timeutil import from_iso, utc_iso
+
+Clock = Callable[[], datetime]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: posts, media, steps, the job log
+    """
+    CREATE TABLE posts (
+        slug TEXT PRIMARY KEY,
+        source_path TEXT,
+        source_hash TEXT,
+        wp_id INTEGER,
+        permalink TEXT,
+        wp_status TEXT,
+        title TEXT,
+        sent_hash TEXT,
+        remote_hash TEXT,
+        live_at TEXT,
+        tweet_id TEXT,
+        tweet_url TEXT,
+        conflict TEXT,
+        updated_at TEXT
+    );
+    CREATE TABLE media (
+        hash TEXT PRIMARY KEY,
+        wp_id INTEGER NOT NULL,
+        url TEXT NOT NULL,
+        filename TEXT
+    );
+    CREATE TABLE steps (
+        id INTEGER PRIMARY KEY,
+        post TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL,
+        due_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        error TEXT,
+        detail TEXT NOT NULL DEFAULT '{}',
+        updated_at TEXT NOT NULL,
+        UNIQUE (post, kind, target)
+    );
+    CREATE INDEX steps_status ON steps (status, next_attempt_at);
+    CREATE TABLE log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        post TEXT NOT NULL,
+        step TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        details TEXT NOT NULL DEFAULT '',
+        duration_ms INTEGER
+    );
+    CREATE INDEX log_post ON log (post, id);
+    CREATE INDEX log_at ON log (at);
+    """,
+    # 2: locks (one scheduler per state folder, one publisher per post)
+    """
+    CREATE TABLE locks (
+        name TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        acquired_at TEXT NOT NULL
+    );
+    """,
+)
+
+STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held",
+                 "conflict")
+
+
+@dataclass(frozen=True)
+class PostRecord:
+    slug: str
+    source_path: str | None = None
+    source_hash: str | None = None
+    wp_id: int | None = None
+    permalink: str | None = None
+    wp_status: str | None = None
+    title: str | None = None
+    sent_hash: str | None = None
+    remote_hash: str | None = None
+    live_at: str | None = None
+    tweet_id: str | None = None
+    tweet_url: str | None = None
+    conflict: str | None = None
+
+    @property
+    def live(self) -> bool:
+        return self.wp_status == "publish" and self.permalink is not None
+
+
+@dataclass(frozen=True)
+class Step:
+    id: int
+    post: str
+    kind: str
+    target: str
+    status: str
+    due_at: str | None
+    attempts: int
+    next_attempt_at: str | None
+    error: str | None
+    detail: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    id: int
+    at: str
+    post: str
+    step: str
+    outcome: str
+    details: str
+    duration_ms: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Store:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, path: Path, clock: Clock | None = None) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
+                                   isolation_level=None)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except sqlite3.Error as exc:
+            raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
+        conn.row_factory = sqlite3.Row
+        store = cls(conn, clock or (lambda: datetime.now(UTC)))
+        store.migrate()
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def now(self) -> str:
+        return utc_iso(self.clock())
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def migrate(self) -> None:
+        version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise PipelineError(
+                f"the state file is from a newer pipeline (schema {version}); upgrade pipeline")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction() as conn:
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+
+    # posts
+
+    def post(self, slug: str) -> PostRecord | None:
+        row = self.conn.execute("SELECT * FROM posts WHERE slug = ?", (slug,)).fetchone()
+        return _post(row) if row else None
+
+    def posts(self) -> dict[str, PostRecord]:
+        rows = self.conn.execute("SELECT * FROM posts ORDER BY slug").fetchall()
+        return {row["slug"]: _post(row) for row in rows}
+
+    def save_post(self, record: PostRecord) -> None:
+        names = [f.name for f in fields(PostRecord)]
+        values = [getattr(record, name) for name in names]
+        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO posts ({', '.join(names)}, updated_at) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(names))}, ?) "
+                f"ON CONFLICT (slug) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+                [*values, self.now()],
+            )
+
+    def update_post(self, slug: str, **changes: Any) -> PostRecord:
+        with self._lock:
+            record = replace(self.post(slug) or PostRecord(slug=slug), **changes)
+            self.save_post(record)
+            return record
+
+    def pinned_slugs(self) -> dict[str, str]:
+        """Source path -> slug of every post WordPress has, so a retitled post keeps its slug."""
+        rows = self.conn.execute(
+            "SELECT source_path, slug FROM posts WHERE wp_id IS NOT NULL "
+            "AND source_path IS NOT NULL").fetchall()
+        return {row["source_path"]: row["slug"] for row in rows}
+
+    # media
+
+    def media(self, content_hash: str) -> tuple[int, str] | None:
+        row = self.conn.execute("SELECT wp_id, url FROM media WHERE hash = ?",
+                                (content_hash,)).fetchone()
+        return (row["wp_id"], row["url"]) if row else None
+
+    def save_media(self, content_hash: str, wp_id: int, url: str, filename: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)",
+                         (content_hash, wp_id, url, filename))
+
+    # steps
+
+    def step(self, post: str, kind: str, target: str = "") -> Step | None:
+        row = self.conn.execute("SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?",
+                                (post, kind, target)).fetchone()
+        return _step(row) if row else None
+
+    def steps(self, status: str | None = None, post: str | None = None) -> list[Step]:
+        query = "SELECT * FROM steps WHERE 1=1"
+        params: list[str] = []
+        if status is not None:
+            query += " AND status = ?"
+            params.append(status)
+        if post is not None:
+            query += " AND post = ?"
+            params.append(post)
+        rows = self.conn.execute(query + " ORDER BY id", params).fetchall()
+        return [_step(row) for row in rows]
+
+    def set_step(self, post: str, kind: str, target: str = "", *, status: str,
+                 due_at: str | None = None, detail: dict[str, Any] | None = None,
+                 error: str | None = None, next_attempt_at: str | None = None,
+                 count_attempt: bool = False) -> Step:
+        """Create or move a step. Every call is one transaction: the record before acting."""
+        assert status in STEP_STATUSES, status
+        with self.transaction() as conn:
+            current = conn.execute(
+                "SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?",
+                (post, kind, target)).fetchone()
+            merged = dict(json.loads(current["detail"])) if current else {}
+            merged.update(detail or {})
+            attempts = (current["attempts"] if current else 0) + (1 if count_attempt else 0)
+            due = due_at if due_at is not None else (current["due_at"] if current else None)
+            conn.execute(
+                "INSERT INTO steps (post, kind, target, status, due_at, attempts, "
+                "next_attempt_at, error, detail, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (post, kind, target) DO UPDATE SET status = excluded.status, "
+                "due_at = excluded.due_at, attempts = excluded.attempts, "
+                "next_attempt_at = excluded.next_attempt_at, error = excluded.error, "
+                "detail = excluded.detail, updated_at = excluded.updated_at",
+                (post, kind, target, status, due, attempts, next_attempt_at, error,
+                 json.dumps(merged, sort_keys=True), self.now()),
+            )
+        step = self.step(post, kind, target)
+        assert step is not None
+        return step
+
+    def reset_attempts(self, step: Step) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE steps SET attempts = 0 WHERE id = ?", (step.id,))
+
+    def delete_step(self, post: str, kind: str, target: str = "") -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM steps WHERE post = ? AND kind = ? AND target = ?",
+                         (post, kind, target))
+
+    # the job log
+
+    def log(self, post: str, step: str, outcome: str, details: str = "",
+            duration_ms: int | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO log (at, post, step, outcome, details, duration_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (self.now(), post, step, outcome, details,
+                                              duration_ms))
+
+    def entries(self, *, post: str | None = None, outcome: str | None = None,
+                since: datetime | None = None, after_id: int | None = None,
+                limit: int | None = None, newest_first: bool = True) -> list[LogEntry]:
+        query = "SELECT * FROM log WHERE 1=1"
+        params: list[Any] = []
+        for clause, value in (("post = ?", post), ("outcome = ?", outcome),
+                              ("at >= ?", utc_iso(since) if since else None),
+                              ("id > ?", after_id)):
+            if value is not None:
+                query += f" AND {clause}"
+                params.append(value)
+        query += " ORDER BY id DESC" if newest_first else " ORDER BY id"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(limit)
+        return [LogEntry(**dict(row)) for row in self.conn.execute(query, params).fetchall()]
+
+    # locks
+
+    def acquire(self, name: str, what: str) -> None:
+        """Take a named lock, or raise LockedError naming who holds it.
+
+        A lock whose holder process is gone (same host, dead pid) is taken over, so a crash
+        never leaves the pipeline stuck.
+        """
+        host = socket.gethostname()
+        with self.transaction() as conn:
+            row = conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is not None and row["owner"] != self.owner and _alive(row["pid"], row["host"]):
+                raise LockedError(
+                    f"{what} is already running (process {row['pid']} on {row['host']}, since "
+                    f"{row['acquired_at']}); wait for it or stop it first")
+            conn.execute("INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
+                         (name, self.owner, os.getpid(), host, self.now()))
+
+    def release(self, name: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, self.owner))
+
+    @contextmanager
+    def locked(self, name: str, what: str) -> Iterator[None]:
+        self.acquire(name, what)
+        try:
+            yield
+        finally:
+            self.release(name)
+
+
+def _alive(pid: int, host: str) -> bool:
+    if host != socket.gethostname():
+        return True  # cannot check another machine's processes: assume it is alive
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _post(row: sqlite3.Row) -> PostRecord:
+    return PostRecord(**{f.name: row[f.name] for f in fields(PostRecord)})
+
+
+def _step(row: sqlite3.Row) -> Step:
+    data = dict(row)
+    data["detail"] = json.loads(data["detail"])
+    data.pop("updated_at")
+    return Step(**data)
+
+
+def parse_stored(text: str | None) -> datetime | None:
+    return from_iso(text) if text else None
