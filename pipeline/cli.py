@@ -61,8 +61,13 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", envvar="PIPELINE_CONFIG", metavar="PATH",
-              help="pipeline.toml to use [default: ./pipeline.toml; env PIPELINE_CONFIG]")
+@click.option(
+    "--config",
+    "-c",
+    envvar="PIPELINE_CONFIG",
+    metavar="PATH",
+    help="pipeline.toml to use [default: ./pipeline.toml; env PIPELINE_CONFIG]",
+)
 @click.version_option(__version__, prog_name="pipeline")
 @click.pass_context
 def cli(ctx: click.Context, config: str | None) -> None:
@@ -86,15 +91,21 @@ def check(obj: Context) -> None:
     for error in workspace.loaded.errors:
         click.echo(f"error: {error.render()}", err=True)
     problems = len(workspace.loaded.errors)
-    click.echo(f"{len(workspace.posts)} posts ready to use, {problems} with problems "
-               f"({workspace.settings.path})")
+    click.echo(
+        f"{len(workspace.posts)} posts ready to use, {problems} with problems "
+        f"({workspace.settings.path})"
+    )
     if problems:
         sys.exit(2)
 
 
 @cli.command()
-@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path),
-              help="folder to write the HTML into [default: STATE_DIR/preview]")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="folder to write the HTML into [default: STATE_DIR/preview]",
+)
 @click.pass_obj
 def preview(obj: Context, out: Path | None) -> None:
     """Render every post to HTML files, with an index page, to look at in a browser."""
@@ -147,11 +158,15 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
 @click.argument("posts", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan and send nothing.")
 @click.option("--no-announce", is_flag=True, help="Publish without announcing on X.")
-@click.option("--force", is_flag=True,
-              help="Overwrite edits made in WordPress since the pipeline last wrote the post.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite edits made in WordPress since the pipeline last wrote the post.",
+)
 @click.pass_obj
-def publish(obj: Context, posts: tuple[str, ...], dry_run: bool, no_announce: bool,
-            force: bool) -> None:
+def publish(
+    obj: Context, posts: tuple[str, ...], dry_run: bool, no_announce: bool, force: bool
+) -> None:
     """Publish POSTS (slugs or paths) now: WordPress, backfills, then the announcement.
 
     Earlier posts that promised a link to these are updated where their HTML changed. Exits 1
@@ -165,20 +180,25 @@ def publish(obj: Context, posts: tuple[str, ...], dry_run: bool, no_announce: bo
         targets, bad = _targets(found, posts)
         publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
         announce = not no_announce
-        click.echo(describe(publisher.plan(targets, announce=announce),
-                            found.workspace.settings.posts_dir))
+        click.echo(
+            describe(publisher.plan(targets, announce=announce), found.workspace.settings.posts_dir)
+        )
         if dry_run or not targets:
             sys.exit(2 if bad else 0)
         click.echo("")
         result = publisher.publish(targets, announce=announce, force=force)
     for conflict in result.conflicts:
-        click.echo(f"conflict: {conflict} was edited in WordPress; left alone "
-                   f"(`pipeline publish {conflict} --force` overwrites it)", err=True)
+        click.echo(
+            f"conflict: {conflict} was edited in WordPress; left alone "
+            f"(`pipeline publish {conflict} --force` overwrites it)",
+            err=True,
+        )
     if bad:
         sys.exit(2)
     if not result.ok:
-        click.echo(f"{len(result.failed)} step(s) failed; see `pipeline log --status failed`",
-                   err=True)
+        click.echo(
+            f"{len(result.failed)} step(s) failed; see `pipeline log --status failed`", err=True
+        )
         sys.exit(1)
 
 

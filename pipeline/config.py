@@ -73,7 +73,12 @@ class XCredentials:
 
     @property
     def oauth1(self) -> bool:
-        keys = (self.consumer_key, self.consumer_secret, self.access_token, self.access_token_secret)
+        keys = (
+            self.consumer_key,
+            self.consumer_secret,
+            self.access_token,
+            self.access_token_secret,
+        )
         return all(k is not None for k in keys)
 
     @property
@@ -82,8 +87,11 @@ class XCredentials:
 
     def secrets(self) -> list[str]:
         values = (
-            self.consumer_key, self.consumer_secret, self.access_token,
-            self.access_token_secret, self.bearer_token,
+            self.consumer_key,
+            self.consumer_secret,
+            self.access_token,
+            self.access_token_secret,
+            self.bearer_token,
         )
         return [s.reveal() for s in values if s is not None]
 
@@ -140,8 +148,17 @@ class Settings:
         return self.state_dir / "pipeline.sqlite3"
 
 
-TOP_KEYS = {"timezone", "posts_dir", "state_dir", "credentials", "catch_up", "max_attempts",
-            "wordpress", "x", "schedule"}
+TOP_KEYS = {
+    "timezone",
+    "posts_dir",
+    "state_dir",
+    "credentials",
+    "catch_up",
+    "max_attempts",
+    "wordpress",
+    "x",
+    "schedule",
+}
 WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
 X_KEYS = {"template", "api_url", "image", "thread_series"}
 
@@ -152,9 +169,10 @@ def find_config(explicit: str | None) -> Path:
     path = Path(chosen).expanduser().resolve()
     if not path.is_file():
         raise ConfigError(
-            "no config file here", path=path,
+            "no config file here",
+            path=path,
             fix="run from the folder with pipeline.toml, or pass --config PATH "
-                f"(or set {CONFIG_ENV})",
+            f"(or set {CONFIG_ENV})",
         )
     return path
 
@@ -196,8 +214,12 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
         match = re.search(r"\(at line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
         reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
-        raise ConfigError(f"invalid TOML: {reason}", path=path, line=line,
-                          fix="correct the TOML syntax on that line") from exc
+        raise ConfigError(
+            f"invalid TOML: {reason}",
+            path=path,
+            line=line,
+            fix="correct the TOML syntax on that line",
+        ) from exc
 
 
 class _Locator:
@@ -220,17 +242,23 @@ class _Locator:
                 return number
         return None
 
-    def error(self, message: str, key: str, section: str | None = None,
-              fix: str | None = None) -> ConfigError:
+    def error(
+        self, message: str, key: str, section: str | None = None, fix: str | None = None
+    ) -> ConfigError:
         full = f"{section}.{key}" if section else key
-        return ConfigError(f"{full}: {message}", path=self.path, line=self.line(key, section),
-                           fix=fix)
+        return ConfigError(
+            f"{full}: {message}", path=self.path, line=self.line(key, section), fix=fix
+        )
 
     def reject_unknown(self, data: Mapping[str, Any], known: set[str], section: str | None) -> None:
         for key in data:
             if key not in known:
-                raise self.error("unknown key", key, section,
-                                 fix=f"remove it, or use one of: {', '.join(sorted(known))}")
+                raise self.error(
+                    "unknown key",
+                    key,
+                    section,
+                    fix=f"remove it, or use one of: {', '.join(sorted(known))}",
+                )
 
 
 def _timezone(value: object, where: _Locator) -> ZoneInfo:
@@ -239,8 +267,11 @@ def _timezone(value: object, where: _Locator) -> ZoneInfo:
     try:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise where.error(f"unknown timezone {value!r}", "timezone",
-                          fix='use an IANA name such as "America/New_York"') from exc
+        raise where.error(
+            f"unknown timezone {value!r}",
+            "timezone",
+            fix='use an IANA name such as "America/New_York"',
+        ) from exc
 
 
 def _path(data: Mapping[str, Any], key: str, default: str, base: Path, where: _Locator) -> Path:
@@ -250,8 +281,9 @@ def _path(data: Mapping[str, Any], key: str, default: str, base: Path, where: _L
     return (base / Path(value).expanduser()).resolve()
 
 
-def _int(data: Mapping[str, Any], key: str, default: int, where: _Locator,
-         section: str | None) -> int:
+def _int(
+    data: Mapping[str, Any], key: str, default: int, where: _Locator, section: str | None
+) -> int:
     value = data.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise where.error("must be a whole number of at least 1", key, section)
@@ -275,8 +307,11 @@ def _duration(data: Mapping[str, Any], key: str, default: str, where: _Locator) 
 
 def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     if not isinstance(data, dict) or "url" not in data:
-        raise ConfigError("the [wordpress] table with url is missing", path=where.path,
-                          fix='add [wordpress] and url = "https://blog.example.com"')
+        raise ConfigError(
+            "the [wordpress] table with url is missing",
+            path=where.path,
+            fix='add [wordpress] and url = "https://blog.example.com"',
+        )
     where.reject_unknown(data, WP_KEYS, "wordpress")
     insecure = _bool(data, "allow_insecure_http", False, where, "wordpress")
     url = _url(data["url"], "url", insecure, where)
@@ -285,22 +320,29 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise where.error("must be a number of seconds", "timeout", "wordpress")
     return WordPressSettings(
-        url=url, api_root=api_root, allow_insecure_http=insecure,
-        concurrency=_int(data, "concurrency", 4, where, "wordpress"), timeout=float(timeout),
+        url=url,
+        api_root=api_root,
+        allow_insecure_http=insecure,
+        concurrency=_int(data, "concurrency", 4, where, "wordpress"),
+        timeout=float(timeout),
     )
 
 
-def _url(value: object, key: str, insecure_ok: bool, where: _Locator, section: str = "wordpress"
-         ) -> str:
+def _url(
+    value: object, key: str, insecure_ok: bool, where: _Locator, section: str = "wordpress"
+) -> str:
     parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise where.error("must be an http(s) URL", key, section,
-                          fix=f'e.g. {key} = "https://blog.example.com"')
+        raise where.error(
+            "must be an http(s) URL", key, section, fix=f'e.g. {key} = "https://blog.example.com"'
+        )
     assert isinstance(value, str)
     if parts.scheme == "http" and not insecure_ok and not is_loopback(parts.hostname):
         raise where.error(
-            "plain http:// to a non-loopback host would send your password unencrypted", key,
-            section, fix="use https://, or set allow_insecure_http = true if you accept that",
+            "plain http:// to a non-loopback host would send your password unencrypted",
+            key,
+            section,
+            fix="use https://, or set allow_insecure_http = true if you accept that",
         )
     return value.rstrip("/")
 
@@ -315,17 +357,26 @@ def _x(data: object, where: _Locator) -> XSettings:
     where.reject_unknown(data, X_KEYS, "x")
     template = data.get("template", DEFAULT_TEMPLATE)
     if not isinstance(template, str) or not template.strip():
-        raise where.error("must be a non-empty string", "template", "x",
-                          fix=f'e.g. template = "{DEFAULT_TEMPLATE}"')
+        raise where.error(
+            "must be a non-empty string",
+            "template",
+            "x",
+            fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
+        )
     api_url = data.get("api_url", DEFAULT_X_API)
     parts = urlsplit(api_url) if isinstance(api_url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise where.error("must be an http(s) URL", "api_url", "x", fix=f'e.g. "{DEFAULT_X_API}"')
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise where.error("plain http:// to a non-loopback host would leak your X keys",
-                          "api_url", "x", fix="use https://")
+        raise where.error(
+            "plain http:// to a non-loopback host would leak your X keys",
+            "api_url",
+            "x",
+            fix="use https://",
+        )
     return XSettings(
-        template=template, api_url=api_url.rstrip("/"),
+        template=template,
+        api_url=api_url.rstrip("/"),
         image=_bool(data, "image", False, where, "x"),
         thread_series=_bool(data, "thread_series", False, where, "x"),
     )
@@ -339,13 +390,21 @@ def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntr
     for index, item in enumerate(data):
         line = lines[index] if index < len(lines) else None
         if not isinstance(item, dict) or not isinstance(item.get("post"), str) or "at" not in item:
-            raise ConfigError("[[schedule]] needs post and at", path=where.path, line=line,
-                              fix='e.g. post = "my-slug" and at = "2026-12-01 09:00"')
+            raise ConfigError(
+                "[[schedule]] needs post and at",
+                path=where.path,
+                line=line,
+                fix='e.g. post = "my-slug" and at = "2026-12-01 09:00"',
+            )
         try:
             at = to_utc(item["at"], tz)
         except BadTime as exc:
-            raise ConfigError(f"schedule.at: {exc}", path=where.path, line=line,
-                              fix='write it like "2026-12-01 09:00"') from exc
+            raise ConfigError(
+                f"schedule.at: {exc}",
+                path=where.path,
+                line=line,
+                fix='write it like "2026-12-01 09:00"',
+            ) from exc
         entries.append(ScheduleEntry(post=item["post"], at=at, line=line or 0))
     return tuple(entries)
 
@@ -401,6 +460,7 @@ def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) 
 def _permission_warning(path: Path) -> list[str]:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        return [f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); "
-                f"fix: chmod 600 {path}"]
+        return [
+            f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); fix: chmod 600 {path}"
+        ]
     return []

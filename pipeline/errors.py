@@ -25,7 +25,11 @@ class InputError(PipelineError):
     exit_code = 2
 
     def __init__(
-        self, message: str, *, path: Path | str | None = None, line: int | None = None,
+        self,
+        message: str,
+        *,
+        path: Path | str | None = None,
+        line: int | None = None,
         fix: str | None = None,
     ) -> None:
         self.message = message

@@ -72,8 +72,12 @@ class Desired:
 def fingerprint(post: Post, html: str, featured: str | None) -> str:
     """What was sent, as one hash: a change in any of it means the post needs an update."""
     data = {
-        "title": post.title, "content": html, "excerpt": post.excerpt or "",
-        "categories": list(post.categories), "tags": list(post.tags), "featured": featured,
+        "title": post.title,
+        "content": html,
+        "excerpt": post.excerpt or "",
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+        "featured": featured,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -118,31 +122,46 @@ def make_plan(
     series = series_index(posts)
     site_after = Site(live=after, series=series, media=media)
     publishes = tuple(
-        _publish_item(post, records.get(post.slug), site_after, image_hashes)
-        for post in targets
+        _publish_item(post, records.get(post.slug), site_after, image_hashes) for post in targets
     )
     target_slugs = {post.slug for post in targets}
     backfills = tuple(
-        item for post in posts if post.slug not in target_slugs
-        if (item := _backfill_item(post, records.get(post.slug), Site(before, series, media),
-                                   site_after, image_hashes)) is not None
+        item
+        for post in posts
+        if post.slug not in target_slugs
+        if (
+            item := _backfill_item(
+                post, records.get(post.slug), Site(before, series, media), site_after, image_hashes
+            )
+        )
+        is not None
     )
-    return Plan(publishes, backfills, tuple(announcements[s] for s in target_slugs
-                                            if s in announcements))
+    return Plan(
+        publishes, backfills, tuple(announcements[s] for s in target_slugs if s in announcements)
+    )
 
 
-def _publish_item(post: Post, record: PostRecord | None, site: Site,
-                  image_hashes: Mapping[Path, str]) -> PublishItem:
-    uploads = tuple(dict.fromkeys(
-        image.path for image in _all_images(post) if image.path not in site.media
-    ))
+def _publish_item(
+    post: Post, record: PostRecord | None, site: Site, image_hashes: Mapping[Path, str]
+) -> PublishItem:
+    uploads = tuple(
+        dict.fromkeys(image.path for image in _all_images(post) if image.path not in site.media)
+    )
     action, reason = _publish_action(post, record, site, image_hashes)
-    return PublishItem(slug=post.slug, action=action, title=post.title, uploads=uploads,
-                       categories=post.categories, tags=post.tags, reason=reason)
+    return PublishItem(
+        slug=post.slug,
+        action=action,
+        title=post.title,
+        uploads=uploads,
+        categories=post.categories,
+        tags=post.tags,
+        reason=reason,
+    )
 
 
-def _publish_action(post: Post, record: PostRecord | None, site: Site,
-                    image_hashes: Mapping[Path, str]) -> tuple[str, str]:
+def _publish_action(
+    post: Post, record: PostRecord | None, site: Site, image_hashes: Mapping[Path, str]
+) -> tuple[str, str]:
     if record is None or record.wp_id is None:
         return "create", "new post"
     featured = image_hashes[post.featured_image.path] if post.featured_image else None
@@ -151,8 +170,13 @@ def _publish_action(post: Post, record: PostRecord | None, site: Site,
     return "update", ("make it live" if not record.live else "source or links changed")
 
 
-def _backfill_item(post: Post, record: PostRecord | None, before: Site, after: Site,
-                   image_hashes: Mapping[Path, str]) -> BackfillItem | None:
+def _backfill_item(
+    post: Post,
+    record: PostRecord | None,
+    before: Site,
+    after: Site,
+    image_hashes: Mapping[Path, str],
+) -> BackfillItem | None:
     if record is None or not record.live:
         return None
     featured = image_hashes[post.featured_image.path] if post.featured_image else None
@@ -164,9 +188,12 @@ def _backfill_item(post: Post, record: PostRecord | None, before: Site, after: S
         slug for slug in new.rendered.depends_on if before.live.get(slug) != after.live.get(slug)
     )
     source_changed = record.source_hash != post.source_hash
-    return BackfillItem(slug=post.slug, because=tuple(changed_links),
-                        source_changed=source_changed,
-                        diff=text_diff(old.html, new.rendered.html))
+    return BackfillItem(
+        slug=post.slug,
+        because=tuple(changed_links),
+        source_changed=source_changed,
+        diff=text_diff(old.html, new.rendered.html),
+    )
 
 
 def _all_images(post: Post) -> list[Image]:
@@ -194,14 +221,19 @@ def describe(plan: Plan, posts_dir: Path) -> str:
         lines.append(f"{item.action:<9} {item.slug}  {item.title!r}  ({item.reason})")
         lines += [f"          upload {_shown(path, posts_dir)}" for path in item.uploads]
         if item.action != "unchanged" and (item.categories or item.tags):
-            lines.append(f"          categories: {', '.join(item.categories) or '-'}; "
-                         f"tags: {', '.join(item.tags) or '-'}")
+            lines.append(
+                f"          categories: {', '.join(item.categories) or '-'}; "
+                f"tags: {', '.join(item.tags) or '-'}"
+            )
     for backfill in plan.backfills:
         why = [f"links {', '.join(backfill.because)}"] if backfill.because else []
         why += ["source changed"] if backfill.source_changed else []
         lines.append(f"backfill  {backfill.slug}  ({'; '.join(why) or 'links changed'})")
-        lines += [f"          {line}" for line in backfill.diff.splitlines()
-                  if not line.startswith(("---", "+++"))]
+        lines += [
+            f"          {line}"
+            for line in backfill.diff.splitlines()
+            if not line.startswith(("---", "+++"))
+        ]
     for note in plan.announcements:
         if note.skip and not note.text:
             lines.append(f"announce  {note.slug}  skipped: {note.skip}")

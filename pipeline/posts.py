@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from frontmatter.default_handlers import YAMLHandler
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -26,10 +26,21 @@ from pipeline.timeutil import BadTime, to_utc
 
 MAX_POST_BYTES = 2 * 1024 * 1024
 STATUSES = ("draft", "ready")
-KNOWN_KEYS = frozenset({
-    "title", "slug", "series", "part", "status", "publish_at", "categories", "tags", "excerpt",
-    "featured_image", "announce",
-})
+KNOWN_KEYS = frozenset(
+    {
+        "title",
+        "slug",
+        "series",
+        "part",
+        "status",
+        "publish_at",
+        "categories",
+        "tags",
+        "excerpt",
+        "featured_image",
+        "announce",
+    }
+)
 POST_SCHEME = "post:"
 
 
@@ -136,7 +147,8 @@ def load_post(
     warnings = [
         f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {key!r} is ignored "
         f"(fix: remove it, or use one of: {', '.join(sorted(KNOWN_KEYS))})"
-        for key in meta if key not in KNOWN_KEYS
+        for key in meta
+        if key not in KNOWN_KEYS
     ]
     fields = _Fields(path, posts_dir, meta, key_lines)
     title = fields.title()
@@ -162,8 +174,12 @@ def load_post(
         key_lines=key_lines,
     )
     if post.part is not None and post.series is None:
-        raise PostError("'part' without 'series'", path=path, line=post.line_of("part"),
-                        fix="add series: NAME, or remove part")
+        raise PostError(
+            "'part' without 'series'",
+            path=path,
+            line=post.line_of("part"),
+            fix="add series: NAME, or remove part",
+        )
     return post, warnings
 
 
@@ -173,14 +189,21 @@ def _read_bytes(path: Path) -> bytes:
         if size > MAX_POST_BYTES:
             raise PostError(
                 f"file is {size // 1024} KiB, over the {MAX_POST_BYTES // 1024} KiB limit for a "
-                "post", path=path, line=1, fix="is this really a post? move big files elsewhere",
+                "post",
+                path=path,
+                line=1,
+                fix="is this really a post? move big files elsewhere",
             )
         raw = path.read_bytes()
     except OSError as exc:
         raise PostError(f"cannot read: {exc.strerror}", path=path) from exc
     if not raw.strip():
-        raise PostError("the file is empty", path=path, line=1,
-                        fix="add front matter with a title, then the text")
+        raise PostError(
+            "the file is empty",
+            path=path,
+            line=1,
+            fix="add front matter with a title, then the text",
+        )
     return raw
 
 
@@ -189,20 +212,32 @@ def _decode(raw: bytes, path: Path) -> str:
         return raw.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise PostError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", path=path, line=line,
-                        fix="save the file as UTF-8") from exc
+        raise PostError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            path=path,
+            line=line,
+            fix="save the file as UTF-8",
+        ) from exc
 
 
 def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, int]:
     handler = YAMLHandler()
     if not handler.detect(text) or not text.startswith("---"):
-        raise PostError("no front matter", path=path, line=1,
-                        fix="start the file with ---, a line title: ..., and another ---")
+        raise PostError(
+            "no front matter",
+            path=path,
+            line=1,
+            fix="start the file with ---, a line title: ..., and another ---",
+        )
     try:
         fm, body = handler.split(text)
     except ValueError as exc:
-        raise PostError("front matter is not closed", path=path, line=1,
-                        fix="end the front matter with a line ---") from exc
+        raise PostError(
+            "front matter is not closed",
+            path=path,
+            line=1,
+            fix="end the front matter with a line ---",
+        ) from exc
     meta, key_lines = _parse_yaml(fm, path)
     prefix = text[: len(text) - len(body)]
     leading = body[: len(body) - len(body.lstrip("\n"))]
@@ -219,15 +254,23 @@ def _parse_yaml(fm: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = offset + mark.line if mark else 1
-        raise PostError(f"invalid YAML in front matter: {exc.problem or exc}", path=path,
-                        line=line, fix="correct the YAML syntax on that line") from exc
+        raise PostError(
+            f"invalid YAML in front matter: {exc.problem or exc}",
+            path=path,
+            line=line,
+            fix="correct the YAML syntax on that line",
+        ) from exc
     except yaml.YAMLError as exc:
         raise PostError(f"invalid YAML in front matter: {exc}", path=path, line=1) from exc
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise PostError("front matter is not a mapping of keys to values", path=path, line=offset,
-                        fix="write it as lines of key: value")
+        raise PostError(
+            "front matter is not a mapping of keys to values",
+            path=path,
+            line=offset,
+            fix="write it as lines of key: value",
+        )
     assert node is not None  # a mapping was constructed from it
     lines = {str(k.value): offset + k.start_mark.line for k, _ in node.value}
     return {str(k): v for k, v in data.items()}, lines
@@ -236,22 +279,23 @@ def _parse_yaml(fm: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
 class _Fields:
     """Reads and checks one post's front-matter values, each error pointing at its key's line."""
 
-    def __init__(self, path: Path, posts_dir: Path, meta: dict[str, Any],
-                 lines: dict[str, int]) -> None:
+    def __init__(
+        self, path: Path, posts_dir: Path, meta: dict[str, Any], lines: dict[str, int]
+    ) -> None:
         self.path = path
         self.posts_dir = posts_dir
         self.meta = meta
         self.lines = lines
 
     def error(self, key: str, message: str, fix: str) -> PostError:
-        return PostError(f"{key}: {message}", path=self.path, line=self.lines.get(key, 1),
-                         fix=fix)
+        return PostError(f"{key}: {message}", path=self.path, line=self.lines.get(key, 1), fix=fix)
 
     def title(self) -> str:
         title = self.meta.get("title")
         if title is None or (isinstance(title, str) and not title.strip()):
-            raise PostError("no title", path=self.path, line=1,
-                            fix="add title: ... to the front matter")
+            raise PostError(
+                "no title", path=self.path, line=1, fix="add title: ... to the front matter"
+            )
         if not isinstance(title, str | int | float):
             raise self.error("title", "must be text", "write title: Your title")
         return str(title).strip()
@@ -261,8 +305,11 @@ class _Fields:
             return slugify(title) or slugify(self.path.stem) or "post"
         slug = self.meta["slug"]
         if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
-            raise self.error("slug", f"{slug!r} is not a valid slug",
-                             "use lower-case letters, digits and single hyphens")
+            raise self.error(
+                "slug",
+                f"{slug!r} is not a valid slug",
+                "use lower-case letters, digits and single hyphens",
+            )
         return slug
 
     def optional_text(self, key: str) -> str | None:
@@ -294,9 +341,9 @@ class _Fields:
         try:
             return to_utc(value, tz)
         except BadTime as exc:
-            raise self.error(key, str(exc),
-                             'write it like "2026-12-01 09:00" or "2026-12-01T09:00:00-05:00"'
-                             ) from exc
+            raise self.error(
+                key, str(exc), 'write it like "2026-12-01 09:00" or "2026-12-01T09:00:00-05:00"'
+            ) from exc
 
     def names(self, key: str) -> tuple[str, ...]:
         value = self.meta.get(key)
@@ -322,8 +369,11 @@ class _Fields:
             return value
         if isinstance(value, str) and value.strip():
             return value
-        raise self.error("announce", "must be a template or false",
-                         'write announce: "New: {title} {url}" or announce: false')
+        raise self.error(
+            "announce",
+            "must be a template or false",
+            'write announce: "New: {title} {url}" or announce: false',
+        )
 
 
 def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
@@ -331,19 +381,28 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
     target = (post_path.parent / src).resolve()
     root = posts_dir.resolve()
     if not target.is_relative_to(root):
-        raise PostError(f"image {src!r} points outside the posts folder", path=post_path,
-                        line=line, fix=f"put the image under {root} and link it relatively")
+        raise PostError(
+            f"image {src!r} points outside the posts folder",
+            path=post_path,
+            line=line,
+            fix=f"put the image under {root} and link it relatively",
+        )
     if not target.is_file():
-        raise PostError(f"image {src!r} does not exist", path=post_path, line=line,
-                        fix="check the path; it is relative to the post's folder")
+        raise PostError(
+            f"image {src!r} does not exist",
+            path=post_path,
+            line=line,
+            fix="check the path; it is relative to the post's folder",
+        )
     return Image(src=src, path=target, line=line)
 
 
 _SCANNER = MarkdownIt("commonmark")
 
 
-def scan_body(body: str, body_line: int, path: Path, posts_dir: Path
-              ) -> tuple[tuple[Image, ...], tuple[Link, ...]]:
+def scan_body(
+    body: str, body_line: int, path: Path, posts_dir: Path
+) -> tuple[tuple[Image, ...], tuple[Link, ...]]:
     """The local images and ``post:`` links of a body, each with its line in the file."""
     images: list[Image] = []
     links: list[Link] = []
@@ -358,7 +417,7 @@ def scan_body(body: str, body_line: int, path: Path, posts_dir: Path
         elif token.type == "link_open":
             href = str(token.attrGet("href") or "")
             if href.startswith(POST_SCHEME):
-                links.append(Link(slug=href[len(POST_SCHEME):].strip("/"), line=line))
+                links.append(Link(slug=href[len(POST_SCHEME) :].strip("/"), line=line))
     return tuple(images), tuple(links)
 
 
@@ -399,21 +458,35 @@ def check_set(posts: list[Post]) -> tuple[list[Post], list[PostError]]:
     for slug, group in by_slug.items():
         for post in group[1:]:
             line = post.line_of("slug" if "slug" in post.key_lines else "title")
-            errors.append(PostError(
-                f"slug {slug!r} is already used by {group[0].path}", path=post.path, line=line,
-                fix="give one of them another slug: ..."))
+            errors.append(
+                PostError(
+                    f"slug {slug!r} is already used by {group[0].path}",
+                    path=post.path,
+                    line=line,
+                    fix="give one of them another slug: ...",
+                )
+            )
     for (series, part), group in by_part.items():
         for post in group[1:]:
-            errors.append(PostError(
-                f"part {part} of series {series!r} is already claimed by {group[0].path}",
-                path=post.path, line=post.line_of("part"),
-                fix="number the parts 1, 2, 3 ... once each"))
+            errors.append(
+                PostError(
+                    f"part {part} of series {series!r} is already claimed by {group[0].path}",
+                    path=post.path,
+                    line=post.line_of("part"),
+                    fix="number the parts 1, 2, 3 ... once each",
+                )
+            )
     bad = {p.path for g in [*by_slug.values(), *by_part.values()] if len(g) > 1 for p in g}
     for post in posts:
         for link in post.links:
             if link.slug not in by_slug:
-                errors.append(PostError(
-                    f"post:{link.slug} links to a post that does not exist", path=post.path,
-                    line=link.line, fix="use the slug of a post under the posts folder"))
+                errors.append(
+                    PostError(
+                        f"post:{link.slug} links to a post that does not exist",
+                        path=post.path,
+                        line=link.line,
+                        fix="use the slug of a post under the posts folder",
+                    )
+                )
                 bad.add(post.path)
     return [p for p in posts if p.path not in bad], errors

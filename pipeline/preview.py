@@ -37,17 +37,26 @@ def write_preview(
         html = render(post, site).html
         page = out / f"{post.slug}.html"
         meta = _meta_line(post)
-        page.write_text(PAGE.format(title=escape(post.title), body=(
-            f"<p><a href=\"index.html\">&larr; all posts</a></p><h1>{escape(post.title)}</h1>"
-            f"<p class=\"meta\">{meta}</p>\n{html}")), encoding="utf-8")
+        page.write_text(
+            PAGE.format(
+                title=escape(post.title),
+                body=(
+                    f'<p><a href="index.html">&larr; all posts</a></p><h1>{escape(post.title)}</h1>'
+                    f'<p class="meta">{meta}</p>\n{html}'
+                ),
+            ),
+            encoding="utf-8",
+        )
         written.append(page)
     index = out / "index.html"
     items = "\n".join(
         f'<li><a href="{escape(p.slug)}.html">{escape(p.title)}</a> '
-        f'<span class="meta">{_meta_line(p)}</span></li>' for p in posts
+        f'<span class="meta">{_meta_line(p)}</span></li>'
+        for p in posts
     )
-    index.write_text(PAGE.format(title="Preview", body=f"<h1>Preview</h1><ul>\n{items}\n</ul>"),
-                     encoding="utf-8")
+    index.write_text(
+        PAGE.format(title="Preview", body=f"<h1>Preview</h1><ul>\n{items}\n</ul>"), encoding="utf-8"
+    )
     return [index, *written]
 
 

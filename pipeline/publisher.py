@@ -100,25 +100,37 @@ class Publisher:
         items = {}
         if announce:
             for post in targets:
-                url = (records[post.slug].permalink if post.slug in records
-                       and records[post.slug].permalink else
-                       predicted_url(self.settings.wordpress.url, post.slug))
+                url = (
+                    records[post.slug].permalink
+                    if post.slug in records and records[post.slug].permalink
+                    else predicted_url(self.settings.wordpress.url, post.slug)
+                )
                 items[post.slug] = self.announcement(post, url or "", records)
         return make_plan(
-            list(self.posts.values()), records, targets, site_url=self.settings.wordpress.url,
-            media=self._known_media(*self.posts.values()), image_hashes=self._image_hashes(),
+            list(self.posts.values()),
+            records,
+            targets,
+            site_url=self.settings.wordpress.url,
+            media=self._known_media(*self.posts.values()),
+            image_hashes=self._image_hashes(),
             announcements=items,
         )
 
-    def announcement(self, post: Post, url: str, records: dict[str, PostRecord]
-                     ) -> AnnounceItem:
+    def announcement(self, post: Post, url: str, records: dict[str, PostRecord]) -> AnnounceItem:
         reply_to = self._previous_part(post)
         step = self.store.step(post.slug, "announce")
         template = post.announce if isinstance(post.announce, str) else self.settings.x.template
         if post.announce is False:
             return AnnounceItem(post.slug, "", 0, None, skip="announce: false in front matter")
-        text = compose(template, title=post.title, url=url, excerpt=post.excerpt,
-                       series=post.series, part=post.part, tags=post.tags)
+        text = compose(
+            template,
+            title=post.title,
+            url=url,
+            excerpt=post.excerpt,
+            series=post.series,
+            part=post.part,
+            tags=post.tags,
+        )
         skip = None
         if step is not None and step.status in ("done", "skipped"):
             skip = f"already {step.status}"
@@ -129,8 +141,7 @@ class Publisher:
     def _previous_part(self, post: Post) -> str | None:
         if not self.settings.x.thread_series or post.series is None or post.part is None:
             return None
-        earlier = [p for p in self.series[post.series] if p.part is not None
-                   and p.part < post.part]
+        earlier = [p for p in self.series[post.series] if p.part is not None and p.part < post.part]
         return earlier[-1].slug if earlier else None
 
     def _image_hashes(self) -> dict[Path, str]:
@@ -142,8 +153,9 @@ class Publisher:
 
     # acting
 
-    def publish(self, targets: Sequence[Post], *, announce: bool = True,
-                force: bool = False) -> Result:
+    def publish(
+        self, targets: Sequence[Post], *, announce: bool = True, force: bool = False
+    ) -> Result:
         """Make ``targets`` live now, backfill every post that depends on them, announce them."""
         result = Result()
         wordpress = self._wordpress()
@@ -154,19 +166,48 @@ class Publisher:
         live_now = {post.slug for post, ok in zip(targets, outcomes, strict=True) if ok}
         self.sync(force=force, result=result, triggers=live_now)
         if announce:
-            for post in sorted(targets, key=_series_order):
-                if post.slug in live_now:
-                    self._announce_one(post, result)
+            self.announce_pending([p for p in targets if p.slug in live_now], result)
         else:
             for post in targets:
-                self.store.log(post.slug, "announce", "skipped", "--no-announce")
+                if self.store.step(post.slug, "announce") is None:
+                    self.store.set_step(
+                        post.slug, "announce", status="skipped", detail={"why": "--no-announce"}
+                    )
+                    self.store.log(post.slug, "announce", "skipped", "--no-announce")
         return result
+
+    def announce_pending(
+        self, posts: Sequence[Post] | None = None, result: Result | None = None
+    ) -> Result:
+        """Announce live posts whose announcement is still owed: never sent, interrupted,
+        deferred by a rate limit, or failed with retries left. In series order, so that a
+        part can reply to the previous part's announcement."""
+        result = result or Result()
+        candidates = list(self.posts.values()) if posts is None else list(posts)
+        for post in sorted(candidates, key=_series_order):
+            record = self.store.post(post.slug)
+            if record is None or not record.live:
+                continue
+            step = self.store.step(post.slug, "announce")
+            if step is None or self._owed(step):
+                self._announce_one(post, result)
+        return result
+
+    def _owed(self, step: Step) -> bool:
+        if step.status == "running":
+            return True
+        if step.status not in ("pending", "failed") or step.next_attempt_at is None:
+            return step.status == "pending"
+        return from_iso(step.next_attempt_at) <= self.clock()
 
     def _wordpress(self) -> WordPressClient:
         if self.wordpress is None:
-            raise InputError("no WordPress credentials", path=self.settings.credentials_path,
-                             fix="set [wordpress] user and app_password (or token) in "
-                                 "credentials.toml, or PIPELINE_WORDPRESS_* variables")
+            raise InputError(
+                "no WordPress credentials",
+                path=self.settings.credentials_path,
+                fix="set [wordpress] user and app_password (or token) in "
+                "credentials.toml, or PIPELINE_WORDPRESS_* variables",
+            )
         return self.wordpress
 
     def _resolve_terms(self, wordpress: WordPressClient, targets: Sequence[Post]) -> None:
@@ -179,8 +220,13 @@ class Publisher:
             wordpress.term_ids("tags", tags)
 
     def _publish_one(self, post: Post, force: bool, result: Result) -> bool:
-        self.store.set_step(post.slug, "publish", status="running", count_attempt=True,
-                            detail={"source_hash": post.source_hash})
+        self.store.set_step(
+            post.slug,
+            "publish",
+            status="running",
+            count_attempt=True,
+            detail={"source_hash": post.source_hash},
+        )
         started = time.monotonic()
         try:
             how = self._write(post, force=force, step="publish")
@@ -196,8 +242,14 @@ class Publisher:
             return False
         record = self.store.post(post.slug)
         assert record is not None
-        self.store.set_step(post.slug, "publish", status="done", error=None,
-                            next_attempt_at=None, detail={"wp_id": record.wp_id})
+        self.store.set_step(
+            post.slug,
+            "publish",
+            status="done",
+            error=None,
+            next_attempt_at=None,
+            detail={"wp_id": record.wp_id},
+        )
         self._log(post.slug, "publish", "done", f"{how} {record.permalink}", started)
         result.done.append(f"{post.slug}: {how} {record.permalink}")
         return True
@@ -208,8 +260,11 @@ class Publisher:
         record = self.store.post(post.slug) or PostRecord(slug=post.slug)
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
-        site = Site(live=live_map(self.store.posts()), series=self.series,
-                    media={path: url for path, (_, url) in media.items()})
+        site = Site(
+            live=live_map(self.store.posts()),
+            series=self.series,
+            media={path: url for path, (_, url) in media.items()},
+        )
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
             return "unchanged"
@@ -220,23 +275,35 @@ class Publisher:
         from pipeline.wordpress import PostFields
 
         fields = PostFields(
-            title=post.title, slug=post.slug, content=want.rendered.html, status="publish",
-            date_gmt=None, excerpt=post.excerpt,
+            title=post.title,
+            slug=post.slug,
+            content=want.rendered.html,
+            status="publish",
+            date_gmt=None,
+            excerpt=post.excerpt,
             categories=wordpress.term_ids("categories", post.categories),
             tags=wordpress.term_ids("tags", post.tags),
             featured_media=media[featured.path][0] if featured else None,
         )
         remote, how = wordpress.publish(fields, known_id=record.wp_id)
         self.store.update_post(
-            post.slug, source_path=self._relative(post.path), source_hash=post.source_hash,
-            wp_id=remote.id, permalink=remote.link, wp_status=remote.status, title=post.title,
-            sent_hash=want.fingerprint, remote_hash=content_hash(remote.content_raw),
-            live_at=record.live_at or utc_iso(self.clock()), conflict=None,
+            post.slug,
+            source_path=self._relative(post.path),
+            source_hash=post.source_hash,
+            wp_id=remote.id,
+            permalink=remote.link,
+            wp_status=remote.status,
+            title=post.title,
+            sent_hash=want.fingerprint,
+            remote_hash=content_hash(remote.content_raw),
+            live_at=record.live_at or utc_iso(self.clock()),
+            conflict=None,
         )
         return how
 
-    def _check_remote(self, wordpress: WordPressClient, post: Post, record: PostRecord,
-                      html: str) -> str:
+    def _check_remote(
+        self, wordpress: WordPressClient, post: Post, record: PostRecord, html: str
+    ) -> str:
         """Before overwriting a post we wrote, make sure nobody edited it in WordPress since."""
         assert record.wp_id is not None
         remote = wordpress.get_post(record.wp_id)
@@ -248,8 +315,10 @@ class Publisher:
             return "ok"
         if found == content_hash(html):
             return "ok"  # our own write, made just before a crash: updating again is harmless
-        note = (f"edited in WordPress since the pipeline last wrote it; "
-                f"`pipeline publish {post.slug} --force` overwrites those edits")
+        note = (
+            f"edited in WordPress since the pipeline last wrote it; "
+            f"`pipeline publish {post.slug} --force` overwrites those edits"
+        )
         self.store.update_post(post.slug, conflict=note)
         self.store.log(post.slug, "update", "conflict", note)
         return "conflict"
@@ -262,18 +331,23 @@ class Publisher:
                 known = self.store.media(digest)
                 if known is None:
                     uploaded = wordpress.upload_media(
-                        image.path.name, image.path.read_bytes(), _mime(image.path),
-                        alt=image.alt or post.title, caption=image.caption)
-                    self.store.save_media(digest, uploaded.id, uploaded.source_url,
-                                          image.path.name)
-                    self.store.log(post.slug, "upload", "done",
-                                   f"{image.src} -> {uploaded.source_url}")
+                        image.path.name,
+                        image.path.read_bytes(),
+                        _mime(image.path),
+                        alt=image.alt or post.title,
+                        caption=image.caption,
+                    )
+                    self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
+                    self.store.log(
+                        post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
+                    )
                     known = (uploaded.id, uploaded.source_url)
             media[image.path] = known
         return media
 
-    def sync(self, *, force: bool = False, result: Result | None = None,
-             triggers: set[str] | None = None) -> Result:
+    def sync(
+        self, *, force: bool = False, result: Result | None = None, triggers: set[str] | None = None
+    ) -> Result:
         """Backfill: update every live post whose HTML or fields changed since it was written."""
         result = result or Result()
         for post in self.posts.values():
@@ -283,11 +357,13 @@ class Publisher:
             self._backfill_one(post, record, force, result, triggers or set())
         return result
 
-    def _backfill_one(self, post: Post, record: PostRecord, force: bool, result: Result,
-                      triggers: set[str]) -> None:
+    def _backfill_one(
+        self, post: Post, record: PostRecord, force: bool, result: Result, triggers: set[str]
+    ) -> None:
         featured = post.featured_image
-        site = Site(live=live_map(self.store.posts()), series=self.series,
-                    media=self._known_media(post))
+        site = Site(
+            live=live_map(self.store.posts()), series=self.series, media=self._known_media(post)
+        )
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if want.fingerprint == record.sent_hash:
             return
@@ -304,8 +380,9 @@ class Publisher:
             self.store.set_step(post.slug, kind, target, status="conflict")
             result.conflicts.append(post.slug)
             return
-        self.store.set_step(post.slug, kind, target, status="done", error=None,
-                            next_attempt_at=None)
+        self.store.set_step(
+            post.slug, kind, target, status="done", error=None, next_attempt_at=None
+        )
         what = f"linked {', '.join(because)}" if because else "updated from source"
         self._log(post.slug, kind, "done", what, started)
         result.done.append(f"{post.slug}: {what}")
@@ -320,12 +397,16 @@ class Publisher:
 
     def _announce_one(self, post: Post, result: Result) -> None:
         record = self.store.post(post.slug)
-        assert record is not None and record.permalink is not None
+        assert record is not None
+        assert record.permalink is not None
         step = self.store.step(post.slug, "announce")
         if step is not None and step.status in ("done", "skipped", "unknown"):
             return
-        if step is not None and step.next_attempt_at and from_iso(
-                step.next_attempt_at) > self.clock():
+        if (
+            step is not None
+            and step.next_attempt_at
+            and from_iso(step.next_attempt_at) > self.clock()
+        ):
             result.deferred.append(post.slug)
             return
         try:
@@ -334,8 +415,12 @@ class Publisher:
             self._fail(post.slug, "announce", "", exc.render(), time.monotonic(), result)
             return
         if item.skip is not None:
-            self.store.set_step(post.slug, "announce", status="skipped",
-                                detail={"text": item.text, "why": item.skip})
+            self.store.set_step(
+                post.slug,
+                "announce",
+                status="skipped",
+                detail={"text": item.text, "why": item.skip},
+            )
             what = f"{item.skip}; would have posted: {item.text!r}" if item.text else item.skip
             self._log(post.slug, "announce", "skipped", what, time.monotonic())
             return
@@ -348,36 +433,61 @@ class Publisher:
             self._unknown(post.slug, "an earlier attempt may have posted a different text")
             return
         reply_to = self._reply_id(item.reply_to)
-        self.store.set_step(post.slug, "announce", status="running", count_attempt=True,
-                            detail={"text": item.text, "reply_to": reply_to})
+        self.store.set_step(
+            post.slug,
+            "announce",
+            status="running",
+            count_attempt=True,
+            detail={"text": item.text, "reply_to": reply_to},
+        )
         started = time.monotonic()
         image = post.featured_image.path if self.settings.x.image and post.featured_image else None
         try:
             tweet = self.x.post(item.text, reply_to=reply_to, image=image)
         except DuplicateTweet:
             if resumed:
-                self._done_announce(post.slug, None, None, "already posted (X reported a "
-                                    "duplicate after an interrupted attempt)", started, result)
+                self._done_announce(
+                    post.slug,
+                    None,
+                    None,
+                    "already posted (X reported a duplicate after an interrupted attempt)",
+                    started,
+                    result,
+                )
             else:
                 self._unknown(post.slug, "X says this exact text was already posted")
             return
         except RateLimited as exc:
-            self.store.set_step(post.slug, "announce", status="pending",
-                                next_attempt_at=utc_iso(exc.reset_at), error=str(exc))
-            self._log(post.slug, "announce", "deferred",
-                      f"rate limited until {utc_iso(exc.reset_at)}", started)
+            self.store.set_step(
+                post.slug,
+                "announce",
+                status="pending",
+                next_attempt_at=utc_iso(exc.reset_at),
+                error=str(exc),
+            )
+            self._log(
+                post.slug,
+                "announce",
+                "deferred",
+                f"rate limited until {utc_iso(exc.reset_at)}",
+                started,
+            )
             result.deferred.append(post.slug)
             return
         except AmbiguousOutcome as exc:
-            self._log(post.slug, "announce", "unknown", f"{exc}; the next run checks before "
-                      "sending again", started)
+            self._log(
+                post.slug,
+                "announce",
+                "unknown",
+                f"{exc}; the next run checks before sending again",
+                started,
+            )
             result.failed.append(f"{post.slug}: announce: {exc}")
             return
         except PipelineError as exc:
             self._fail(post.slug, "announce", "", str(exc), started, result)
             return
-        self._done_announce(post.slug, tweet.id, tweet.url, f"posted {tweet.url}", started,
-                            result)
+        self._done_announce(post.slug, tweet.id, tweet.url, f"posted {tweet.url}", started, result)
 
     def _reply_id(self, slug: str | None) -> str | None:
         if slug is None:
@@ -385,31 +495,48 @@ class Publisher:
         record = self.store.post(slug)
         return record.tweet_id if record else None
 
-    def _done_announce(self, slug: str, tweet_id: str | None, url: str | None, what: str,
-                       started: float, result: Result) -> None:
+    def _done_announce(
+        self,
+        slug: str,
+        tweet_id: str | None,
+        url: str | None,
+        what: str,
+        started: float,
+        result: Result,
+    ) -> None:
         self.store.update_post(slug, tweet_id=tweet_id, tweet_url=url)
-        self.store.set_step(slug, "announce", status="done", error=None, next_attempt_at=None,
-                            detail={"tweet_id": tweet_id})
+        self.store.set_step(
+            slug,
+            "announce",
+            status="done",
+            error=None,
+            next_attempt_at=None,
+            detail={"tweet_id": tweet_id},
+        )
         self._log(slug, "announce", "done", what, started)
         result.done.append(f"{slug}: {what}")
 
     def _unknown(self, slug: str, why: str) -> None:
-        note = (f"{why}; settle it with `pipeline retry {slug} --resend` or "
-                f"`pipeline retry {slug} --mark-sent`")
+        note = (
+            f"{why}; settle it with `pipeline retry {slug} --resend` or "
+            f"`pipeline retry {slug} --mark-sent`"
+        )
         self.store.set_step(slug, "announce", status="unknown", error=note)
         self.store.log(slug, "announce", "unknown", note)
 
-    def _fail(self, slug: str, kind: str, target: str, error: str, started: float,
-              result: Result) -> None:
+    def _fail(
+        self, slug: str, kind: str, target: str, error: str, started: float, result: Result
+    ) -> None:
         step = self.store.step(slug, kind, target)
         attempts = step.attempts if step else 1
-        retry = (utc_iso(self.clock() + backoff(attempts))
-                 if attempts < self.settings.max_attempts else None)
-        self.store.set_step(slug, kind, target, status="failed", error=error,
-                            next_attempt_at=retry)
+        retry = (
+            utc_iso(self.clock() + backoff(attempts))
+            if attempts < self.settings.max_attempts
+            else None
+        )
+        self.store.set_step(slug, kind, target, status="failed", error=error, next_attempt_at=retry)
         when = f"; retry at {retry}" if retry else "; no retries left: `pipeline retry` re-queues"
-        self._log(slug, kind if not target else f"{kind}:{target}", "failed", error + when,
-                  started)
+        self._log(slug, kind if not target else f"{kind}:{target}", "failed", error + when, started)
         result.failed.append(f"{slug}: {kind}: {error}")
 
     def _log(self, slug: str, step: str, outcome: str, details: str, started: float) -> None:

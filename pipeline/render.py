@@ -82,7 +82,7 @@ def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) ->
             href = str(child.attrGet("href") or "")
             keep = True
             if href.startswith(POST_SCHEME):
-                slug = href[len(POST_SCHEME):].strip("/")
+                slug = href[len(POST_SCHEME) :].strip("/")
                 depends.add(slug)
                 url = site.live.get(slug)
                 keep = url is not None
@@ -112,7 +112,7 @@ def _figures(tokens: list[Token], post: Post, site: Site) -> list[Token]:
     out: list[Token] = []
     index = 0
     while index < len(tokens):
-        window = tokens[index:index + 3]
+        window = tokens[index : index + 3]
         image = _lone_titled_image(window)
         if image is None:
             out.append(tokens[index])
@@ -127,7 +127,9 @@ def _figures(tokens: list[Token], post: Post, site: Site) -> list[Token]:
 
 def _lone_titled_image(window: list[Token]) -> Token | None:
     if len(window) < 3 or [t.type for t in window] != [
-        "paragraph_open", "inline", "paragraph_close"
+        "paragraph_open",
+        "inline",
+        "paragraph_close",
     ]:
         return None
     children = window[1].children or []
@@ -162,5 +164,6 @@ def _series_block(post: Post, site: Site, depends: set[str]) -> str:
             items.append(f"<li>{title} <em>(coming soon)</em></li>")
     return (
         f'<nav class="series-list"><p>{escape(post.series)}</p>\n<ol>\n'
-        + "\n".join(items) + "\n</ol></nav>\n"
+        + "\n".join(items)
+        + "\n</ol></nav>\n"
     )

@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from pipeline.config import find_config, load_settings
 from pipeline.errors import InputError
 from pipeline.posts import Post
 from pipeline.publisher import Echo, Publisher
 from pipeline.store import Store
-from pipeline.config import find_config, load_settings
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -33,15 +33,23 @@ class Services:
     clock: Callable[[], datetime]
 
     def publisher(self, echo: Echo = lambda line: None) -> Publisher:
-        return Publisher(self.workspace.settings, self.workspace.posts, self.store,
-                         self.wordpress, self.x, clock=self.clock, echo=echo)
+        return Publisher(
+            self.workspace.settings,
+            self.workspace.posts,
+            self.store,
+            self.wordpress,
+            self.x,
+            clock=self.clock,
+            echo=echo,
+        )
 
     def targets(self, refs: Sequence[str]) -> list[Post]:
         return [self.workspace.find(ref) for ref in refs]
 
 
-def wordpress_client(workspace: Workspace, clock: Callable[[], datetime] = utc_now
-                     ) -> WordPressClient | None:
+def wordpress_client(
+    workspace: Workspace, clock: Callable[[], datetime] = utc_now
+) -> WordPressClient | None:
     if not workspace.credentials.wordpress.configured:
         return None
     from pipeline.wordpress import WordPressClient, make_http_client
@@ -60,8 +68,9 @@ def x_client(workspace: Workspace) -> XClient | None:
 
 
 @contextmanager
-def services(config: str | None, *, online: bool = True,
-             clock: Callable[[], datetime] = utc_now) -> Iterator[Services]:
+def services(
+    config: str | None, *, online: bool = True, clock: Callable[[], datetime] = utc_now
+) -> Iterator[Services]:
     """Open the workspace with the slugs already published pinned, and the clients."""
     settings = load_settings(find_config(config))
     store = Store.open(settings.db_path, clock)
@@ -76,7 +85,10 @@ def services(config: str | None, *, online: bool = True,
 
 def require(value: WordPressClient | None, workspace: Workspace) -> WordPressClient:
     if value is None:
-        raise InputError("no WordPress credentials", path=workspace.settings.credentials_path,
-                         fix="set [wordpress] user and app_password in credentials.toml, or "
-                             "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD")
+        raise InputError(
+            "no WordPress credentials",
+            path=workspace.settings.credentials_path,
+            fix="set [wordpress] user and app_password in credentials.toml, or "
+            "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
+        )
     return value

@@ -88,8 +88,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held",
-                 "conflict")
+STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
 
 
 @dataclass(frozen=True)
@@ -156,8 +155,7 @@ class Store:
     def open(cls, path: Path, clock: Clock | None = None) -> Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
-                                   isolation_level=None)
+            conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
@@ -189,7 +187,8 @@ class Store:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise PipelineError(
-                f"the state file is from a newer pipeline (schema {version}); upgrade pipeline")
+                f"the state file is from a newer pipeline (schema {version}); upgrade pipeline"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction() as conn:
                 for statement in script.split(";"):
@@ -229,26 +228,31 @@ class Store:
         """Source path -> slug of every post WordPress has, so a retitled post keeps its slug."""
         rows = self.conn.execute(
             "SELECT source_path, slug FROM posts WHERE wp_id IS NOT NULL "
-            "AND source_path IS NOT NULL").fetchall()
+            "AND source_path IS NOT NULL"
+        ).fetchall()
         return {row["source_path"]: row["slug"] for row in rows}
 
     # media
 
     def media(self, content_hash: str) -> tuple[int, str] | None:
-        row = self.conn.execute("SELECT wp_id, url FROM media WHERE hash = ?",
-                                (content_hash,)).fetchone()
+        row = self.conn.execute(
+            "SELECT wp_id, url FROM media WHERE hash = ?", (content_hash,)
+        ).fetchone()
         return (row["wp_id"], row["url"]) if row else None
 
     def save_media(self, content_hash: str, wp_id: int, url: str, filename: str) -> None:
         with self.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)",
-                         (content_hash, wp_id, url, filename))
+            conn.execute(
+                "INSERT OR REPLACE INTO media VALUES (?, ?, ?, ?)",
+                (content_hash, wp_id, url, filename),
+            )
 
     # steps
 
     def step(self, post: str, kind: str, target: str = "") -> Step | None:
-        row = self.conn.execute("SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?",
-                                (post, kind, target)).fetchone()
+        row = self.conn.execute(
+            "SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?", (post, kind, target)
+        ).fetchone()
         return _step(row) if row else None
 
     def steps(self, status: str | None = None, post: str | None = None) -> list[Step]:
@@ -263,16 +267,26 @@ class Store:
         rows = self.conn.execute(query + " ORDER BY id", params).fetchall()
         return [_step(row) for row in rows]
 
-    def set_step(self, post: str, kind: str, target: str = "", *, status: str,
-                 due_at: str | None = None, detail: dict[str, Any] | None = None,
-                 error: str | None = None, next_attempt_at: str | None = None,
-                 count_attempt: bool = False) -> Step:
+    def set_step(
+        self,
+        post: str,
+        kind: str,
+        target: str = "",
+        *,
+        status: str,
+        due_at: str | None = None,
+        detail: dict[str, Any] | None = None,
+        error: str | None = None,
+        next_attempt_at: str | None = None,
+        count_attempt: bool = False,
+    ) -> Step:
         """Create or move a step. Every call is one transaction: the record before acting."""
         assert status in STEP_STATUSES, status
         with self.transaction() as conn:
             current = conn.execute(
                 "SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?",
-                (post, kind, target)).fetchone()
+                (post, kind, target),
+            ).fetchone()
             merged = dict(json.loads(current["detail"])) if current else {}
             merged.update(detail or {})
             attempts = (current["attempts"] if current else 0) + (1 if count_attempt else 0)
@@ -284,8 +298,18 @@ class Store:
                 "due_at = excluded.due_at, attempts = excluded.attempts, "
                 "next_attempt_at = excluded.next_attempt_at, error = excluded.error, "
                 "detail = excluded.detail, updated_at = excluded.updated_at",
-                (post, kind, target, status, due, attempts, next_attempt_at, error,
-                 json.dumps(merged, sort_keys=True), self.now()),
+                (
+                    post,
+                    kind,
+                    target,
+                    status,
+                    due,
+                    attempts,
+                    next_attempt_at,
+                    error,
+                    json.dumps(merged, sort_keys=True),
+                    self.now(),
+                ),
             )
         step = self.step(post, kind, target)
         assert step is not None
@@ -297,27 +321,40 @@ class Store:
 
     def delete_step(self, post: str, kind: str, target: str = "") -> None:
         with self.transaction() as conn:
-            conn.execute("DELETE FROM steps WHERE post = ? AND kind = ? AND target = ?",
-                         (post, kind, target))
+            conn.execute(
+                "DELETE FROM steps WHERE post = ? AND kind = ? AND target = ?", (post, kind, target)
+            )
 
     # the job log
 
-    def log(self, post: str, step: str, outcome: str, details: str = "",
-            duration_ms: int | None = None) -> None:
+    def log(
+        self, post: str, step: str, outcome: str, details: str = "", duration_ms: int | None = None
+    ) -> None:
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO log (at, post, step, outcome, details, duration_ms) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (self.now(), post, step, outcome, details,
-                                              duration_ms))
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (self.now(), post, step, outcome, details, duration_ms),
+            )
 
-    def entries(self, *, post: str | None = None, outcome: str | None = None,
-                since: datetime | None = None, after_id: int | None = None,
-                limit: int | None = None, newest_first: bool = True) -> list[LogEntry]:
+    def entries(
+        self,
+        *,
+        post: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        after_id: int | None = None,
+        limit: int | None = None,
+        newest_first: bool = True,
+    ) -> list[LogEntry]:
         query = "SELECT * FROM log WHERE 1=1"
         params: list[Any] = []
-        for clause, value in (("post = ?", post), ("outcome = ?", outcome),
-                              ("at >= ?", utc_iso(since) if since else None),
-                              ("id > ?", after_id)):
+        for clause, value in (
+            ("post = ?", post),
+            ("outcome = ?", outcome),
+            ("at >= ?", utc_iso(since) if since else None),
+            ("id > ?", after_id),
+        ):
             if value is not None:
                 query += f" AND {clause}"
                 params.append(value)
@@ -341,9 +378,12 @@ class Store:
             if row is not None and row["owner"] != self.owner and _alive(row["pid"], row["host"]):
                 raise LockedError(
                     f"{what} is already running (process {row['pid']} on {row['host']}, since "
-                    f"{row['acquired_at']}); wait for it or stop it first")
-            conn.execute("INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
-                         (name, self.owner, os.getpid(), host, self.now()))
+                    f"{row['acquired_at']}); wait for it or stop it first"
+                )
+            conn.execute(
+                "INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?)",
+                (name, self.owner, os.getpid(), host, self.now()),
+            )
 
     def release(self, name: str) -> None:
         with self.transaction() as conn:

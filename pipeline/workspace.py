@@ -25,7 +25,7 @@ class Workspace:
 
     def find(self, ref: str) -> Post:
         """A post by slug, by path (relative to the working folder or the posts folder), or by the
-    file name without .md."""
+        file name without .md."""
         return find_post(self.loaded, ref, self.settings.posts_dir)
 
 
@@ -35,8 +35,11 @@ def open_workspace(config: str | None, pinned_slugs: dict[str, str] | None = Non
 
 def load_workspace(settings: Settings, pinned_slugs: dict[str, str] | None = None) -> Workspace:
     if not settings.posts_dir.is_dir():
-        raise InputError(f"posts folder {settings.posts_dir} does not exist", path=settings.path,
-                         fix="create it, or set posts_dir in pipeline.toml")
+        raise InputError(
+            f"posts folder {settings.posts_dir} does not exist",
+            path=settings.path,
+            fix="create it, or set posts_dir in pipeline.toml",
+        )
     credentials = load_credentials(settings.credentials_path)
     loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)
@@ -46,13 +49,18 @@ def find_post(loaded: LoadResult, ref: str, posts_dir: Path) -> Post:
     by_slug = loaded.by_slug()
     if ref in by_slug:
         return by_slug[ref]
-    candidates = {Path(ref).resolve(), (posts_dir / ref).resolve(),
-                  (posts_dir / f"{ref}.md").resolve()}
+    candidates = {
+        Path(ref).resolve(),
+        (posts_dir / ref).resolve(),
+        (posts_dir / f"{ref}.md").resolve(),
+    }
     for post in loaded.posts:
         if post.path.resolve() in candidates:
             return post
     for error in loaded.errors:
         if error.path is not None and error.path.resolve() in candidates:
             raise error
-    raise PostError(f"no post {ref!r}", fix=f"give a slug or a path of a post under {posts_dir} "
-                    "(pipeline status lists them)")
+    raise PostError(
+        f"no post {ref!r}",
+        fix=f"give a slug or a path of a post under {posts_dir} (pipeline status lists them)",
+    )

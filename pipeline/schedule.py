@@ -1,0 +1,116 @@
+"""When each post goes live, pure: from ``[[schedule]]`` in pipeline.toml and ``publish_at``.
+
+Also decides, for a given ``now``, what is due and what was missed for longer than the catch-up
+window (held and reported, never published silently late).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from pipeline.config import ScheduleEntry
+from pipeline.errors import ConfigError, InputError, PostError
+from pipeline.posts import Post
+from pipeline.store import PostRecord
+
+
+@dataclass(frozen=True)
+class Slot:
+    slug: str
+    at: datetime  # aware, UTC
+    where: str  # "pipeline.toml:12" or "posts/x.md:5", for messages
+
+
+@dataclass(frozen=True)
+class Due:
+    due: tuple[Slot, ...]
+    held: tuple[Slot, ...]
+    upcoming: tuple[Slot, ...]
+
+
+def resolve(
+    posts: Sequence[Post], entries: Sequence[ScheduleEntry], config_path: Path, posts_dir: Path
+) -> tuple[dict[str, Slot], list[InputError]]:
+    """One time per post. The same post given two different times is an error naming both."""
+    by_slug = {post.slug: post for post in posts}
+    slots: dict[str, Slot] = {}
+    errors: list[InputError] = []
+    for post in posts:
+        if post.publish_at is not None and post.status == "ready":
+            where = f"{post.path}:{post.line_of('publish_at')}"
+            slots[post.slug] = Slot(post.slug, post.publish_at, where)
+    for entry in entries:
+        where = f"{config_path}:{entry.line}"
+        found = by_slug.get(entry.post) or _by_path(posts, entry.post, posts_dir)
+        if found is None:
+            errors.append(
+                ConfigError(
+                    f"schedule: no post {entry.post!r}",
+                    path=config_path,
+                    line=entry.line,
+                    fix="use a slug or a path under posts_dir (pipeline status lists them)",
+                )
+            )
+            continue
+        post = found
+        if post.status != "ready":
+            errors.append(
+                PostError(
+                    f"scheduled at {where} but its status is {post.status}",
+                    path=post.path,
+                    line=post.line_of("status"),
+                    fix="set status: ready, or remove the schedule",
+                )
+            )
+            continue
+        earlier = slots.get(post.slug)
+        if earlier is not None and earlier.at != entry.at:
+            errors.append(
+                ConfigError(
+                    f"{post.slug} is scheduled twice: at {entry.at:%Y-%m-%d %H:%M} UTC here and "
+                    f"at {earlier.at:%Y-%m-%d %H:%M} UTC in {earlier.where}",
+                    path=config_path,
+                    line=entry.line,
+                    fix="keep one of the two times",
+                )
+            )
+            slots.pop(post.slug)
+            continue
+        slots[post.slug] = Slot(post.slug, entry.at, where)
+    return slots, errors
+
+
+def _by_path(posts: Sequence[Post], ref: str, posts_dir: Path) -> Post | None:
+    wanted = {(posts_dir / ref).resolve(), Path(ref).resolve()}
+    return next((post for post in posts if post.path.resolve() in wanted), None)
+
+
+def due(
+    slots: Mapping[str, Slot],
+    records: Mapping[str, PostRecord],
+    held: set[str],
+    now: datetime,
+    catch_up: timedelta,
+) -> Due:
+    """Split the slots of posts not yet live into due now, held (missed too long), upcoming.
+
+    A post already held stays held until the user publishes it by hand, even if the window
+    later changes.
+    """
+    due_now: list[Slot] = []
+    missed: list[Slot] = []
+    later: list[Slot] = []
+    for slot in sorted(slots.values(), key=lambda s: (s.at, s.slug)):
+        record = records.get(slot.slug)
+        if record is not None and record.live:
+            continue
+        if slot.at > now:
+            later.append(slot)
+        elif slot.slug in held or now - slot.at > catch_up:
+            missed.append(slot)
+        else:
+            due_now.append(slot)
+    return Due(tuple(due_now), tuple(missed), tuple(later))
