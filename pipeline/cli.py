@@ -223,3 +223,7 @@ def _report_problems(workspace: Workspace) -> None:
 
 def main() -> None:
     cli(prog_name="pipeline")
+
+
+# Commands kept in their own modules register themselves on `cli` when imported.
+from pipeline import cli_run, cli_state  # noqa: E402
