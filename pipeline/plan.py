@@ -72,6 +72,7 @@ class Desired:
 def fingerprint(post: Post, html: str, featured: str | None) -> str:
     """What was sent, as one hash: a change in any of it means the post needs an update."""
     data = {
+        "slug": post.slug,
         "title": post.title,
         "content": html,
         "excerpt": post.excerpt or "",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -101,7 +102,7 @@ class LoadResult:
 def slugify(text: str) -> str:
     """A stable, ASCII slug: the same title always gives the same slug."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:190]
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower())[:190].strip("-")
 
 
 class _Loader(yaml.SafeLoader):
@@ -125,17 +126,31 @@ def load_posts(
     posts: list[Post] = []
     errors: list[PostError] = []
     warnings: list[str] = []
+    broken_slugs: set[str] = set()
     for path in sorted(posts_dir.rglob("*.md")):
         pinned = (pinned_slugs or {}).get(path.relative_to(posts_dir).as_posix())
         try:
             post, post_warnings = load_post(path, posts_dir, tz, pinned_slug=pinned)
         except PostError as exc:
             errors.append(exc)
+            broken_slugs.add(pinned or _slug_hint(path))
             continue
         posts.append(post)
         warnings += post_warnings
-    good, set_errors = check_set(posts)
+    good, set_errors = check_set(posts, broken_slugs)
     return LoadResult(tuple(good), tuple(errors + set_errors), tuple(warnings))
+
+
+def _slug_hint(path: Path) -> str:
+    """The slug a post that failed to load most likely has, so links to it are not dangling."""
+    try:
+        meta, _, _, _ = _split(_decode(_read_bytes(path), path), path)
+    except PostError:
+        return slugify(path.stem)
+    slug, title = meta.get("slug"), meta.get("title")
+    if isinstance(slug, str) and slug:
+        return slug
+    return slugify(title if isinstance(title, str) else "") or slugify(path.stem)
 
 
 def load_post(
@@ -156,7 +171,8 @@ def load_post(
     post = Post(
         path=path,
         title=title,
-        slug=pinned_slug or fields.slug(title),
+        # A derived slug is fixed once published; a slug written out is the writer's choice.
+        slug=fields.slug(title) if "slug" in meta else (pinned_slug or fields.slug(title)),
         body=body,
         body_line=body_line,
         source_hash=hashlib.sha256(raw).hexdigest(),
@@ -238,21 +254,26 @@ def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, 
             line=1,
             fix="end the front matter with a line ---",
         ) from exc
-    meta, key_lines = _parse_yaml(fm, path)
+    opening = handler.FM_BOUNDARY.match(text) if handler.FM_BOUNDARY else None
+    assert opening is not None  # detect() matched it
+    # The opening boundary may swallow blank lines: count the lines before fm's first character.
+    meta, key_lines = _parse_yaml(fm, path, text[: opening.end()].count("\n") + 1)
     prefix = text[: len(text) - len(body)]
     leading = body[: len(body) - len(body.lstrip("\n"))]
     body_line = prefix.count("\n") + leading.count("\n") + 1
     return meta, key_lines, body.strip("\n"), body_line
 
 
-def _parse_yaml(fm: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
-    offset = 2  # the front matter starts on the line after the opening ---
+def _parse_yaml(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[str, int]]:
+    """Parse the front matter ``fm``, whose first character is on line ``offset`` of the file."""
     loader = _Loader(fm)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and mark is not None and not fm[mark.index :].strip():
+            mark = exc.context_mark  # at the very end: point at what was left open instead
         line = offset + mark.line if mark else 1
         raise PostError(
             f"invalid YAML in front matter: {exc.problem or exc}",
@@ -268,7 +289,7 @@ def _parse_yaml(fm: str, path: Path) -> tuple[dict[str, Any], dict[str, int]]:
         raise PostError(
             "front matter is not a mapping of keys to values",
             path=path,
-            line=offset,
+            line=offset + fm[: len(fm) - len(fm.lstrip())].count("\n"),
             fix="write it as lines of key: value",
         )
     assert node is not None  # a mapping was constructed from it
@@ -378,7 +399,7 @@ class _Fields:
 
 def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
     """A local image path, relative to the post; it must exist and stay inside the posts folder."""
-    target = (post_path.parent / src).resolve()
+    target = (post_path.parent / unquote(src)).resolve()  # Markdown URL-encodes "a b.png"
     root = posts_dir.resolve()
     if not target.is_relative_to(root):
         raise PostError(
@@ -443,10 +464,14 @@ def is_local(src: str) -> bool:
     return bool(src) and not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", src, re.IGNORECASE)
 
 
-def check_set(posts: list[Post]) -> tuple[list[Post], list[PostError]]:
+def check_set(
+    posts: list[Post], broken_slugs: Collection[str] = ()
+) -> tuple[list[Post], list[PostError]]:
     """Checks only the whole set can make: unique slugs and parts, links that resolve.
 
-    Both posts of a clash are held back: publishing either could be the wrong one.
+    Every post of a clash is held back and reported: publishing either could be the wrong one.
+    ``broken_slugs`` are posts that exist but failed to load (already reported): a link to one of
+    them is not an error of the linking post.
     """
     errors: list[PostError] = []
     by_slug: dict[str, list[Post]] = {}
@@ -456,21 +481,24 @@ def check_set(posts: list[Post]) -> tuple[list[Post], list[PostError]]:
         if post.series is not None and post.part is not None:
             by_part.setdefault((post.series, post.part), []).append(post)
     for slug, group in by_slug.items():
-        for post in group[1:]:
+        for post in group if len(group) > 1 else ():
             line = post.line_of("slug" if "slug" in post.key_lines else "title")
+            others = ", ".join(str(p.path) for p in group if p is not post)
             errors.append(
                 PostError(
-                    f"slug {slug!r} is already used by {group[0].path}",
+                    f"slug {slug!r} is also used by {others}; held back until only one uses it",
                     path=post.path,
                     line=line,
                     fix="give one of them another slug: ...",
                 )
             )
     for (series, part), group in by_part.items():
-        for post in group[1:]:
+        for post in group if len(group) > 1 else ():
+            others = ", ".join(str(p.path) for p in group if p is not post)
             errors.append(
                 PostError(
-                    f"part {part} of series {series!r} is already claimed by {group[0].path}",
+                    f"part {part} of series {series!r} is also claimed by {others}; held back "
+                    "until only one claims it",
                     path=post.path,
                     line=post.line_of("part"),
                     fix="number the parts 1, 2, 3 ... once each",
@@ -479,7 +507,7 @@ def check_set(posts: list[Post]) -> tuple[list[Post], list[PostError]]:
     bad = {p.path for g in [*by_slug.values(), *by_part.values()] if len(g) > 1 for p in g}
     for post in posts:
         for link in post.links:
-            if link.slug not in by_slug:
+            if link.slug not in by_slug and link.slug not in broken_slugs:
                 errors.append(
                     PostError(
                         f"post:{link.slug} links to a post that does not exist",

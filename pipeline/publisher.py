@@ -159,6 +159,7 @@ class Publisher:
         """Make ``targets`` live now, backfill every post that depends on them, announce them."""
         result = Result()
         wordpress = self._wordpress()
+        self._follow_renames()
         self._resolve_terms(wordpress, targets)
         workers = max(1, min(self.settings.wordpress.concurrency, len(targets)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -199,6 +200,16 @@ class Publisher:
         if step.status not in ("pending", "failed") or step.next_attempt_at is None:
             return step.status == "pending"
         return from_iso(step.next_attempt_at) <= self.clock()
+
+    def _follow_renames(self) -> None:
+        """A published post whose slug the writer changed keeps its WordPress post."""
+        for post in self.posts.values():
+            if self.store.post(post.slug) is not None:
+                continue
+            old = self.store.post_by_path(self._relative(post.path))
+            if old is not None and old.slug != post.slug:
+                self.store.rename_post(old.slug, post.slug)
+                self.store.log(post.slug, "rename", "done", f"slug {old.slug} -> {post.slug}")
 
     def _wordpress(self) -> WordPressClient:
         if self.wordpress is None:

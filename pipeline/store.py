@@ -224,6 +224,18 @@ class Store:
             self.save_post(record)
             return record
 
+    def post_by_path(self, source_path: str) -> PostRecord | None:
+        row = self.conn.execute(
+            "SELECT * FROM posts WHERE source_path = ? AND wp_id IS NOT NULL", (source_path,)
+        ).fetchone()
+        return _post(row) if row else None
+
+    def rename_post(self, old: str, new: str) -> None:
+        """The writer changed a published post's slug: its record and steps follow it."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE posts SET slug = ? WHERE slug = ?", (new, old))
+            conn.execute("UPDATE steps SET post = ? WHERE post = ?", (new, old))
+
     def pinned_slugs(self) -> dict[str, str]:
         """Source path -> slug of every post WordPress has, so a retitled post keeps its slug."""
         rows = self.conn.execute(

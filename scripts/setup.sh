@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Creates .venv (if missing) and installs pipeline with its test extras into it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ ! -x .venv/bin/python ]]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/python -c "import pipeline, pytest, ruff" 2>/dev/null \
+    || [[ pyproject.toml -nt .venv/.installed ]]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[test]'
+    touch .venv/.installed
+fi

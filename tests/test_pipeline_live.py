@@ -1,0 +1,246 @@
+"""End to end against the real local WordPress (and the fake X API): publish, backfill,
+conflicts, renames and announcements, reading every result back from the REST API."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.publisher import Result
+from tests.fakex import FakeX
+from tests.sites import SERIES, count_posts, edit_remote, make_site, open_site, remote
+from tests.wp_local import LocalWordPress
+
+pytestmark = pytest.mark.wordpress
+
+P1, P2, P3 = SERIES
+
+
+def publish(config: Path, *slugs: str, announce: bool = True, force: bool = False) -> Result:
+    with open_site(config) as site:
+        publisher = site.publisher()
+        return publisher.publish(site.targets(slugs), announce=announce, force=force)
+
+
+def links(html: str) -> dict[str, str]:
+    """Link text -> href of every <a> in the HTML."""
+    return {text: href for href, text in re.findall(r'<a href="([^"]*)">(.*?)</a>', html)}
+
+
+def content(post: dict[str, Any] | None) -> str:
+    assert post is not None
+    return str(post["content"]["raw"])
+
+
+def test_series_out_of_order_links_promised_parts(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+
+    publish(config, P3)
+    part3 = remote(wordpress, P3)
+    assert part3 is not None and part3["status"] == "publish"
+    assert links(content(part3)) == {}, "parts 1 and 2 are not live: plain text"
+    assert "The Lighthouse Keeper" in content(part3)
+
+    publish(config, P1)
+    part1, part3 = remote(wordpress, P1), remote(wordpress, P3)
+    assert part1 is not None and part3 is not None
+    assert links(content(part3))["The Lighthouse Keeper"] == part1["link"]
+    assert links(content(part1))["Paper Lanterns Part 3: Last Letters"] == part3["link"]
+    assert "Last Letters" in links(content(part1)), "the promised link to part 3 was added"
+    assert "The Night Train" not in links(content(part1)), "part 2 is not live yet"
+    assert re.search(r"<figure[^>]*><img src=\"http://127\.0\.0\.1:\d+/wp-content/uploads/",
+                     content(part1)), "the image was uploaded and the figure points at it"
+    assert part1["featured_media"] > 0
+
+    publish(config, P2)
+    live = {slug: remote(wordpress, slug) for slug in SERIES}
+    for slug, post in live.items():
+        html = content(post)
+        others = {s: p for s, p in live.items() if s != slug}
+        series_links = re.search(r'<nav class="series-list">.*?</nav>', html, re.S)
+        assert series_links is not None
+        for other in others.values():
+            assert other is not None
+            assert other["link"] in series_links.group(0), f"{slug}: series list is complete"
+    part1_links = links(content(live[P1]))
+    assert part1_links["The Night Train"] == live[P2]["link"]  # type: ignore[index]
+    assert count_posts(wordpress) == 3
+
+
+def test_rerun_writes_nothing(wordpress: LocalWordPress, tmp_path: Path) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, *SERIES)
+    with open_site(config) as site:
+        assert site.wordpress is not None
+        before = dict(site.wordpress.requests_by_method)
+        result = site.publisher().publish(site.targets(SERIES))
+        writes = site.wordpress.requests_by_method["POST"] - before.get("POST", 0)
+    assert writes == 0
+    assert result.ok and not result.conflicts
+    assert count_posts(wordpress) == 3
+
+
+def test_edit_in_wordpress_is_a_conflict_left_alone(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1)
+    part1 = remote(wordpress, P1)
+    assert part1 is not None
+    edited = content(part1) + "\n<p>A note I added in wp-admin.</p>"
+    edit_remote(wordpress, part1["id"], edited)
+
+    result = publish(config, P2)
+
+    assert result.conflicts == [P1]
+    assert content(remote(wordpress, P1)) == edited, "the writer's edit is kept"
+    with open_site(config) as site:
+        record = site.store.post(P1)
+        assert record is not None and record.conflict is not None
+        assert "--force" in record.conflict
+        assert [e.outcome for e in site.store.entries(post=P1)][0] == "conflict"
+
+    publish(config, P1, force=True)
+    forced = content(remote(wordpress, P1))
+    assert "A note I added" not in forced
+    assert "The Night Train" in links(forced)
+
+
+def test_source_edit_updates_the_same_post(wordpress: LocalWordPress, tmp_path: Path) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1)
+    first = remote(wordpress, P1)
+    assert first is not None
+    source = tmp_path / "posts" / "paper-lanterns-part-1.md"
+    source.write_text(source.read_text().replace("scratched copy", "battered copy"))
+
+    publish(config, P1)
+
+    second = remote(wordpress, P1)
+    assert second is not None
+    assert second["id"] == first["id"]
+    assert "battered copy" in content(second)
+    assert count_posts(wordpress) == 1
+
+
+def test_title_change_of_a_live_part_updates_the_others(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1, P2)
+    source = tmp_path / "posts" / "paper-lanterns-part-2.md"
+    source.write_text(source.read_text().replace("Part 2: The Night Train", "Part 2: Night Train"))
+
+    with open_site(config) as site:
+        plan = site.publisher().plan([])
+        result = site.publisher().publish([])
+
+    assert [b.slug for b in plan.backfills] == [P1, P2]
+    assert "Paper Lanterns Part 2: Night Train" in content(remote(wordpress, P1))
+    assert result.ok
+
+
+def test_slug_change_keeps_the_post_and_updates_links(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1, P3)
+    old = remote(wordpress, P3)
+    assert old is not None
+    posts = tmp_path / "posts"
+    for path in posts.glob("*.md"):
+        path.write_text(path.read_text().replace(P3, "last-letters"))
+
+    publish(config, "last-letters")
+
+    renamed = remote(wordpress, "last-letters")
+    assert renamed is not None and renamed["id"] == old["id"]
+    assert remote(wordpress, P3) is None
+    assert links(content(remote(wordpress, P1)))["Last Letters"] == renamed["link"]
+    assert count_posts(wordpress) == 2
+
+
+def test_crash_between_create_and_record_adopts(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    with open_site(config) as site:
+        assert site.wordpress is not None
+        real_publish = site.wordpress.publish
+
+        def create_then_die(*args: Any, **kwargs: Any) -> Any:
+            real_publish(*args, **kwargs)
+            raise SystemExit("killed after the create, before the id was recorded")
+
+        site.wordpress.publish = create_then_die  # type: ignore[method-assign]
+        with pytest.raises(SystemExit):
+            site.publisher().publish(site.targets([P1]))
+        step = site.store.step(P1, "publish")
+        assert step is not None and step.status == "running"
+
+    result = publish(config, P1)
+
+    assert count_posts(wordpress) == 1
+    assert any("adopted" in line for line in result.done)
+
+
+def test_announcements_thread_and_never_twice(
+    wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress, x_url=fake_x.url, x_credentials=fake_x.credentials())
+
+    publish(config, P1)
+    publish(config, P2, P3)
+    publish(config, *SERIES)
+
+    tweets = [t for t in fake_x.tweets if not t["deleted"]]
+    assert len(tweets) == 3
+    by_text = {t["text"].split(" http")[0]: t for t in tweets}
+    first = by_text["New on the blog: Paper Lanterns Part 1: The Lighthouse Keeper"]
+    second = by_text["New on the blog: Paper Lanterns Part 2: The Night Train"]
+    third = by_text["New on the blog: Paper Lanterns Part 3: Last Letters"]
+    assert first["reply_to"] is None
+    assert second["reply_to"] == first["id"]
+    assert third["reply_to"] == second["id"]
+    part2 = remote(wordpress, P2)
+    assert part2 is not None and part2["link"] in second["text"]
+    with open_site(config) as site:
+        record = site.store.post(P2)
+        assert record is not None and record.tweet_id == second["id"]
+
+
+def test_dropped_answer_then_rerun_posts_once(
+    wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress, x_url=fake_x.url, x_credentials=fake_x.credentials())
+    fake_x.drop_next(executed=True)
+
+    first = publish(config, P1)
+    assert not first.ok, "the outcome of the announcement is unknown"
+    assert len(fake_x.tweets) == 1
+
+    second = publish(config, P1)
+
+    assert second.ok
+    assert len([t for t in fake_x.tweets if not t["deleted"]]) == 1
+    with open_site(config) as site:
+        step = site.store.step(P1, "announce")
+        assert step is not None and step.status == "done"
+
+
+def test_without_x_credentials_the_text_is_recorded(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1)
+    with open_site(config) as site:
+        step = site.store.step(P1, "announce")
+        assert step is not None and step.status == "skipped"
+        assert step.detail["text"].startswith("New on the blog: Paper Lanterns Part 1")
+        entry = site.store.entries(post=P1, outcome="skipped")[0]
+        assert "would have posted" in entry.details

@@ -1,0 +1,72 @@
+"""When posts go live: schedule resolution and the due/held/upcoming split, on pure data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipeline import schedule
+from pipeline.config import ScheduleEntry
+from pipeline.errors import ConfigError, PostError
+from pipeline.posts import Post, load_posts
+from pipeline.store import PostRecord
+
+NY = ZoneInfo("America/New_York")
+CONFIG = Path("/site/pipeline.toml")
+
+
+def posts_in(tmp_path: Path, **fronts: str) -> list[Post]:
+    for name, front in fronts.items():
+        (tmp_path / f"{name}.md").write_text(f"---\n{front}\n---\nBody.\n", encoding="utf-8")
+    loaded = load_posts(tmp_path, NY)
+    assert not loaded.errors
+    return list(loaded.posts)
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_front_matter_and_config_times_resolve(tmp_path: Path) -> None:
+    posts = posts_in(tmp_path, a="title: A\npublish_at: 2026-12-01 09:00", b="title: B")
+    entries = [ScheduleEntry("b", at("2026-12-02T14:00:00"), 7)]
+    slots, errors = schedule.resolve(posts, entries, CONFIG, tmp_path)
+    assert errors == []
+    assert slots["a"].at == at("2026-12-01T14:00:00")  # 09:00 EST
+    assert slots["b"].where == "/site/pipeline.toml:7"
+
+
+def test_two_different_times_name_both_places(tmp_path: Path) -> None:
+    posts = posts_in(tmp_path, a="title: A\npublish_at: 2026-12-01 09:00")
+    entries = [ScheduleEntry("a.md", at("2026-12-05T14:00:00"), 12)]
+    slots, errors = schedule.resolve(posts, entries, CONFIG, tmp_path)
+    assert "a" not in slots
+    assert len(errors) == 1 and isinstance(errors[0], ConfigError)
+    message = errors[0].render()
+    assert "pipeline.toml:12" in message and "a.md:3" in message
+
+
+def test_unknown_post_and_draft_are_errors(tmp_path: Path) -> None:
+    posts = posts_in(tmp_path, d="title: D\nstatus: draft")
+    entries = [ScheduleEntry("nope", at("2026-12-01T00:00:00"), 3),
+               ScheduleEntry("d", at("2026-12-01T00:00:00"), 6)]
+    _, errors = schedule.resolve(posts, entries, CONFIG, tmp_path)
+    assert isinstance(errors[0], ConfigError) and "no post 'nope'" in errors[0].message
+    assert isinstance(errors[1], PostError) and "status is draft" in errors[1].message
+
+
+def test_due_held_and_upcoming(tmp_path: Path) -> None:
+    now = at("2026-12-10T12:00:00")
+    slots = {
+        "due": schedule.Slot("due", now - timedelta(hours=2), "x"),
+        "old": schedule.Slot("old", now - timedelta(days=3), "x"),
+        "later": schedule.Slot("later", now + timedelta(minutes=1), "x"),
+        "live": schedule.Slot("live", now - timedelta(hours=1), "x"),
+        "was-held": schedule.Slot("was-held", now - timedelta(hours=1), "x"),
+    }
+    records = {"live": PostRecord("live", wp_id=1, permalink="u", wp_status="publish")}
+    split = schedule.due(slots, records, {"was-held"}, now, timedelta(hours=24))
+    assert [s.slug for s in split.due] == ["due"]
+    assert [s.slug for s in split.held] == ["old", "was-held"]
+    assert [s.slug for s in split.upcoming] == ["later"]

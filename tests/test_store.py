@@ -1,0 +1,108 @@
+"""The SQLite store: migrations, records, steps, the job log and locks."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import LockedError, PipelineError
+from pipeline.store import MIGRATIONS, PostRecord, Store
+
+T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store.open(tmp_path / "state" / "pipeline.sqlite3", clock=lambda: T0)
+
+
+def test_migrations_are_numbered_and_applied_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"posts", "media", "steps", "log", "locks"} <= tables
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    conn.close()
+    with pytest.raises(PipelineError, match="newer pipeline"):
+        Store.open(path)
+
+
+def test_records_round_trip_and_update(store: Store) -> None:
+    store.save_post(PostRecord(slug="a", wp_id=7, permalink="https://b/a/", wp_status="publish",
+                               source_path="a.md"))
+    record = store.update_post("a", tweet_id="99")
+    assert record.live and record.tweet_id == "99" and record.wp_id == 7
+    assert store.posts()["a"] == record
+    assert store.pinned_slugs() == {"a.md": "a"}
+
+
+def test_rename_moves_record_and_steps(store: Store) -> None:
+    store.save_post(PostRecord(slug="old", wp_id=1, source_path="x.md"))
+    store.set_step("old", "publish", status="done")
+    store.rename_post("old", "new")
+    assert store.post("old") is None
+    assert store.post_by_path("x.md") == store.post("new")
+    assert store.step("new", "publish") is not None
+
+
+def test_steps_merge_detail_and_count_attempts(store: Store) -> None:
+    store.set_step("a", "announce", status="running", detail={"text": "hi"}, count_attempt=True)
+    step = store.set_step("a", "announce", status="failed", error="503", count_attempt=True,
+                          next_attempt_at="2026-12-01T14:01:00Z")
+    assert (step.status, step.attempts, step.error) == ("failed", 2, "503")
+    assert step.detail == {"text": "hi"}
+    assert step.next_attempt_at == "2026-12-01T14:01:00Z"
+    assert [s.name for s in store.steps(status="failed")] == ["announce"]
+    backfill = store.set_step("a", "backfill", "b,c", status="done")
+    assert backfill.name == "backfill:b,c"
+
+
+def test_job_log_filters_newest_first(tmp_path: Path) -> None:
+    now = [T0]
+    store = Store.open(tmp_path / "s.sqlite3", clock=lambda: now[0])
+    store.log("a", "publish", "done", "created")
+    now[0] = T0 + timedelta(days=3)
+    store.log("b", "publish", "failed", "503", duration_ms=12)
+    store.log("a", "announce", "skipped", "no X credentials")
+    assert [e.step for e in store.entries()] == ["announce", "publish", "publish"]
+    assert [e.post for e in store.entries(outcome="failed")] == ["b"]
+    assert len(store.entries(since=T0 + timedelta(days=1))) == 2
+    assert [e.outcome for e in store.entries(post="a", newest_first=False)] == ["done", "skipped"]
+    first = store.entries(newest_first=False)[0]
+    assert [e.post for e in store.entries(after_id=first.id, newest_first=False)] == ["b", "a"]
+    assert store.entries(limit=1)[0].to_json()["duration_ms"] is None
+
+
+def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    first = Store.open(path)
+    second = Store.open(path)
+    first.acquire("scheduler", "pipeline run")
+    with pytest.raises(LockedError, match="pipeline run is already running"):
+        second.acquire("scheduler", "pipeline run")
+    first.release("scheduler")
+    second.acquire("scheduler", "pipeline run")
+    second.release("scheduler")
+
+    code = (
+        "import sys; from pathlib import Path; from pipeline.store import Store; "
+        "Store.open(Path(sys.argv[1])).acquire('scheduler', 'pipeline run')"
+    )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    with first.locked("scheduler", "pipeline run"):  # the holder's process is gone
+        pass
