@@ -79,24 +79,33 @@ def cli(ctx: click.Context, config: str | None) -> None:
 
 
 @cli.command()
+@click.option("--online", is_flag=True, help="Also log in to WordPress and X.")
 @click.pass_obj
-def check(obj: Context) -> None:
+def check(obj: Context, online: bool) -> None:
     """Validate the config, the credentials and every post; list all problems at once.
 
     Exits 2 if anything must be fixed before publishing.
     """
+    from pipeline.checks import offline_problems, online_report
+
     workspace = obj.workspace()
     for warning in workspace.warnings():
         click.echo(f"warning: {warning}", err=True)
-    for error in workspace.loaded.errors:
+    problems = [*workspace.loaded.errors, *offline_problems(workspace)]
+    for error in problems:
         click.echo(f"error: {error.render()}", err=True)
-    problems = len(workspace.loaded.errors)
     click.echo(
-        f"{len(workspace.posts)} posts ready to use, {problems} with problems "
-        f"({workspace.settings.path})"
+        f"{len(workspace.posts)} posts loaded, {len(problems)} problems ({workspace.settings.path})"
     )
+    failed = False
+    if online:
+        for what, trouble in online_report(workspace):
+            failed = failed or trouble is not None
+            click.echo(obj.redact(f"{what}: {trouble}" if trouble else what))
     if problems:
         sys.exit(2)
+    if failed:
+        sys.exit(1)
 
 
 @cli.command()
@@ -114,7 +123,9 @@ def preview(obj: Context, out: Path | None) -> None:
     workspace = obj.workspace()
     _report_problems(workspace)
     target = out or workspace.settings.state_dir / "preview"
-    written = write_preview(workspace.posts, workspace.settings.posts_dir, target)
+    written = write_preview(
+        workspace.posts, workspace.settings.posts_dir, target, live=_live_links(workspace)
+    )
     click.echo(f"wrote {len(written) - 1} posts to {target}; open {written[0]} in a browser")
 
 
@@ -128,7 +139,7 @@ def render(obj: Context, post: str) -> None:
 
     workspace = obj.workspace()
     chosen = workspace.find(post)
-    site = Site(series=series_index(workspace.posts))
+    site = Site(live=_live_links(workspace), series=series_index(workspace.posts))
     click.echo(render_post(chosen, site).html, nl=False)
 
 
@@ -215,6 +226,20 @@ def _targets(found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[s
     return targets, bad
 
 
+def _live_links(workspace: Workspace) -> dict[str, str]:
+    """Permalinks of the posts already live, if this site has a state yet."""
+    from pipeline.plan import live_map
+    from pipeline.store import Store
+
+    if not workspace.settings.db_path.exists():
+        return {}
+    store = Store.open(workspace.settings.db_path)
+    try:
+        return live_map(store.posts())
+    finally:
+        store.close()
+
+
 def _report_problems(workspace: Workspace) -> None:
     """Bad posts are reported and skipped; the rest of the batch goes on."""
     for error in workspace.loaded.errors:
@@ -226,4 +251,4 @@ def main() -> None:
 
 
 # Commands kept in their own modules register themselves on `cli` when imported.
-from pipeline import cli_run, cli_state  # noqa: E402
+from pipeline import cli_run, cli_state  # noqa: E402, F401

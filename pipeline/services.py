@@ -74,12 +74,18 @@ def services(
     """Open the workspace with the slugs already published pinned, and the clients."""
     settings = load_settings(find_config(config))
     store = Store.open(settings.db_path, clock)
+    wordpress: WordPressClient | None = None
+    x: XClient | None = None
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
         wordpress = wordpress_client(workspace, clock) if online else None
         x = x_client(workspace) if online else None
         yield Services(workspace, store, wordpress, x, clock)
     finally:
+        if wordpress is not None:
+            wordpress.close()
+        if x is not None:
+            x.close()
         store.close()
 
 

@@ -440,6 +440,15 @@ class WordPressClient:
             redact=secrets,
         )
 
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> WordPressClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     @property
     def requests_sent(self) -> int:
         return sum(self.requests_by_method.values())

@@ -1,0 +1,85 @@
+"""``pipeline check``: problems only the whole workspace shows, and the online logins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pipeline import schedule
+from pipeline.announce import check_template
+from pipeline.errors import ConfigError, InputError, PipelineError, PostError
+from pipeline.workspace import Workspace
+
+
+def offline_problems(workspace: Workspace) -> list[InputError]:
+    """Schedule clashes and announcement templates that cannot work, beyond each post's checks."""
+    settings = workspace.settings
+    _, problems = schedule.resolve(
+        workspace.posts, settings.schedule, settings.path, settings.posts_dir
+    )
+    try:
+        check_template(settings.x.template)
+    except InputError as exc:
+        problems.append(
+            ConfigError(
+                f"x.template: {exc.message}",
+                path=settings.path,
+                line=_line_of(settings.path.read_text(), "template"),
+                fix=exc.fix,
+            )
+        )
+    for post in workspace.posts:
+        if isinstance(post.announce, str):
+            try:
+                check_template(post.announce)
+            except InputError as exc:
+                problems.append(
+                    PostError(
+                        f"announce: {exc.message}",
+                        path=post.path,
+                        line=post.line_of("announce"),
+                        fix=exc.fix,
+                    )
+                )
+    return problems
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
+            return number
+    return None
+
+
+def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
+    """Log in to WordPress and X; (what was checked, the error or None) for each. Missing X
+    credentials are not an error: announcements are then recorded as skipped."""
+    from pipeline.services import wordpress_client, x_client
+
+    report: list[tuple[str, str | None]] = []
+    wordpress = wordpress_client(workspace)
+    if wordpress is None:
+        report.append(("WordPress", "no credentials: set [wordpress] user and app_password"))
+    else:
+        with wordpress:
+            report.append(
+                _try(
+                    f"WordPress {workspace.settings.wordpress.url}",
+                    lambda: str(wordpress.me().get("name", "")),
+                )
+            )
+    x = x_client(workspace)
+    if x is None:
+        report.append(("X: no credentials; announcements will be recorded as skipped", None))
+    else:
+        with x:
+            report.append(_try(f"X {workspace.settings.x.api_url}", lambda: "@" + x.me()))
+    return report
+
+
+def _try(what: str, call: Callable[[], str]) -> tuple[str, str | None]:
+    try:
+        who = call()
+    except PipelineError as exc:
+        message = exc.render() if isinstance(exc, InputError) else str(exc)
+        return what, message
+    return f"{what}: logged in as {who}", None
