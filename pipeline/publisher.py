@@ -363,7 +363,7 @@ class Publisher:
         result = result or Result()
         for post in self.posts.values():
             record = self.store.post(post.slug)
-            if record is None or not record.live or (triggers and post.slug in triggers):
+            if record is None or not record.live:
                 continue
             self._backfill_one(post, record, force, result, triggers or set())
         return result
