@@ -160,6 +160,7 @@ class Publisher:
         result = Result()
         wordpress = self._wordpress()
         self._follow_renames()
+        self.refresh(wordpress)
         self._resolve_terms(wordpress, targets)
         workers = max(1, min(self.settings.wordpress.concurrency, len(targets)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -200,6 +201,27 @@ class Publisher:
         if step.status not in ("pending", "failed") or step.next_attempt_at is None:
             return step.status == "pending"
         return from_iso(step.next_attempt_at) <= self.clock()
+
+    def refresh(self, wordpress: WordPressClient) -> None:
+        """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
+        request per 100 posts): links to them follow at the next sync."""
+        known = {r.wp_id: r for r in self.store.posts().values() if r.wp_id}
+        if not known:
+            return
+        found = wordpress.posts_by_ids(sorted(known))
+        for wp_id, record in known.items():
+            remote = found.get(wp_id)
+            status = remote.status if remote is not None else "deleted"
+            if status == record.wp_status:
+                continue
+            self.store.update_post(record.slug, wp_status=status)
+            what = (
+                "live again: links to it come back"
+                if status == "publish"
+                else "links to it go back to plain text"
+            )
+            self.store.log(record.slug, "refresh", "done", f"{status} in WordPress; {what}")
+            self.echo(f"{record.slug}: {status} in WordPress; {what}")
 
     def _follow_renames(self) -> None:
         """A published post whose slug the writer changed keeps its WordPress post."""

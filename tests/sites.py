@@ -46,7 +46,10 @@ def make_site(
         creds += "\n[x]\n" + "".join(
             f'{name} = "{value.reveal()}"\n'
             for name in (
-                "consumer_key", "consumer_secret", "access_token", "access_token_secret",
+                "consumer_key",
+                "consumer_secret",
+                "access_token",
+                "access_token_secret",
                 "bearer_token",
             )
             if (value := getattr(x_credentials, name)) is not None

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from pipeline.publisher import Result
@@ -42,19 +43,22 @@ def test_series_out_of_order_links_promised_parts(
 
     publish(config, P3)
     part3 = remote(wordpress, P3)
-    assert part3 is not None and part3["status"] == "publish"
+    assert part3 is not None
+    assert part3["status"] == "publish"
     assert links(content(part3)) == {}, "parts 1 and 2 are not live: plain text"
     assert "The Lighthouse Keeper" in content(part3)
 
     publish(config, P1)
     part1, part3 = remote(wordpress, P1), remote(wordpress, P3)
-    assert part1 is not None and part3 is not None
+    assert part1 is not None
+    assert part3 is not None
     assert links(content(part3))["The Lighthouse Keeper"] == part1["link"]
     assert links(content(part1))["Paper Lanterns Part 3: Last Letters"] == part3["link"]
     assert "Last Letters" in links(content(part1)), "the promised link to part 3 was added"
     assert "The Night Train" not in links(content(part1)), "part 2 is not live yet"
-    assert re.search(r"<figure[^>]*><img src=\"http://127\.0\.0\.1:\d+/wp-content/uploads/",
-                     content(part1)), "the image was uploaded and the figure points at it"
+    assert re.search(
+        r"<figure[^>]*><img src=\"http://127\.0\.0\.1:\d+/wp-content/uploads/", content(part1)
+    ), "the image was uploaded and the figure points at it"
     assert part1["featured_media"] > 0
 
     publish(config, P2)
@@ -81,7 +85,8 @@ def test_rerun_writes_nothing(wordpress: LocalWordPress, tmp_path: Path) -> None
         result = site.publisher().publish(site.targets(SERIES))
         writes = site.wordpress.requests_by_method["POST"] - before.get("POST", 0)
     assert writes == 0
-    assert result.ok and not result.conflicts
+    assert result.ok
+    assert not result.conflicts
     assert count_posts(wordpress) == 3
 
 
@@ -101,9 +106,10 @@ def test_edit_in_wordpress_is_a_conflict_left_alone(
     assert content(remote(wordpress, P1)) == edited, "the writer's edit is kept"
     with open_site(config) as site:
         record = site.store.post(P1)
-        assert record is not None and record.conflict is not None
+        assert record is not None
+        assert record.conflict is not None
         assert "--force" in record.conflict
-        assert [e.outcome for e in site.store.entries(post=P1)][0] == "conflict"
+        assert next(e.outcome for e in site.store.entries(post=P1)) == "conflict"
 
     publish(config, P1, force=True)
     forced = content(remote(wordpress, P1))
@@ -159,15 +165,14 @@ def test_slug_change_keeps_the_post_and_updates_links(
     publish(config, "last-letters")
 
     renamed = remote(wordpress, "last-letters")
-    assert renamed is not None and renamed["id"] == old["id"]
+    assert renamed is not None
+    assert renamed["id"] == old["id"]
     assert remote(wordpress, P3) is None
     assert links(content(remote(wordpress, P1)))["Last Letters"] == renamed["link"]
     assert count_posts(wordpress) == 2
 
 
-def test_crash_between_create_and_record_adopts(
-    wordpress: LocalWordPress, tmp_path: Path
-) -> None:
+def test_crash_between_create_and_record_adopts(wordpress: LocalWordPress, tmp_path: Path) -> None:
     config = make_site(tmp_path, wordpress)
     with open_site(config) as site:
         assert site.wordpress is not None
@@ -181,7 +186,8 @@ def test_crash_between_create_and_record_adopts(
         with pytest.raises(SystemExit):
             site.publisher().publish(site.targets([P1]))
         step = site.store.step(P1, "publish")
-        assert step is not None and step.status == "running"
+        assert step is not None
+        assert step.status == "running"
 
     result = publish(config, P1)
 
@@ -208,10 +214,12 @@ def test_announcements_thread_and_never_twice(
     assert second["reply_to"] == first["id"]
     assert third["reply_to"] == second["id"]
     part2 = remote(wordpress, P2)
-    assert part2 is not None and part2["link"] in second["text"]
+    assert part2 is not None
+    assert part2["link"] in second["text"]
     with open_site(config) as site:
         record = site.store.post(P2)
-        assert record is not None and record.tweet_id == second["id"]
+        assert record is not None
+        assert record.tweet_id == second["id"]
 
 
 def test_dropped_answer_then_rerun_posts_once(
@@ -230,7 +238,8 @@ def test_dropped_answer_then_rerun_posts_once(
     assert len([t for t in fake_x.tweets if not t["deleted"]]) == 1
     with open_site(config) as site:
         step = site.store.step(P1, "announce")
-        assert step is not None and step.status == "done"
+        assert step is not None
+        assert step.status == "done"
 
 
 def test_without_x_credentials_the_text_is_recorded(
@@ -240,7 +249,61 @@ def test_without_x_credentials_the_text_is_recorded(
     publish(config, P1)
     with open_site(config) as site:
         step = site.store.step(P1, "announce")
-        assert step is not None and step.status == "skipped"
+        assert step is not None
+        assert step.status == "skipped"
         assert step.detail["text"].startswith("New on the blog: Paper Lanterns Part 1")
         entry = site.store.entries(post=P1, outcome="skipped")[0]
         assert "would have posted" in entry.details
+
+
+def test_part_unpublished_in_wordpress_goes_back_to_plain_text(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1, P2)
+    part2 = remote(wordpress, P2)
+    assert part2 is not None
+    assert "The Night Train" in links(content(remote(wordpress, P1)))
+    httpx.post(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{part2['id']}",
+        json={"status": "draft"},
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    ).raise_for_status()
+
+    publish(config)
+
+    assert "The Night Train" not in links(content(remote(wordpress, P1)))
+    assert "The Night Train" in content(remote(wordpress, P1))
+
+    httpx.post(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{part2['id']}",
+        json={"status": "publish"},
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    ).raise_for_status()
+    publish(config)
+    assert "The Night Train" in links(content(remote(wordpress, P1)))
+
+
+def test_part_deleted_in_wordpress_goes_back_to_plain_text(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1, P3)
+    part3 = remote(wordpress, P3)
+    assert part3 is not None
+    httpx.delete(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{part3['id']}",
+        params={"force": "true"},
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    ).raise_for_status()
+
+    publish(config)
+
+    assert "Last Letters" not in links(content(remote(wordpress, P1)))
+    with open_site(config) as site:
+        record = site.store.post(P3)
+        assert record is not None
+        assert record.wp_status == "deleted"

@@ -30,7 +30,9 @@ def write(folder: Path, name: str, front: str, body: str) -> None:
 @pytest.fixture
 def posts(tmp_path: Path) -> dict[str, Post]:
     write(tmp_path, "a.md", "title: A\nseries: S\npart: 1", "<!-- series -->\n\nSee [B](post:b).")
-    write(tmp_path, "b.md", "title: B\nseries: S\npart: 2", "<!-- series -->\n\nBack to [A](post:a).")
+    write(
+        tmp_path, "b.md", "title: B\nseries: S\npart: 2", "<!-- series -->\n\nBack to [A](post:a)."
+    )
     write(tmp_path, "c.md", "title: C\nseries: S\npart: 3", "<!-- series -->")
     write(tmp_path, "d.md", "title: D", "Standalone, links to [C](post:c).")
     write(tmp_path, "e.md", "title: E", "Depends on nothing.")
@@ -45,7 +47,10 @@ def live(posts: dict[str, Post], *slugs: str) -> dict[str, PostRecord]:
     site = Site(live=urls, series=series_index(posts.values()))
     return {
         slug: PostRecord(
-            slug=slug, wp_id=index + 1, permalink=urls[slug], wp_status="publish",
+            slug=slug,
+            wp_id=index + 1,
+            permalink=urls[slug],
+            wp_status="publish",
             sent_hash=desired(posts[slug], site, None).fingerprint,
             source_hash=posts[slug].source_hash,
         )
@@ -55,8 +60,13 @@ def live(posts: dict[str, Post], *slugs: str) -> dict[str, PostRecord]:
 
 def plan_for(posts: dict[str, Post], records: dict[str, PostRecord], *targets: str) -> object:
     return make_plan(
-        list(posts.values()), records, [posts[t] for t in targets], site_url=SITE, media={},
-        image_hashes={}, announcements={},
+        list(posts.values()),
+        records,
+        [posts[t] for t in targets],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={},
     )
 
 
@@ -69,8 +79,15 @@ def test_dependencies_are_links_and_series_parts(posts: dict[str, Post]) -> None
 
 def test_backfills_only_live_posts_that_depend_on_the_new_one(posts: dict[str, Post]) -> None:
     records = live(posts, "a", "d", "e")
-    plan = make_plan(list(posts.values()), records, [posts["c"]], site_url=SITE, media={},
-                     image_hashes={}, announcements={})
+    plan = make_plan(
+        list(posts.values()),
+        records,
+        [posts["c"]],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={},
+    )
     assert [item.slug for item in plan.backfills] == ["a", "d"]
     assert plan.backfills[0].because == ("c",)
     assert [(p.slug, p.action) for p in plan.publishes] == [("c", "create")]
@@ -78,8 +95,15 @@ def test_backfills_only_live_posts_that_depend_on_the_new_one(posts: dict[str, P
 
 def test_nothing_to_do_when_everything_is_live_and_current(posts: dict[str, Post]) -> None:
     records = live(posts, *posts)
-    plan = make_plan(list(posts.values()), records, [posts["a"]], site_url=SITE, media={},
-                     image_hashes={}, announcements={})
+    plan = make_plan(
+        list(posts.values()),
+        records,
+        [posts["a"]],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={},
+    )
     assert plan.backfills == ()
     assert [p.action for p in plan.publishes] == ["unchanged"]
     assert plan.empty
@@ -88,16 +112,30 @@ def test_nothing_to_do_when_everything_is_live_and_current(posts: dict[str, Post
 def test_source_change_of_a_live_post_is_an_update(posts: dict[str, Post]) -> None:
     records = live(posts, "e")
     changed = records["e"].__class__(**{**records["e"].__dict__, "sent_hash": "old"})
-    plan = make_plan(list(posts.values()), {"e": changed}, [], site_url=SITE, media={},
-                     image_hashes={}, announcements={})
+    plan = make_plan(
+        list(posts.values()),
+        {"e": changed},
+        [],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={},
+    )
     assert [b.slug for b in plan.backfills] == ["e"]
     assert plan.backfills[0].because == ()
 
 
 def test_diff_shows_where_the_link_appears(posts: dict[str, Post]) -> None:
     records = live(posts, "a")
-    plan = make_plan(list(posts.values()), records, [posts["b"]], site_url=SITE, media={},
-                     image_hashes={}, announcements={})
+    plan = make_plan(
+        list(posts.values()),
+        records,
+        [posts["b"]],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={},
+    )
     diff = plan.backfills[0].diff
     assert "-See B." in diff
     assert f"+See [B]({SITE}/b/)." in diff
@@ -120,11 +158,23 @@ def test_fingerprint_covers_every_field(posts: dict[str, Post]) -> None:
 def test_describe_lists_every_kind_of_work(posts: dict[str, Post], tmp_path: Path) -> None:
     records = live(posts, "a")
     note = AnnounceItem("b", "New: B https://x.test/b/", 30, "a")
-    plan = make_plan(list(posts.values()), records, [posts["b"]], site_url=SITE, media={},
-                     image_hashes={}, announcements={"b": note})
+    plan = make_plan(
+        list(posts.values()),
+        records,
+        [posts["b"]],
+        site_url=SITE,
+        media={},
+        image_hashes={},
+        announcements={"b": note},
+    )
     text = describe(plan, tmp_path)
     assert "create    b  'B'  (new post)" in text
     assert "backfill  a  (links b)" in text
     assert "announce  b  30/280, in reply to a's announcement" in text
-    assert describe(make_plan([], {}, [], site_url=SITE, media={}, image_hashes={},
-                              announcements={}), tmp_path) == "nothing to do"
+    assert (
+        describe(
+            make_plan([], {}, [], site_url=SITE, media={}, image_hashes={}, announcements={}),
+            tmp_path,
+        )
+        == "nothing to do"
+    )

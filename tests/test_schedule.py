@@ -42,18 +42,24 @@ def test_two_different_times_name_both_places(tmp_path: Path) -> None:
     entries = [ScheduleEntry("a.md", at("2026-12-05T14:00:00"), 12)]
     slots, errors = schedule.resolve(posts, entries, CONFIG, tmp_path)
     assert "a" not in slots
-    assert len(errors) == 1 and isinstance(errors[0], ConfigError)
+    assert len(errors) == 1
+    assert isinstance(errors[0], ConfigError)
     message = errors[0].render()
-    assert "pipeline.toml:12" in message and "a.md:3" in message
+    assert "pipeline.toml:12" in message
+    assert "a.md:3" in message
 
 
 def test_unknown_post_and_draft_are_errors(tmp_path: Path) -> None:
     posts = posts_in(tmp_path, d="title: D\nstatus: draft")
-    entries = [ScheduleEntry("nope", at("2026-12-01T00:00:00"), 3),
-               ScheduleEntry("d", at("2026-12-01T00:00:00"), 6)]
+    entries = [
+        ScheduleEntry("nope", at("2026-12-01T00:00:00"), 3),
+        ScheduleEntry("d", at("2026-12-01T00:00:00"), 6),
+    ]
     _, errors = schedule.resolve(posts, entries, CONFIG, tmp_path)
-    assert isinstance(errors[0], ConfigError) and "no post 'nope'" in errors[0].message
-    assert isinstance(errors[1], PostError) and "status is draft" in errors[1].message
+    assert isinstance(errors[0], ConfigError)
+    assert "no post 'nope'" in errors[0].message
+    assert isinstance(errors[1], PostError)
+    assert "status is draft" in errors[1].message
 
 
 def test_due_held_and_upcoming(tmp_path: Path) -> None:

@@ -43,10 +43,15 @@ def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_records_round_trip_and_update(store: Store) -> None:
-    store.save_post(PostRecord(slug="a", wp_id=7, permalink="https://b/a/", wp_status="publish",
-                               source_path="a.md"))
+    store.save_post(
+        PostRecord(
+            slug="a", wp_id=7, permalink="https://b/a/", wp_status="publish", source_path="a.md"
+        )
+    )
     record = store.update_post("a", tweet_id="99")
-    assert record.live and record.tweet_id == "99" and record.wp_id == 7
+    assert record.live
+    assert record.tweet_id == "99"
+    assert record.wp_id == 7
     assert store.posts()["a"] == record
     assert store.pinned_slugs() == {"a.md": "a"}
 
@@ -62,8 +67,14 @@ def test_rename_moves_record_and_steps(store: Store) -> None:
 
 def test_steps_merge_detail_and_count_attempts(store: Store) -> None:
     store.set_step("a", "announce", status="running", detail={"text": "hi"}, count_attempt=True)
-    step = store.set_step("a", "announce", status="failed", error="503", count_attempt=True,
-                          next_attempt_at="2026-12-01T14:01:00Z")
+    step = store.set_step(
+        "a",
+        "announce",
+        status="failed",
+        error="503",
+        count_attempt=True,
+        next_attempt_at="2026-12-01T14:01:00Z",
+    )
     assert (step.status, step.attempts, step.error) == ("failed", 2, "503")
     assert step.detail == {"text": "hi"}
     assert step.next_attempt_at == "2026-12-01T14:01:00Z"
