@@ -6,6 +6,7 @@ the config file, so the pipeline behaves the same from any working directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import stat
@@ -286,14 +287,18 @@ def _int(
 ) -> int:
     value = data.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise where.error("must be a whole number of at least 1", key, section)
+        raise where.error(
+            "must be a whole number of at least 1", key, section, fix=f"e.g. {key} = {default}"
+        )
     return value
 
 
 def _bool(data: Mapping[str, Any], key: str, default: bool, where: _Locator, section: str) -> bool:
     value = data.get(key, default)
     if not isinstance(value, bool):
-        raise where.error("must be true or false", key, section)
+        raise where.error(
+            "must be true or false", key, section, fix=f"write {key} = true or {key} = false"
+        )
     return value
 
 
@@ -318,7 +323,9 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
     timeout = data.get("timeout", 30)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise where.error("must be a number of seconds", "timeout", "wordpress")
+        raise where.error(
+            "must be a number of seconds", "timeout", "wordpress", fix="e.g. timeout = 30"
+        )
     return WordPressSettings(
         url=url,
         api_root=api_root,
@@ -348,7 +355,13 @@ def _url(
 
 
 def is_loopback(host: str) -> bool:
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """localhost or a loopback IP address (not any name that merely starts with "127.")."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _x(data: object, where: _Locator) -> XSettings:
@@ -384,7 +397,11 @@ def _x(data: object, where: _Locator) -> XSettings:
 
 def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:
     if not isinstance(data, list):
-        raise where.error("must be a list of [[schedule]] tables", "schedule")
+        raise where.error(
+            "must be a list of [[schedule]] tables",
+            "schedule",
+            fix='write [[schedule]] tables with post = "..." and at = "..."',
+        )
     entries = []
     lines = [n for n, raw in enumerate(where.lines, 1) if raw.strip() == "[[schedule]]"]
     for index, item in enumerate(data):
@@ -432,8 +449,14 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
         where = _Locator(path, text)
         where.reject_unknown(data, {"wordpress", "x"}, None)
         for section in ("wordpress", "x"):
+            table = data.get(section, {})
+            if not isinstance(table, dict):
+                raise where.error("must be a table", section, fix=f"write it as [{section}]")
             known = {key for sec, key in ENV_KEYS if sec == section}
-            where.reject_unknown(data.get(section, {}), known, section)
+            where.reject_unknown(table, known, section)
+            for key, value in table.items():
+                if not isinstance(value, str):  # never show the value: it may be a secret
+                    raise where.error("must be a string", key, section, fix=f'{key} = "..."')
         warnings += _permission_warning(path)
     values: dict[tuple[str, str], str] = {}
     for (section, key), var in ENV_KEYS.items():

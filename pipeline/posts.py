@@ -105,7 +105,13 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower())[:190].strip("-")
 
 
-class _Loader(yaml.SafeLoader):
+try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
     """SafeLoader that keeps dates as text, so that bad dates get our error, with a line."""
 
 
@@ -418,7 +424,10 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
     return Image(src=src, path=target, line=line)
 
 
-_SCANNER = MarkdownIt("commonmark")
+# Only the block structure is parsed for all of the body; the inline content (the slow part) only
+# of the blocks that may hold an image or a post: link (entities and escapes can spell "post:").
+_SCANNER = MarkdownIt("commonmark").disable("inline")
+_MAY_LINK = re.compile(r"!\[|post|&#?\w+;|\\")
 
 
 def scan_body(
@@ -427,7 +436,14 @@ def scan_body(
     """The local images and ``post:`` links of a body, each with its line in the file."""
     images: list[Image] = []
     links: list[Link] = []
-    for token, line in _inline_children(_SCANNER.parse(body), body_line):
+    env: dict[str, Any] = {}
+    tokens = _SCANNER.parse(body, env)
+    everywhere = bool(env.get("references"))  # [text][ref] may point at a post: link
+    for token in tokens:
+        if token.type == "inline" and (everywhere or _MAY_LINK.search(token.content)):
+            token.children = []
+            _SCANNER.inline.parse(token.content, _SCANNER, env, token.children)
+    for token, line in _inline_children(tokens, body_line):
         if token.type == "image":
             src = str(token.attrGet("src") or "")
             if is_local(src):

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -104,7 +105,7 @@ def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) ->
 def _image_url(src: str, post: Post, site: Site) -> str:
     if not is_local(src):
         return src
-    return site.media.get((post.path.parent / src).resolve(), src)
+    return site.media.get((post.path.parent / unquote(src)).resolve(), src)
 
 
 def _figures(tokens: list[Token], post: Post, site: Site) -> list[Token]:
