@@ -1,5 +1,495 @@
-"""``pipeline status``, ``pipeline log`` and ``pipeline retry``: reading and settling the state."""
+"""``pipeline status``, ``pipeline log`` and ``pipeline retry``: reading and settling the state.
+
+Thin over :mod:`pipeline.state`. These commands only read the settings, the credentials (to know
+what to redact) and the state file; ``status`` also loads the posts. The publisher, the X client
+and rich are imported only where needed, so the commands start fast.
+"""
 
 from __future__ import annotations
 
-from pipeline.cli import cli  # noqa: F401
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import click
+
+from pipeline.cli import Context, cli
+from pipeline.errors import InputError
+from pipeline.timeutil import BadTime
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pipeline import state
+    from pipeline.config import Settings
+    from pipeline.store import LogEntry, Store
+    from pipeline.workspace import Workspace
+
+# Above this many rows the table is printed as aligned columns without a frame: rich's Table
+# measures and wraps every cell, which takes about a second for 2,000 posts.
+FRAMED_ROWS = 100
+PIPE_WIDTH = 160
+POLL_SECONDS = 0.5
+STATE_STYLES = {
+    "live": "green",
+    "scheduled": "cyan",
+    "due": "cyan",
+    "queued": "cyan",
+    "publishing": "cyan",
+    "draft": "dim",
+    "held": "yellow",
+    "unknown": "yellow",
+    "removed": "dim",
+    "failed": "bold red",
+    "conflict": "bold red",
+    "invalid": "bold red",
+}
+STATE_RED = ("failed", "conflict", "invalid")
+STATE_COLORS = {
+    name: style.split()[-1] for name, style in STATE_STYLES.items() if "dim" not in style
+}
+OUTCOME_COLORS = {
+    "done": "green",
+    "failed": "red",
+    "conflict": "red",
+    "unknown": "yellow",
+    "held": "yellow",
+    "deferred": "yellow",
+    "requeued": "cyan",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Opened:
+    settings: Settings
+    store: Store
+
+
+@contextmanager
+def opened(obj: Context) -> Iterator[Opened]:
+    """The settings and the state file, and the secrets to redact; not the posts."""
+    from pipeline.config import find_config, load_credentials, load_settings
+    from pipeline.store import Store
+
+    settings = load_settings(find_config(obj.config))
+    obj.secrets = load_credentials(settings.credentials_path).secrets()
+    store = Store.open(settings.db_path)
+    try:
+        yield Opened(settings, store)
+    finally:
+        store.close()
+
+
+def load_posts(obj: Context, found: Opened) -> Workspace:
+    from pipeline.workspace import load_workspace
+
+    workspace = load_workspace(found.settings, found.store.pinned_slugs())
+    obj.secrets = workspace.credentials.secrets()
+    return workspace
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline status
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of posts.")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="Rebuild the state from WordPress by slug first (after the state file was lost).",
+)
+@click.pass_obj
+def status(obj: Context, as_json: bool, rebuild: bool) -> None:
+    """Every post: state, publish time, WordPress URL, tweet URL, pending steps, conflicts.
+
+    \b
+    States:
+      draft       status: draft in the front matter
+      ready       ready, but no time to go live yet
+      scheduled   has a time in the future; due: its time has come
+      queued      re-queued by `pipeline retry`: the next run publishes it
+      publishing  being published now (or interrupted: the next run checks)
+      live        on WordPress, published
+      held        missed its time by more than the catch-up window; not published
+                  late on its own (`pipeline retry POST` publishes it now)
+      failed      a step failed (see Pending; `pipeline retry POST` re-queues it)
+      unknown     an announcement may or may not have gone out: settle it with
+                  `pipeline retry POST --mark-sent` or `--resend`
+      conflict    edited in WordPress since the pipeline wrote it; left alone
+      removed     in the state, but its file is gone from the posts folder
+      invalid     its file has errors (`pipeline check` lists them)
+
+    Times are in the configured timezone (UTC ISO 8601 in --json). The publish time is when
+    the post went live, or its scheduled (or missed) time. More than 100 posts are printed as
+    plain aligned columns.
+
+    --rebuild, after the state file was lost: looks every post up on WordPress by its slug and
+    records its id, link and status. Posts the state already knows are kept. Tweets cannot be
+    rebuilt: the announcement of each live post is marked unknown, to be settled with
+    `pipeline retry POST --mark-sent [--tweet-url URL]` or `--resend`, so that nothing is
+    announced twice. Needs the WordPress credentials.
+    """
+    from pipeline import state
+    from pipeline.schedule import resolve
+
+    now = utc_now()
+    with opened(obj) as found:
+        workspace = load_posts(obj, found)
+        settings = found.settings
+        if rebuild:
+            _rebuild(obj, workspace, found.store, err=as_json)
+        slots, problems = resolve(
+            workspace.posts, settings.schedule, settings.path, settings.posts_dir
+        )
+        invalid = [
+            (error.path, error.render())
+            for error in workspace.loaded.errors
+            if error.path is not None
+        ]
+        rows = state.status_rows(
+            workspace.posts,
+            slots,
+            found.store.posts(),
+            [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)],
+            now=now,
+            tz=settings.timezone,
+            posts_dir=settings.posts_dir,
+            invalid=invalid,
+        )
+    for problem in problems:
+        click.echo(f"warning: {obj.redact(problem.render())}", err=True)
+    if as_json:
+        # One document, a post per line: readable, and json's fast encoder (indent= is slow).
+        lines = (
+            state.redacted_json(row.to_json(settings.timezone), obj.secrets, obj.redact)
+            for row in rows
+        )
+        click.echo("[\n" + ",\n".join(lines) + "\n]")
+    elif not rows:
+        click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
+    else:
+        _print_status(rows, settings.timezone, obj)
+
+
+def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
+    from pipeline import state
+    from pipeline.services import require, wordpress_client
+
+    with require(wordpress_client(workspace), workspace) as wordpress:
+        rebuilt = state.rebuild(
+            store, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
+        )
+    for item in rebuilt:
+        click.echo(obj.redact(item.describe()), err=err)
+    found = sum(1 for item in rebuilt if item.outcome == "found")
+    unknown = [item.slug for item in rebuilt if item.announce == "unknown"]
+    click.echo(
+        f"Rebuilt {found} of {len(rebuilt)} posts from WordPress "
+        f"({workspace.settings.wordpress.url}).",
+        err=err,
+    )
+    if unknown:
+        click.echo(
+            "Tweets cannot be rebuilt from WordPress: the announcement of "
+            f"{len(unknown)} live post(s) is marked unknown ({', '.join(unknown)}). For each, "
+            "run `pipeline retry SLUG --mark-sent [--tweet-url URL]` if it was announced, or "
+            "`pipeline retry SLUG --resend` to announce it.",
+            err=err,
+        )
+    click.echo("", err=err)
+
+
+HEADERS = ("Post", "State", "Publish time", "WordPress", "Tweet", "Pending")
+
+
+def _cells(row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str) -> list[str]:
+    from pipeline import state
+
+    when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
+    pending = [item.text for item in row.pending]
+    pending += [f"conflict: {text}" for text in row.conflicts]
+    pending += [f"note: {text}" for text in row.notes]
+    cells = [row.name, row.state, when, row.wordpress_url or "", row.tweet_url or ""]
+    return [obj.redact(cell) for cell in [*cells, sep.join(pending)]]
+
+
+def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+    """A rich table; for many rows, aligned columns (same order, same colours, no frame)."""
+    from pipeline import state
+
+    if len(rows) > FRAMED_ROWS:
+        _print_columns(rows, tz, obj)
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = PIPE_WIDTH  # into a file or a pager: wide rather than folded
+    table = Table(highlight=False, caption=f"Times in {tz.key}.")
+    table.add_column(HEADERS[0], no_wrap=True)
+    table.add_column(HEADERS[1], no_wrap=True)
+    table.add_column(HEADERS[2])
+    table.add_column(HEADERS[3], overflow="fold")
+    table.add_column(HEADERS[4], overflow="fold")
+    table.add_column(HEADERS[5], ratio=1, overflow="fold")
+    for row in rows:
+        name, status, *middle, pending = _cells(row, tz, obj, "\n")
+        table.add_row(
+            Text(name),
+            Text(status, STATE_STYLES.get(row.state, "")),
+            *(Text(cell) for cell in middle),
+            Text(pending, "red" if row.state in STATE_RED else "yellow"),
+        )
+    console.print(table)
+    console.print(state.summary(rows), style="bold")
+
+
+def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+    """Plain aligned columns, coloured on a terminal: fast for thousands of rows (rich's Table
+    measures and wraps every cell, about a second for 2,000 posts)."""
+    from pipeline import state
+
+    cells = [_cells(row, tz, obj, "; ") for row in rows]
+    headers = [*HEADERS[:2], f"{HEADERS[2]} ({tz.key})", *HEADERS[3:]]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    # Colour only on a terminal: stripping it again from a big output would cost more than
+    # everything else here.
+    paint = _painter(_colored())
+    lines = [
+        paint("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), bold=True),
+        "  ".join("-" * w for w in widths),
+    ]
+    for row, line in zip(rows, cells, strict=True):
+        name, status, *middle, pending = line
+        parts = [name.ljust(widths[0]), paint(status.ljust(widths[1]), STATE_COLORS.get(row.state))]
+        parts += [cell.ljust(width) for cell, width in zip(middle, widths[2:5], strict=True)]
+        if pending:
+            parts.append(paint(pending, "red" if row.state in STATE_RED else "yellow"))
+        lines.append("  ".join(parts).rstrip())
+    lines.append(paint(state.summary(rows), bold=True))
+    click.echo("\n".join(lines), color=_colored())
+
+
+def _painter(enabled: bool) -> Callable[..., str]:
+    def paint(text: str, fg: str | None = None, bold: bool = False) -> str:
+        return click.style(text, fg=fg, bold=bold) if enabled and (fg or bold) else text
+
+    return paint
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline log
+
+
+@cli.command("log")
+@click.option("--post", "-p", metavar="POST", help="Only this post (a slug, or a path).")
+@click.option(
+    "--status",
+    "-s",
+    "outcome",
+    metavar="OUTCOME",
+    help="Only entries with this outcome: done, failed, skipped, held, deferred, unknown, "
+    "conflict, requeued, rebuilt.",
+)
+@click.option(
+    "--since",
+    metavar="WHEN",
+    help="Only entries since a time: a duration back from now (30m, 12h, 2d, 1w) or a date "
+    "or date-time (2026-12-01, 2026-12-01 09:00; naive times are in the configured timezone).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line (times in UTC).")
+@click.option(
+    "--follow",
+    "-f",
+    is_flag=True,
+    help="Print the latest entries, then new ones as they are written, until Ctrl-C.",
+)
+@click.option(
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0),
+    metavar="N",
+    default=50,
+    show_default=True,
+    help="How many entries at most (0: all).",
+)
+@click.pass_obj
+def log_command(
+    obj: Context,
+    post: str | None,
+    outcome: str | None,
+    since: str | None,
+    as_json: bool,
+    follow: bool,
+    limit: int,
+) -> None:
+    """The job log, newest first: every step with its outcome, details and duration.
+
+    Times are in the configured timezone. Secrets never appear. With --follow the latest
+    entries are printed oldest first, then new entries as they arrive (every half second).
+
+    \b
+    Examples:
+      pipeline log --status failed --since 2d
+      pipeline log --post fond-memories-part-2 --json
+      pipeline log --follow
+    """
+    from pipeline import state
+
+    with opened(obj) as found:
+        tz = found.settings.timezone
+        slug = _slug(obj, found, post) if post else None
+        when = None
+        if since is not None:
+            try:
+                when = state.parse_since(since, now=utc_now(), tz=tz)
+            except BadTime as exc:
+                raise click.BadParameter(str(exc), param_hint="--since") from exc
+        outcome = outcome.lower() if outcome else None
+        store = found.store
+        entries = store.entries(post=slug, outcome=outcome, since=when, limit=limit or None)
+        if follow:
+            entries.reverse()
+        _print_entries(entries, tz, obj, as_json)
+        if not entries and not as_json and not follow:
+            hint = ""
+            if outcome and outcome not in state.OUTCOMES:
+                hint = f" (outcomes are: {', '.join(state.OUTCOMES)})"
+            click.echo(f"No job log entries match.{hint}", err=True)
+        if not follow:
+            return
+        newest = store.entries(limit=1)
+        last = max([e.id for e in entries] + [e.id for e in newest] + [0])
+        try:
+            while True:
+                time.sleep(POLL_SECONDS)
+                fresh = store.entries(post=slug, outcome=outcome, after_id=last, newest_first=False)
+                if fresh:
+                    _print_entries(fresh, tz, obj, as_json, widths=False)
+                    last = fresh[-1].id
+        except KeyboardInterrupt:
+            return
+
+
+def _slug(obj: Context, found: Opened, ref: str) -> str:
+    """A slug as it is; a path (or file name) through the posts."""
+    if "/" not in ref and not ref.endswith(".md"):
+        return ref
+    return load_posts(obj, found).find(ref).slug
+
+
+def _print_entries(
+    entries: Sequence[LogEntry], tz: ZoneInfo, obj: Context, as_json: bool, *, widths: bool = True
+) -> None:
+    """Print entries in batches (one write per thousand lines, not one per line)."""
+    from pipeline import state
+
+    if not entries:
+        return
+    if as_json:
+        lines = [json.dumps(state.entry_json(e, obj.redact), ensure_ascii=False) for e in entries]
+    else:
+        post_width = min(32, max(len(e.post) for e in entries)) if widths else 24
+        step_width = min(40, max(len(e.step) for e in entries)) if widths else 10
+        paint = _painter(_colored())
+        lines = [
+            paint(
+                state.format_entry(
+                    entry, tz, redact=obj.redact, post_width=post_width, step_width=step_width
+                ),
+                OUTCOME_COLORS.get(entry.outcome),
+            )
+            for entry in entries
+        ]
+    for start in range(0, len(lines), 1000):
+        click.echo("\n".join(lines[start : start + 1000]), color=_colored())
+
+
+def _colored() -> bool:
+    """Colour on a terminal (or with click's color= override); never stripped afterwards."""
+    color = click.get_current_context().color
+    return sys.stdout.isatty() if color is None else color
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline retry
+
+
+@cli.command()
+@click.argument("post")
+@click.option(
+    "--resend",
+    is_flag=True,
+    help="The announcement's outcome is unknown and it did NOT go out: compose and send it again.",
+)
+@click.option(
+    "--mark-sent",
+    is_flag=True,
+    help="The announcement's outcome is unknown (or it failed) but it DID go out: record it "
+    "as done, so it is never sent again.",
+)
+@click.option(
+    "--tweet-url",
+    metavar="URL",
+    help="With --mark-sent: the announcement's URL (or id), recorded for `pipeline status` "
+    "and for threading the next part under it.",
+)
+@click.pass_obj
+def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str | None) -> None:
+    """Re-queue the failed steps of POST (a slug or a path) for the next run.
+
+    Failed steps (publish, announce, backfill, update) go back to pending with their attempts
+    reset, due now: the next `pipeline run` (or `pipeline run --once`) does them. A held post
+    (it missed its time by more than the catch-up window) is re-queued the same way, so the
+    scheduler publishes it now.
+
+    An announcement whose outcome is unknown (the process died mid-request, or the state was
+    rebuilt) needs your choice: --mark-sent if it is on X (optionally --tweet-url URL), or
+    --resend if it is not. Every change is recorded in the job log.
+    """
+    from pipeline import state
+
+    if resend and mark_sent:
+        raise click.UsageError("choose one of --resend and --mark-sent")
+    if tweet_url and not mark_sent:
+        raise click.UsageError("--tweet-url goes with --mark-sent")
+    if tweet_url and state.tweet_id_from(tweet_url) is None:
+        raise click.BadParameter(
+            "expected a post URL like https://x.com/USER/status/1234567890 or its id",
+            param_hint="--tweet-url",
+        )
+    mode: state.Mode = "resend" if resend else "mark-sent" if mark_sent else "requeue"
+    with opened(obj) as found:
+        store = found.store
+        slug = post if store.post(post) or store.steps(post=post) else None
+        if slug is None:
+            slug = load_posts(obj, found).find(post).slug
+        plan = state.plan_retry(slug, store.steps(post=slug), mode=mode, tweet_url=tweet_url)
+        state.apply_retry(store, plan, now=utc_now(), tweet_url=tweet_url)
+    for change in plan.changes:
+        click.echo(obj.redact(f"{slug}: {change.name}: {change.message}"))
+    for note in plan.notes:
+        click.echo(obj.redact(f"{slug}: {note}"))
+    for text in plan.unsettled:
+        click.echo(obj.redact(f"{slug}: {text}"), err=True)
+    if plan.changes:
+        if any(change.new == "pending" for change in plan.changes):
+            click.echo("The next `pipeline run` (or `pipeline run --once`) does them.")
+        return
+    if plan.unsettled:
+        raise InputError(f"{slug}: nothing re-queued; the unknown outcome needs your choice")
+    if not plan.notes:
+        click.echo(f"{slug}: nothing to retry (no failed, held or unknown step)")

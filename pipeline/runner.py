@@ -14,7 +14,8 @@ from pipeline import schedule
 from pipeline.errors import InputError
 from pipeline.publisher import Echo, Result
 from pipeline.services import Services
-from pipeline.timeutil import from_iso, utc_iso
+from pipeline.state import publishes_due_again
+from pipeline.timeutil import utc_iso
 
 
 @dataclass
@@ -32,9 +33,10 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
     )
     held_before = {s.post for s in store.steps(status="held") if s.kind == "publish"}
+    retries = publishes_due_again(store.steps(), now)
     split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
     for slot in split.held:
-        if slot.slug not in held_before:
+        if slot.slug not in held_before and slot.slug not in retries:
             note = (
                 f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
                 f"({settings.catch_up}); held: publish it with `pipeline publish {slot.slug}`"
@@ -49,24 +51,10 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
     by_slug = found.workspace.loaded.by_slug()
     targets = [by_slug[slot.slug] for slot in split.due]
     targets += [
-        by_slug[slug]
-        for slug in _retries_due(found, now)
-        if slug in by_slug and by_slug[slug] not in targets
+        by_slug[slug] for slug in retries if slug in by_slug and by_slug[slug] not in targets
     ]
     publisher = found.publisher(echo)
     result = publisher.publish(targets)
     publisher.announce_pending(result=result)
-    return RunReport(
-        result, [p.slug for p in targets], [s.slug for s in split.held], list(problems)
-    )
-
-
-def _retries_due(found: Services, now: datetime) -> list[str]:
-    """Posts whose publish step failed and whose next attempt has come (retries left)."""
-    return [
-        step.post
-        for step in found.store.steps(status="failed")
-        if step.kind == "publish"
-        and step.next_attempt_at is not None
-        and from_iso(step.next_attempt_at) <= now
-    ]
+    held = [s.slug for s in split.held if s.slug not in retries]
+    return RunReport(result, [p.slug for p in targets], held, list(problems))

@@ -1,0 +1,722 @@
+"""Reading and settling the state: status rows, the job log, rebuilding, re-queueing.
+
+The library behind ``pipeline status``, ``pipeline log`` and ``pipeline retry``. Everything here is
+pure over store records and steps (``now`` is passed in where time matters), except
+:func:`rebuild` and :func:`apply_retry`, which write what they decided into the store.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from pipeline.store import LogEntry, PostRecord, Step, Store
+from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
+
+if TYPE_CHECKING:
+    from pipeline.posts import Post
+    from pipeline.schedule import Slot
+    from pipeline.wordpress import RemotePost
+
+# Step statuses that still need something to happen (done and skipped are finished).
+OPEN = ("pending", "running", "failed", "unknown", "held")
+# The steps status rows look at: finished ones (done, skipped) change nothing there.
+OPEN_OR_CONFLICT = (*OPEN, "conflict")
+# The outcomes the job log records, for `pipeline log --status` (others may appear).
+OUTCOMES = (
+    "done",
+    "failed",
+    "skipped",
+    "held",
+    "deferred",
+    "unknown",
+    "conflict",
+    "requeued",
+    "rebuilt",
+)
+STATES = (
+    "draft",
+    "ready",
+    "scheduled",
+    "due",
+    "queued",
+    "publishing",
+    "live",
+    "held",
+    "failed",
+    "unknown",
+    "conflict",
+    "removed",
+    "invalid",
+)
+
+Redact = Callable[[str], str]
+
+
+def local_time(when: datetime, tz: ZoneInfo, *, seconds: bool = False) -> str:
+    """A stored UTC time as people read it: in the site's timezone, with the zone's abbreviation."""
+    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
+
+
+def _iso(when: datetime | None) -> str | None:
+    return utc_iso(when) if when is not None else None
+
+
+def _local_iso(when: datetime | None, tz: ZoneInfo) -> str | None:
+    return when.astimezone(tz).isoformat() if when is not None else None
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline status
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """A step that still needs something: waiting, running, failed, unknown or held."""
+
+    step: str  # "publish", "announce", "backfill:part-2", "update"
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    error: str | None
+    text: str  # what people read, e.g. "announce deferred until 2026-12-01 09:15 EST"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": _iso(self.next_attempt_at),
+            "error": self.error,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
+
+    slug: str | None  # None only for a file that failed to load and was never published
+    state: str
+    title: str | None = None
+    live: bool = False
+    publish_at: datetime | None = None  # when it went live, else its scheduled (or missed) time
+    wordpress_url: str | None = None
+    tweet_url: str | None = None
+    next_run: datetime | None = None  # the next time the scheduler will act on this post
+    pending: tuple[PendingStep, ...] = ()
+    conflicts: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    source: str | None = None  # the file, relative to the posts folder
+
+    @property
+    def name(self) -> str:
+        return self.slug or self.source or "?"
+
+    def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "state": self.state,
+            "live": self.live,
+            "publish_at": _iso(self.publish_at),
+            "publish_at_local": _local_iso(self.publish_at, tz),
+            "wordpress_url": self.wordpress_url,
+            "tweet_url": self.tweet_url,
+            "next_run": _iso(self.next_run),
+            "pending": [item.to_json() for item in self.pending],
+            "conflicts": list(self.conflicts),
+            "notes": list(self.notes),
+            "source": self.source,
+        }
+
+
+def status_rows(
+    posts: Sequence[Post],
+    slots: Mapping[str, Slot],
+    records: Mapping[str, PostRecord],
+    steps: Iterable[Step],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    posts_dir: Path,
+    invalid: Sequence[tuple[Path, str]] = (),
+) -> list[StatusRow]:
+    """Every post: the loaded ones, the files that failed to load, and whatever the state
+    knows of (records and steps of posts no longer in the folder).
+
+    Sorted by time (live ones by when they went live, then scheduled ones), then the posts
+    without a time by name.
+    """
+    by_post: dict[str, list[Step]] = {}
+    for step in steps:
+        by_post.setdefault(step.post, []).append(step)
+    loaded = {post.slug: post for post in posts}
+    by_source = {r.source_path: r for r in records.values() if r.source_path}
+    rows: list[StatusRow] = []
+    shown: set[str] = set()
+
+    broken: dict[str, list[str]] = {}
+    for path, message in invalid:
+        broken.setdefault(_relative(path, posts_dir), []).append(message)
+    for source, messages in broken.items():
+        record = by_source.get(source)
+        if record is not None and record.slug in loaded:
+            record = None  # another, loaded file owns that slug now
+        slug = record.slug if record is not None else None
+        if slug is not None:
+            shown.add(slug)
+        rows.append(
+            _row(
+                slug,
+                None,
+                None,
+                record,
+                by_post.get(slug, []) if slug else [],
+                now=now,
+                tz=tz,
+                source=source,
+                invalid=tuple(messages),
+            )
+        )
+
+    for name in sorted({*loaded, *records, *by_post} - shown):
+        post = loaded.get(name)
+        record = records.get(name)
+        where = (
+            _relative(post.path, posts_dir)
+            if post is not None
+            else (record.source_path if record else None)
+        )
+        rows.append(
+            _row(
+                name,
+                post,
+                slots.get(name),
+                record,
+                by_post.get(name, []),
+                now=now,
+                tz=tz,
+                source=where,
+            )
+        )
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    rows.sort(key=lambda r: (r.publish_at is None, r.publish_at or far, r.name))
+    return rows
+
+
+def _relative(path: Path, posts_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(posts_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _row(
+    slug: str | None,
+    post: Post | None,
+    slot: Slot | None,
+    record: PostRecord | None,
+    steps: Sequence[Step],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    source: str | None,
+    invalid: tuple[str, ...] = (),
+) -> StatusRow:
+    live = record is not None and record.live
+    publish = next((s for s in steps if s.kind == "publish"), None)
+    described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
+    pending = tuple(item for item in described if item is not None)
+    conflicts = _conflicts(slug or "", record, steps)
+
+    notes = list(invalid)
+    if post is None and record is not None and not invalid:
+        notes.append("its file is no longer in the posts folder")
+    if not live and record is not None and record.wp_id is not None and record.wp_status:
+        notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
+
+    statuses = {step.status for step in steps}
+    if invalid:
+        state = "invalid"
+    elif conflicts:
+        state = "conflict"
+    elif "failed" in statuses:
+        state = "failed"
+    elif "unknown" in statuses:
+        state = "unknown"
+    elif publish is not None and publish.status == "held" and not live:
+        state = "held"
+    elif live:
+        state = "live"
+    elif publish is not None and publish.status == "running":
+        state = "publishing"
+    elif post is None:
+        state = "removed"
+    elif post.status == "draft":
+        state = "draft"
+    elif slot is not None:
+        state = "due" if slot.at <= now else "scheduled"
+    elif publish is not None and publish.status == "pending" and publish.next_attempt_at:
+        state = "queued"
+    else:
+        state = "ready"
+
+    publish_at: datetime | None = None
+    if live and record is not None and record.live_at:
+        publish_at = from_iso(record.live_at)
+    elif not live and slot is not None:
+        publish_at = slot.at
+    elif not live and publish is not None and publish.due_at:
+        publish_at = from_iso(publish.due_at)
+
+    times = [item.next_attempt_at for item in pending if item.next_attempt_at is not None]
+    if state in ("scheduled", "due") and slot is not None:
+        times.append(slot.at)
+    return StatusRow(
+        slug=slug,
+        state=state,
+        title=post.title if post is not None else (record.title if record else None),
+        live=live,
+        publish_at=publish_at,
+        wordpress_url=record.permalink if record is not None and record.wp_id else None,
+        tweet_url=record.tweet_url if record is not None else None,
+        next_run=max(min(times), now) if times else None,
+        pending=pending,
+        conflicts=conflicts,
+        notes=tuple(notes),
+        source=source,
+    )
+
+
+def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
+    name = step.name
+    after = from_iso(step.next_attempt_at) if step.next_attempt_at else None
+    tries = f"{step.attempts} attempt{'s' if step.attempts != 1 else ''}"
+    if step.status == "pending":
+        if step.kind == "publish" and live:
+            return None  # a leftover of the schedule: the post is live
+        if after is not None and after > now:
+            text = f"{name} deferred until {local_time(after, tz)}"
+        elif after is not None:
+            text = f"{name} queued for the next run"
+        elif step.kind == "publish" and step.due_at:
+            text = f"publish at {local_time(from_iso(step.due_at), tz)}"
+        else:
+            text = f"{name} waiting"
+    elif step.status == "running":
+        text = f"{name} running or interrupted ({tries}); the next run checks it before acting"
+    elif step.status == "failed":
+        when = (
+            f"retry at {local_time(after, tz)}"
+            if after is not None
+            else f"no retries left: `pipeline retry {slug}`"
+        )
+        text = f"{name} failed ({tries}), {when}"
+        if step.error:
+            text += f": {step.error}"
+    elif step.status == "unknown":
+        text = (
+            f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
+            "(it went out) or `--resend`"
+        )
+    else:  # held
+        missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
+        text = f"{name} held{missed}: `pipeline retry {slug}` publishes it now"
+    return PendingStep(name, step.status, step.attempts, after, step.error, text)
+
+
+def _conflicts(slug: str, record: PostRecord | None, steps: Sequence[Step]) -> tuple[str, ...]:
+    found = [record.conflict] if record is not None and record.conflict else []
+    for step in steps:
+        if step.status == "conflict" and not found:
+            found.append(
+                f"{step.name}: edited in WordPress since the pipeline last wrote it; "
+                f"`pipeline publish {slug} --force` overwrites those edits"
+            )
+    return tuple(found)
+
+
+def summary(rows: Sequence[StatusRow]) -> str:
+    """``12 posts: 3 live, 2 scheduled, 1 failed``."""
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.state] = counts.get(row.state, 0) + 1
+    parts = [f"{counts[state]} {state}" for state in STATES if state in counts]
+    noun = "post" if len(rows) == 1 else "posts"
+    return f"{len(rows)} {noun}: {', '.join(parts)}" if parts else f"0 {noun}"
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline log
+
+
+def parse_since(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
+    """``2d``, ``12h``, ``90m`` back from ``now``, or a date or date-time (naive in ``tz``)."""
+    try:
+        return now - parse_duration(text)
+    except BadTime:
+        pass
+    try:
+        return to_utc(text, tz)
+    except BadTime as exc:
+        raise BadTime(
+            f"{text!r} is neither a duration (2d, 12h, 30m) nor a date or time "
+            f"(2026-12-01 or 2026-12-01 09:00): {exc}"
+        ) from exc
+
+
+def entry_json(entry: LogEntry, redact: Redact = lambda text: text) -> dict[str, Any]:
+    """One job-log entry as a JSON object (``at`` in UTC)."""
+    data = entry.to_json()
+    data["details"] = redact(entry.details)
+    return data
+
+
+def format_entry(
+    entry: LogEntry,
+    tz: ZoneInfo,
+    *,
+    redact: Redact = lambda text: text,
+    post_width: int = 0,
+    step_width: int = 0,
+) -> str:
+    """One job-log entry as a line for people, its time in ``tz``."""
+    when = local_time(from_iso(entry.at), tz, seconds=True)
+    line = f"{when}  {entry.post:<{post_width}}  {entry.step:<{step_width}}  {entry.outcome:<8}"
+    details = redact(entry.details)
+    if details:
+        line += f"  {details}"
+    if entry.duration_ms is not None:
+        line += f" ({_duration(entry.duration_ms)})"
+    return line.rstrip()
+
+
+def _duration(ms: int) -> str:
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline retry
+
+Mode = Literal["requeue", "resend", "mark-sent"]
+TWEET_ID = re.compile(r"/status(?:es)?/(\d+)")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One step moved by ``pipeline retry``, and the job-log line that records it."""
+
+    kind: str
+    target: str
+    old: str | None  # its status before (None: there was no step yet)
+    new: str
+    outcome: str  # the job-log outcome: "requeued", or "done" for --mark-sent
+    message: str
+    detail: Mapping[str, Any]
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}:{self.target}" if self.target else self.kind
+
+
+@dataclass(frozen=True)
+class RetryPlan:
+    slug: str
+    changes: tuple[Change, ...]
+    unsettled: tuple[str, ...]  # what needs a choice (--resend or --mark-sent)
+    notes: tuple[str, ...]  # what retry does not do, and why
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+
+def tweet_id_from(url: str) -> str | None:
+    """The id in ``https://x.com/user/status/123``, or the value itself if it is an id."""
+    value = url.strip()
+    if value.isdigit():
+        return value
+    match = TWEET_ID.search(value)
+    return match.group(1) if match else None
+
+
+def plan_retry(
+    slug: str, steps: Sequence[Step], *, mode: Mode = "requeue", tweet_url: str | None = None
+) -> RetryPlan:
+    """What ``pipeline retry`` does with the steps of one post.
+
+    Failed steps and a held publish go back to pending, attempts reset, due now. An announcement
+    whose outcome is unknown needs a choice: ``resend`` composes and sends it again,
+    ``mark-sent`` records it as done (with the tweet, if given). Conflicts and running steps
+    are left alone, with a note saying why.
+    """
+    changes: list[Change] = []
+    unsettled: list[str] = []
+    notes: list[str] = []
+    announce = next((s for s in steps if s.kind == "announce" and not s.target), None)
+    for step in steps:
+        if step is announce and mode != "requeue":
+            continue
+        if step.status == "failed":
+            was = f"failed after {step.attempts} attempt(s)"
+            reason = f": {step.error}" if step.error else ""
+            changes.append(_requeue(step, f"{was}{reason}", {}))
+        elif step.status == "held" and step.kind == "publish":
+            changes.append(_requeue(step, "held; publish it now", {}))
+        elif step.status == "unknown":
+            unsettled.append(
+                f"{step.name}: outcome unknown ({step.error or 'it may or may not have gone out'});"
+                f" choose `pipeline retry {slug} --mark-sent` if it went out (add --tweet-url "
+                "URL to record it) or `--resend` to send it again"
+            )
+        elif step.status == "conflict":
+            notes.append(
+                f"{step.name}: the post was edited in WordPress; retry does not overwrite it "
+                f"(`pipeline publish {slug} --force` does)"
+            )
+        elif step.status == "running":
+            notes.append(
+                f"{step.name} is running or was interrupted; the next run checks it before "
+                "acting again"
+            )
+    if mode == "resend":
+        if announce is not None and announce.status in ("unknown", "failed"):
+            changes.append(
+                _requeue(
+                    announce,
+                    f"{announce.status}; --resend: composed and sent again",
+                    {"text": None},
+                )
+            )
+        else:
+            notes.append(_nothing_to_settle(announce))
+    elif mode == "mark-sent":
+        if announce is None or announce.status in ("unknown", "failed", "pending"):
+            tweet_id = tweet_id_from(tweet_url) if tweet_url else None
+            where = f" as {tweet_url}" if tweet_url else ""
+            changes.append(
+                Change(
+                    "announce",
+                    "",
+                    announce.status if announce else None,
+                    "done",
+                    "done",
+                    f"marked as sent by hand{where} (pipeline retry --mark-sent)",
+                    {"tweet_id": tweet_id, "marked_sent": True},
+                )
+            )
+        else:
+            notes.append(_nothing_to_settle(announce))
+    return RetryPlan(slug, tuple(changes), tuple(unsettled), tuple(notes))
+
+
+def _requeue(step: Step, why: str, detail: Mapping[str, Any]) -> Change:
+    return Change(
+        step.kind,
+        step.target,
+        step.status,
+        "pending",
+        "requeued",
+        f"{step.status} -> pending, attempts reset, due now (was {why})",
+        detail,
+    )
+
+
+def _nothing_to_settle(announce: Step | None) -> str:
+    if announce is None:
+        return "announce: nothing to settle (it has not been attempted)"
+    return f"announce: nothing to settle (it is {announce.status})"
+
+
+def apply_retry(
+    store: Store, plan: RetryPlan, *, now: datetime, tweet_url: str | None = None
+) -> None:
+    """Carry out a retry plan: move each step and record it in the job log."""
+    for change in plan.changes:
+        if change.new == "pending":
+            step = store.set_step(
+                plan.slug,
+                change.kind,
+                change.target,
+                status="pending",
+                error=None,
+                next_attempt_at=utc_iso(now),
+                detail={**change.detail, "requeued_at": utc_iso(now)},
+            )
+            store.reset_attempts(step)
+        else:
+            store.set_step(
+                plan.slug,
+                change.kind,
+                change.target,
+                status=change.new,
+                error=None,
+                next_attempt_at=None,
+                detail=dict(change.detail),
+            )
+            if change.kind == "announce" and tweet_url:
+                store.update_post(
+                    plan.slug, tweet_url=tweet_url, tweet_id=change.detail.get("tweet_id")
+                )
+        store.log(plan.slug, change.name, change.outcome, change.message)
+
+
+def publishes_due_again(steps: Iterable[Step], now: datetime) -> list[str]:
+    """Posts whose publish step is due again: failed with retries left, or re-queued by
+    ``pipeline retry`` (held posts too), once their next attempt time has come.
+
+    For the scheduler: these are due now, whatever the schedule and the catch-up window say.
+    """
+    return [
+        step.post
+        for step in steps
+        if step.kind == "publish"
+        and step.status in ("failed", "pending")
+        and step.next_attempt_at is not None
+        and from_iso(step.next_attempt_at) <= now
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# pipeline status --rebuild
+
+
+class PostFinder(Protocol):
+    def find_post(self, slug: str) -> RemotePost | None: ...
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    slug: str
+    outcome: Literal["found", "missing", "kept"]
+    wp_id: int | None = None
+    permalink: str | None = None
+    wp_status: str | None = None
+    announce: str | None = None  # what the announce step was set to, if anything
+
+    def describe(self) -> str:
+        if self.outcome == "kept":
+            return f"{self.slug}: already in the state (post {self.wp_id}); kept as it is"
+        if self.outcome == "missing":
+            return f"{self.slug}: not on WordPress"
+        text = f"{self.slug}: found post {self.wp_id} ({self.wp_status}) {self.permalink}"
+        if self.announce == "unknown":
+            text += "; announcement unknown"
+        elif self.announce == "skipped":
+            text += "; announce: false"
+        return text
+
+
+def rebuild(
+    store: Store, posts: Sequence[Post], finder: PostFinder, *, posts_dir: Path
+) -> list[Rebuilt]:
+    """Rebuild the records of ``posts`` from WordPress, looked up by slug.
+
+    Posts the state already knows on WordPress are kept. ``sent_hash`` stays empty, so the next
+    publish compares and updates as needed (never creating a second copy: the record has the id).
+    Tweets cannot be found from WordPress: the announcement of a live post is marked ``unknown``
+    so that nothing is announced twice silently; the user settles it with ``pipeline retry``.
+    """
+    from pipeline.plan import content_hash
+
+    done: list[Rebuilt] = []
+    for post in posts:
+        known = store.post(post.slug)
+        if known is not None and known.wp_id is not None:
+            done.append(Rebuilt(post.slug, "kept", known.wp_id, known.permalink, known.wp_status))
+            continue
+        remote = finder.find_post(post.slug)
+        if remote is None:
+            done.append(Rebuilt(post.slug, "missing"))
+            continue
+        live = remote.status == "publish"
+        store.update_post(
+            post.slug,
+            source_path=_relative(post.path, posts_dir),
+            wp_id=remote.id,
+            permalink=remote.link,
+            wp_status=remote.status,
+            title=remote.title_raw or post.title,
+            sent_hash=None,
+            remote_hash=content_hash(remote.content_raw),
+            live_at=utc_iso(remote.date_gmt) if live and remote.date_gmt else None,
+            conflict=None,
+        )
+        announce: str | None = None
+        if live:
+            publish = store.step(post.slug, "publish")
+            if publish is None or publish.status != "done":
+                store.set_step(
+                    post.slug,
+                    "publish",
+                    status="done",
+                    error=None,
+                    next_attempt_at=None,
+                    detail={"wp_id": remote.id, "rebuilt": True},
+                )
+            if store.step(post.slug, "announce") is None:
+                announce = _rebuild_announce(store, post)
+        found = Rebuilt(post.slug, "found", remote.id, remote.link, remote.status, announce)
+        store.log(post.slug, "rebuild", "rebuilt", found.describe())
+        done.append(found)
+    return done
+
+
+def _rebuild_announce(store: Store, post: Post) -> str:
+    if post.announce is False:
+        store.set_step(
+            post.slug,
+            "announce",
+            status="skipped",
+            detail={"why": "announce: false in front matter"},
+        )
+        return "skipped"
+    note = (
+        "state rebuilt from WordPress: whether this post was announced on X is unknown; settle it "
+        f"with `pipeline retry {post.slug} --mark-sent [--tweet-url URL]` if it was, or "
+        f"`pipeline retry {post.slug} --resend`"
+    )
+    store.set_step(post.slug, "announce", status="unknown", error=note)
+    return "unknown"
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def redacted_json(value: Any, secrets: Sequence[str], redact: Redact) -> str:
+    """``value`` as one line of JSON with no secret in it.
+
+    Dumped as it is first (json's fast path); only a value in which a secret shows, raw or as
+    JSON escapes it, is scrubbed string by string and dumped again.
+    """
+    text = json.dumps(value, ensure_ascii=False)
+    for secret in secrets:
+        if secret and (secret in text or _escaped(secret) in text):
+            return json.dumps(scrub(value, redact), ensure_ascii=False)
+    return text
+
+
+@functools.cache
+def _escaped(secret: str) -> str:
+    """How ``secret`` looks inside a JSON string."""
+    return json.dumps(secret, ensure_ascii=False)[1:-1]
+
+
+def scrub(value: Any, redact: Redact) -> Any:
+    """Redact every string inside a JSON-able value (before dumping, so escaping cannot hide
+    a secret from the redaction)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {key: scrub(item, redact) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item, redact) for item in value]
+    return value
