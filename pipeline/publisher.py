@@ -65,6 +65,11 @@ class Result:
         return not self.failed
 
 
+# How long a publish waits for another process working on the same post (a scheduler run and a
+# one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
+LOCK_WAIT = 120.0
+
+
 def backoff(attempts: int) -> timedelta:
     """How long a failed step waits before its next try: 30 s, 1 min, 2 min ... at most 1 h."""
     return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
@@ -262,7 +267,7 @@ class Publisher:
         )
         started = time.monotonic()
         try:
-            how = self._write(post, force=force, step="publish")
+            how = self._write(post, force=force)
         except AuthError:
             self._fail(post.slug, "publish", "", "credentials refused", started, result)
             raise
@@ -287,8 +292,16 @@ class Publisher:
         result.done.append(f"{post.slug}: {how} {record.permalink}")
         return True
 
-    def _write(self, post: Post, *, force: bool, step: str) -> str:
-        """Bring one post on WordPress to what the source says. Returns what was done."""
+    def _write(self, post: Post, *, force: bool) -> str:
+        """Bring one post on WordPress to what the source says. Returns what was done.
+
+        Under the post's lock, so a `pipeline publish` and a running scheduler never write the
+        same post at once; the record is read inside the lock, so the second one sees the
+        first one's work."""
+        with self.store.locked(f"post:{post.slug}", f"publishing {post.slug}", wait=LOCK_WAIT):
+            return self._write_locked(post, force=force)
+
+    def _write_locked(self, post: Post, *, force: bool) -> str:
         wordpress = self._wordpress()
         record = self.store.post(post.slug) or PostRecord(slug=post.slug)
         media = self._upload_images(wordpress, post)
@@ -405,7 +418,7 @@ class Publisher:
         self.store.set_step(post.slug, kind, target, status="running", count_attempt=True)
         started = time.monotonic()
         try:
-            how = self._write(post, force=force, step=kind)
+            how = self._write(post, force=force)
         except PipelineError as exc:
             self._fail(post.slug, kind, target, str(exc), started, result)
             return
@@ -416,7 +429,15 @@ class Publisher:
         self.store.set_step(
             post.slug, kind, target, status="done", error=None, next_attempt_at=None
         )
-        what = f"linked {', '.join(because)}" if because else "updated from source"
+        if how == "unchanged":
+            return  # another process brought it up to date while we waited for the lock
+        what = (
+            f"linked {', '.join(because)}"
+            if because
+            else "updated from source"
+            if record.source_hash != post.source_hash
+            else "re-rendered: a linked post or the series changed"
+        )
         self._log(post.slug, kind, "done", what, started)
         result.done.append(f"{post.slug}: {what}")
 
@@ -429,6 +450,10 @@ class Publisher:
         return media
 
     def _announce_one(self, post: Post, result: Result) -> None:
+        with self.store.locked(f"post:{post.slug}", f"announcing {post.slug}", wait=LOCK_WAIT):
+            self._announce_locked(post, result)
+
+    def _announce_locked(self, post: Post, result: Result) -> None:
         record = self.store.post(post.slug)
         assert record is not None
         assert record.permalink is not None

@@ -12,6 +12,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -402,8 +403,17 @@ class Store:
             conn.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, self.owner))
 
     @contextmanager
-    def locked(self, name: str, what: str) -> Iterator[None]:
-        self.acquire(name, what)
+    def locked(self, name: str, what: str, wait: float = 0.0) -> Iterator[None]:
+        """Hold a named lock for the block; wait up to ``wait`` seconds for another holder."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                self.acquire(name, what)
+                break
+            except LockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
         try:
             yield
         finally:

@@ -3,7 +3,10 @@ conflicts, renames and announcements, reading every result back from the REST AP
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +310,21 @@ def test_part_deleted_in_wordpress_goes_back_to_plain_text(
         record = site.store.post(P3)
         assert record is not None
         assert record.wp_status == "deleted"
+
+
+def test_two_publishes_of_one_post_at_once_make_one_post(
+    wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress, x_url=fake_x.url, x_credentials=fake_x.credentials())
+    env = {**os.environ, "PIPELINE_CONFIG": str(config)}
+    command = [sys.executable, "-m", "pipeline", "publish", P1]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=120)[0].decode() for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    assert remote(wordpress, P1) is not None  # remote() asserts at most one post has the slug
+    assert count_posts(wordpress) == 1
+    assert len(fake_x.live_texts()) == 1, "announced once"
