@@ -159,6 +159,10 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     with services(obj.config, online=False) as found:
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
+        if not posts:
+            from pipeline.runner import due_now
+
+            targets = list(due_now(found, found.clock()).targets)
         result = found.publisher().plan(targets, announce=not no_announce)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pipeline import schedule
 from pipeline.errors import InputError
+from pipeline.posts import Post
 from pipeline.publisher import Echo, Result
 from pipeline.services import Services
 from pipeline.state import publishes_due_again
@@ -26,7 +27,17 @@ class RunReport:
     problems: list[InputError] = field(default_factory=list)
 
 
-def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
+@dataclass(frozen=True)
+class DueWork:
+    """What is due now, read from the schedule and the state without changing either."""
+
+    targets: tuple[Post, ...]
+    newly_held: tuple[schedule.Slot, ...]
+    upcoming: tuple[schedule.Slot, ...]
+    problems: tuple[InputError, ...]
+
+
+def due_now(found: Services, now: datetime) -> DueWork:
     settings = found.workspace.settings
     store = found.store
     slots, problems = schedule.resolve(
@@ -35,26 +46,40 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
     held_before = {s.post for s in store.steps(status="held") if s.kind == "publish"}
     retries = publishes_due_again(store.steps(), now)
     split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
-    for slot in split.held:
-        if slot.slug not in held_before and slot.slug not in retries:
-            note = (
-                f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
-                f"({settings.catch_up}); held: publish it with `pipeline publish {slot.slug}`"
-            )
-            store.set_step(slot.slug, "publish", status="held", due_at=utc_iso(slot.at), error=note)
-            store.log(slot.slug, "publish", "held", note)
-            echo(f"{slot.slug}: held: {note}")
-    for slot in split.upcoming:
+    by_slug = found.workspace.loaded.by_slug()
+    due = [slot.slug for slot in split.due] + [s for s in retries if s in by_slug]
+    return DueWork(
+        targets=tuple(by_slug[slug] for slug in dict.fromkeys(due)),
+        newly_held=tuple(
+            s for s in split.held if s.slug not in held_before and s.slug not in retries
+        ),
+        upcoming=split.upcoming,
+        problems=tuple(problems),
+    )
+
+
+def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
+    work = due_now(found, now)
+    store = found.store
+    catch_up = found.workspace.settings.catch_up
+    for slot in work.newly_held:
+        note = (
+            f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
+            f"({catch_up}); held: publish it with `pipeline publish {slot.slug}`"
+        )
+        store.set_step(slot.slug, "publish", status="held", due_at=utc_iso(slot.at), error=note)
+        store.log(slot.slug, "publish", "held", note)
+        echo(f"{slot.slug}: held: {note}")
+    for slot in work.upcoming:
         step = store.step(slot.slug, "publish")
         if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
             store.set_step(slot.slug, "publish", status="pending", due_at=utc_iso(slot.at))
-    by_slug = found.workspace.loaded.by_slug()
-    targets = [by_slug[slot.slug] for slot in split.due]
-    targets += [
-        by_slug[slug] for slug in retries if slug in by_slug and by_slug[slug] not in targets
-    ]
     publisher = found.publisher(echo)
-    result = publisher.publish(targets)
+    result = publisher.publish(work.targets)
     publisher.announce_pending(result=result)
-    held = [s.slug for s in split.held if s.slug not in retries]
-    return RunReport(result, [p.slug for p in targets], held, list(problems))
+    return RunReport(
+        result,
+        [p.slug for p in work.targets],
+        [s.slug for s in work.newly_held],
+        list(work.problems),
+    )
