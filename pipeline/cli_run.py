@@ -2,4 +2,132 @@
 
 from __future__ import annotations
 
-from pipeline.cli import cli  # noqa: F401
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from pipeline.cli import Context, cli
+
+
+class _Redact(logging.Filter):
+    """Secrets never reach the log, whatever a library puts in a message."""
+
+    def __init__(self, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _log_to_stderr(redact: Callable[[str], str]) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(_Redact(redact))
+    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    # APScheduler's own INFO lines ("Added job", "Running job") repeat ours: warnings only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: too much
+
+
+@cli.command()
+@click.option(
+    "--once",
+    is_flag=True,
+    help="Do what is due now (scheduled posts, retries, owed announcements, backfills) and "
+    "exit; for cron and CI.",
+)
+@click.option(
+    "--check-every",
+    type=click.FloatRange(min=1),
+    default=30,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the scheduler looks for retries, deferred announcements and backfills.",
+)
+@click.option(
+    "--watch-every",
+    type=click.FloatRange(min=0.1),
+    default=2,
+    show_default=True,
+    metavar="SECONDS",
+    help="How often the scheduler looks for changes to pipeline.toml and posts/.",
+)
+@click.pass_obj
+def run(obj: Context, once: bool, check_every: float, watch_every: float) -> None:
+    """Run the scheduler: publish each scheduled post at its time, until stopped.
+
+    Each post in [[schedule]] or with publish_at gets a job in the state folder; a post goes
+    live within a second of its time. After downtime, posts due within the catch-up window
+    (catch_up, default 24h) go out on start; older ones are held and reported (publish them
+    with `pipeline publish`). Jobs follow changes to pipeline.toml and posts/, and SIGHUP.
+    SIGTERM or Ctrl-C finishes the run in progress and exits. One `pipeline run` per state
+    folder: a second one refuses. Logs go to stderr.
+
+    With --once: do what is due now and exit. Exits 1 if a step failed, 2 if the schedule has
+    bad entries, 0 otherwise.
+    """
+    if once:
+        _once(obj)
+        return
+    from pipeline.config import find_config, load_credentials, load_settings
+    from pipeline.scheduler import Scheduler
+
+    settings = load_settings(find_config(obj.config))
+    obj.secrets = load_credentials(settings.credentials_path).secrets()
+
+    def redact(text: str) -> str:
+        return scheduler.redact(obj.redact(text))  # the credentials as they are now
+
+    scheduler = Scheduler(
+        obj.config,
+        tick=timedelta(seconds=check_every),
+        poll=timedelta(seconds=watch_every),
+        echo=lambda line: click.echo(redact(line)),
+    )
+    _log_to_stderr(redact)
+    scheduler.run()
+
+
+def _once(obj: Context) -> None:
+    from pipeline.scheduler import describe_report, run_once, upcoming
+    from pipeline.services import services
+
+    with services(obj.config) as found:
+        obj.secrets = found.workspace.credentials.secrets()
+        for warning in found.workspace.warnings():
+            click.echo(f"warning: {obj.redact(warning)}", err=True)
+        now = datetime.now(UTC)
+        report = run_once(found, now, echo=lambda line: click.echo(obj.redact(line)))
+        later = upcoming(found, now)
+        tz = found.workspace.settings.timezone
+    for problem in report.problems:
+        click.echo(f"skipped: {obj.redact(problem.render())}", err=True)
+    for slug in report.result.conflicts:
+        click.echo(
+            f"conflict: {slug} was edited in WordPress; left alone "
+            f"(`pipeline publish {slug} --force` overwrites it)",
+            err=True,
+        )
+    click.echo(obj.redact(describe_report(report)))
+    if later:
+        first = later[0]
+        click.echo(
+            f"next: {first.slug} at {first.at.astimezone(tz):%Y-%m-%d %H:%M %Z} "
+            f"({len(later)} scheduled)"
+        )
+    if not report.result.ok:
+        click.echo(
+            f"{len(report.result.failed)} step(s) failed; see `pipeline log --status failed`",
+            err=True,
+        )
+        sys.exit(1)
+    if report.problems:
+        sys.exit(2)

@@ -153,7 +153,7 @@ class Publisher:
         for post in self.posts.values():
             for image in _images(post):
                 if image.path not in self._hashes:
-                    self._hashes[image.path] = hashlib.sha256(image.path.read_bytes()).hexdigest()
+                    self._hashes[image.path] = _file_hash(image.path)
         return self._hashes
 
     # acting
@@ -165,12 +165,13 @@ class Publisher:
         result = Result()
         wordpress = self._wordpress()
         self._follow_renames()
-        self.refresh(wordpress)
         self._resolve_terms(wordpress, targets)
         workers = max(1, min(self.settings.wordpress.concurrency, len(targets)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             outcomes = list(pool.map(lambda p: self._publish_one(p, force, result), targets))
         live_now = {post.slug for post, ok in zip(targets, outcomes, strict=True) if ok}
+        # After the creates, so that a scheduled post never waits for this read.
+        self.refresh(wordpress)
         self.sync(force=force, result=result, triggers=live_now)
         if announce:
             self.announce_pending([p for p in targets if p.slug in live_now], result)
@@ -396,20 +397,27 @@ class Publisher:
     ) -> Result:
         """Backfill: update every live post whose HTML or fields changed since it was written."""
         result = result or Result()
+        records = self.store.posts()
+        # Backfills change content, never permalinks: one view of the site serves the pass.
+        live = live_map(records)
         for post in self.posts.values():
-            record = self.store.post(post.slug)
+            record = records.get(post.slug)
             if record is None or not record.live:
                 continue
-            self._backfill_one(post, record, force, result, triggers or set())
+            self._backfill_one(post, record, live, force, result, triggers or set())
         return result
 
     def _backfill_one(
-        self, post: Post, record: PostRecord, force: bool, result: Result, triggers: set[str]
+        self,
+        post: Post,
+        record: PostRecord,
+        live: dict[str, str],
+        force: bool,
+        result: Result,
+        triggers: set[str],
     ) -> None:
         featured = post.featured_image
-        site = Site(
-            live=live_map(self.store.posts()), series=self.series, media=self._known_media(post)
-        )
+        site = Site(live=live, series=self.series, media=self._known_media(post))
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if want.fingerprint == record.sent_hash:
             return
@@ -604,6 +612,19 @@ class Publisher:
 
     def _relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.settings.posts_dir.resolve()).as_posix()
+
+
+_HASHES: dict[tuple[Path, int, int], str] = {}
+
+
+def _file_hash(path: Path) -> str:
+    """The content hash of a file, remembered while its size and mtime stay the same (the
+    scheduler builds a publisher per run; images rarely change)."""
+    info = path.stat()
+    key = (path, info.st_size, info.st_mtime_ns)
+    if key not in _HASHES:
+        _HASHES[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return _HASHES[key]
 
 
 def _images(post: Post) -> list[Image]:

@@ -47,7 +47,14 @@ def due_now(found: Services, now: datetime) -> DueWork:
     retries = publishes_due_again(store.steps(), now)
     split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
     by_slug = found.workspace.loaded.by_slug()
-    due = [slot.slug for slot in split.due] + [s for s in retries if s in by_slug]
+    publish_steps = {s.post: s.status for s in store.steps() if s.kind == "publish"}
+    due = [
+        slot.slug
+        for slot in split.due
+        # Failed steps come back through their backoff (retries); conflicts, unknowns and
+        # posts the writer unpublished after we published them wait for the writer.
+        if publish_steps.get(slot.slug, "pending") in ("pending", "running")
+    ] + [s for s in retries if s in by_slug]
     return DueWork(
         targets=tuple(by_slug[slug] for slug in dict.fromkeys(due)),
         newly_held=tuple(

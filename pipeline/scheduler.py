@@ -1,0 +1,730 @@
+"""``pipeline run``: the scheduler, on APScheduler 3, its jobs in the state folder's SQLite file.
+
+Every job calls :func:`run_job`, which calls :func:`pipeline.runner.run_due` — the same code
+path as ``pipeline run --once`` and, through ``Publisher.publish``, ``pipeline publish``:
+
+- one date job per scheduled post not yet live (id ``publish:<slug>``, textual reference
+  ``pipeline.scheduler:run_job``, ``misfire_grace_time=None`` and ``coalesce=True``, so that a job
+  due while the process was down runs on the next start; ``run_due`` then publishes it if it is
+  within the catch-up window and holds it otherwise), kept in a ``SQLAlchemyJobStore`` in the
+  same SQLite file as the store (both in WAL mode);
+- a periodic job (``tick``, every 30 s by default, and once on start) for retries, announcements
+  deferred by a rate limit and backfills, plus a date job (``retry``) at the earliest future
+  ``next_attempt_at`` of a failed or deferred step.
+
+Jobs run one at a time on a single worker thread: two ``run_due`` at once could both see the same
+post due. The workspace, the store and the HTTP clients stay open between jobs (a post is
+published well within a second of its time); the files are checked for changes (a few ``stat``
+calls) before every run, so a job never works on stale posts.
+
+A control thread owns every change to the jobs: it re-syncs them when ``pipeline.toml``,
+``credentials.toml`` or anything under ``posts/`` changes (polled every 2 s) and on SIGHUP, and on
+SIGTERM or SIGINT it stops the scheduler after the run in flight (``shutdown(wait=True)``). Signal
+handlers only put a command on a queue: calling into APScheduler from a handler, on the main
+thread that runs APScheduler's loop and may hold its locks, could deadlock.
+
+One scheduler per state folder: it holds the store lock ``scheduler`` while it runs (APScheduler
+cannot share a job store between processes); ``pipeline run --once`` takes the same lock.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from pipeline import schedule
+from pipeline.config import Settings, find_config, load_settings
+from pipeline.errors import InputError, LockedError, PipelineError
+from pipeline.publisher import Echo
+from pipeline.runner import RunReport, run_due
+from pipeline.services import Services, require, services, utc_now, x_client
+from pipeline.store import PostRecord, Step, Store
+from pipeline.timeutil import from_iso
+from pipeline.workspace import Workspace, load_workspace
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pipeline.wordpress import WordPressClient
+
+log = logging.getLogger("pipeline.scheduler")
+
+JOB_FUNC = "pipeline.scheduler:run_job"
+PUBLISH_PREFIX = "publish:"
+TICK_ID = "tick"
+RETRY_ID = "retry"
+LOCK_NAME = "scheduler"
+LOCK_WHAT = "pipeline run"
+DEFAULT_TICK = timedelta(seconds=30)
+DEFAULT_POLL = timedelta(seconds=2)
+# Steps the scheduler fires a post's date job for once its time has passed. Failed steps wait
+# for their retry time, held and unknown ones for the user, conflicts for --force.
+FIRE_WHEN_PAST = frozenset({"pending", "running"})
+
+RequestHook = Callable[["httpx.Request"], None]
+Fingerprint = tuple[tuple[str, int, int], ...]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the jobs should be: pure, ``now`` is a parameter
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The date job of one scheduled post."""
+
+    id: str
+    slug: str
+    run_at: datetime  # aware, UTC
+
+
+def job_id(slug: str) -> str:
+    return f"{PUBLISH_PREFIX}{slug}"
+
+
+def publish_jobs(
+    slots: Mapping[str, schedule.Slot],
+    records: Mapping[str, PostRecord],
+    steps: Iterable[Step],
+    now: datetime,
+) -> list[JobSpec]:
+    """One date job per scheduled post not yet live, at its time, in time order.
+
+    A post whose time is still ahead always gets its job. Once the time has passed, only a post
+    never tried, waiting or interrupted does (the job runs at once; ``run_due`` publishes or
+    holds it): a failed publish waits for its retry time, and held, unknown and conflicting
+    ones wait for the user.
+    """
+    publish_steps = {step.post: step for step in steps if step.kind == "publish"}
+    jobs = []
+    for slot in sorted(slots.values(), key=lambda s: (s.at, s.slug)):
+        record = records.get(slot.slug)
+        if record is not None and record.live:
+            continue
+        step = publish_steps.get(slot.slug)
+        if slot.at <= now and step is not None and step.status not in FIRE_WHEN_PAST:
+            continue
+        jobs.append(JobSpec(job_id(slot.slug), slot.slug, slot.at.astimezone(UTC)))
+    return jobs
+
+
+def next_retry(steps: Iterable[Step], now: datetime) -> datetime | None:
+    """The earliest future retry of a failed step or of a deferred (rate-limited) one."""
+    times = [
+        from_iso(step.next_attempt_at)
+        for step in steps
+        if step.status in ("failed", "pending") and step.next_attempt_at
+    ]
+    future = [when for when in times if when > now]
+    return min(future) if future else None
+
+
+def fingerprint(settings: Settings) -> Fingerprint:
+    """What the workspace is read from: config, credentials and every file under posts_dir."""
+    entries = [_stat(settings.path), _stat(settings.credentials_path)]
+    for folder, dirs, files in os.walk(settings.posts_dir):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        entries += [_stat(Path(folder, name)) for name in files if not name.startswith(".")]
+    return tuple(sorted(entries))
+
+
+def _stat(path: Path) -> tuple[str, int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (str(path), -1, -1)
+    return (str(path), info.st_mtime_ns, info.st_size)
+
+
+# ---------------------------------------------------------------------------------------------
+# The open workspace, kept warm between jobs
+
+
+class Runtime:
+    """Settings, workspace, store and clients of one config, open for the scheduler's lifetime.
+
+    ``current()`` re-reads the files when they changed (a few ``stat`` calls otherwise) and
+    rebuilds the clients only when their settings or credentials changed. A configuration that
+    stops loading (a half-saved file) is reported once and the previous one is kept.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        http_hooks: Sequence[RequestHook] = (),
+    ) -> None:
+        self.key = str(settings.path)
+        self.store = store
+        self.clock = clock
+        self.stopping = threading.Event()
+        self.run_lock = threading.Lock()  # one run_due at a time
+        self._lock = threading.Lock()  # reloading
+        self._hooks = tuple(http_hooks)
+        self._http: httpx.Client | None = None
+        self._retired: list[Callable[[], None]] = []  # clients to close once no run uses them
+        self._bad: Fingerprint | None = None
+        self._fingerprint = fingerprint(settings)
+        workspace = load_workspace(settings, store.pinned_slugs())
+        wordpress, self._http = self._wordpress(workspace)
+        self._services = Services(workspace, store, wordpress, x_client(workspace), clock)
+        self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
+
+    @property
+    def settings(self) -> Settings:
+        return self._services.workspace.settings
+
+    def secrets(self) -> list[str]:
+        return self._services.workspace.credentials.secrets()
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets():
+            text = text.replace(secret, "********")
+        return text
+
+    def current(self) -> Services:
+        """The services for the files as they are now."""
+        with self._lock:
+            now_seen = fingerprint(self.settings)
+            if now_seen != self._fingerprint and now_seen != self._bad:
+                self._reload(now_seen)
+            return self._services
+
+    def run(self, now: datetime | None = None, echo: Echo = lambda line: None) -> RunReport:
+        """``run_due`` on the current files; ``now`` defaults to the time the run starts."""
+        with self.run_lock:
+            self._close_retired()
+            found = self.current()
+            return run_due(found, now=now or self.clock(), echo=echo)
+
+    def close(self) -> None:
+        with self.run_lock, self._lock:
+            self._close_retired()
+            if self._http is not None:
+                self._http.close()
+            if self._services.x is not None:
+                self._services.x.close()
+
+    def _reload(self, seen: Fingerprint) -> None:
+        old = self._services
+        try:
+            settings = load_settings(old.workspace.settings.path)
+            if settings.db_path != old.workspace.settings.db_path:
+                raise InputError(
+                    f"state_dir changed to {settings.state_dir} while pipeline run uses "
+                    f"{old.workspace.settings.state_dir}",
+                    path=settings.path,
+                    fix="restart pipeline run to use the new state folder",
+                )
+            workspace = load_workspace(settings, self.store.pinned_slugs())
+        except InputError as exc:
+            self._bad = seen
+            log.error("%s; keeping the previous configuration", self.redact(exc.render()))
+            return
+        wordpress, x, http = old.wordpress, old.x, self._http
+        if _wordpress_config(workspace) != _wordpress_config(old.workspace):
+            if http is not None:
+                self._retired.append(http.close)
+            wordpress, http = self._wordpress(workspace)
+        if _x_config(workspace) != _x_config(old.workspace):
+            if old.x is not None:
+                self._retired.append(old.x.close)
+            x = x_client(workspace)
+        self._services = Services(workspace, self.store, wordpress, x, self.clock)
+        self._http = http
+        self._fingerprint = seen
+        self._bad = None
+        self.generation += 1
+        log.info("re-read %s and %s", settings.path.name, settings.posts_dir)
+
+    def _wordpress(
+        self, workspace: Workspace
+    ) -> tuple[WordPressClient | None, httpx.Client | None]:
+        if not workspace.credentials.wordpress.configured:
+            return None, None
+        from pipeline.wordpress import WordPressClient, make_http_client
+
+        settings = workspace.settings.wordpress
+        creds = workspace.credentials.wordpress
+        http = make_http_client(settings, creds)
+        if self._hooks:
+            hooks = http.event_hooks
+            http.event_hooks = {**hooks, "request": [*hooks.get("request", []), *self._hooks]}
+        return WordPressClient.connect(http, settings, creds, clock=self.clock), http
+
+    def _close_retired(self) -> None:
+        while self._retired:
+            self._retired.pop()()
+
+
+def _wordpress_config(workspace: Workspace) -> tuple[object, ...]:
+    return (workspace.settings.wordpress, workspace.credentials.wordpress)
+
+
+def _x_config(workspace: Workspace) -> tuple[object, ...]:
+    return (workspace.settings.x.api_url, workspace.credentials.x)
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+
+
+# ---------------------------------------------------------------------------------------------
+# The job function, and the one-shot run
+
+
+def run_job(config_path: str) -> None:
+    """What every scheduled job runs: ``run_due`` now, with a summary in the log.
+
+    In the scheduler's process it uses the open :class:`Runtime`; elsewhere it opens the
+    services for this one run. Pipeline errors are logged (the job log has the steps' own
+    failures) and never reach APScheduler, so the scheduler keeps going.
+    """
+    runtime = _RUNTIMES.get(config_path)
+    if runtime is not None and runtime.stopping.is_set():
+        log.info("stopping: run skipped")
+        return
+    try:
+        if runtime is not None:
+            redact = runtime.redact
+            report = runtime.run(echo=lambda line: log.info("%s", redact(line)))
+            secrets = runtime.secrets()
+        else:
+            with services(config_path) as found:
+                secrets = found.workspace.credentials.secrets()
+                report = run_due(found, now=datetime.now(UTC), echo=lambda line: log.info(line))
+    except PipelineError as exc:
+        message = exc.render() if isinstance(exc, InputError) else str(exc)
+        log.error("run failed: %s", runtime.redact(message) if runtime else message)
+        return
+    # Held posts are reported once, when held (run_due's echo), not in every run's summary.
+    summary = describe_report(report, held=False)
+    if report.result.failed:
+        log.warning("run: %s", _redact(summary, secrets))
+    elif report.published or report.result.done:
+        log.info("run: %s", _redact(summary, secrets))
+    else:
+        log.debug("run: nothing due")
+
+
+def _redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "********")
+    return text
+
+
+def describe_report(report: RunReport, *, held: bool = True) -> str:
+    """One line: what a run published, held (with ``held``), deferred and what failed."""
+    result = report.result
+    parts = [
+        f"{label} {', '.join(items)}"
+        for label, items in (
+            ("published", [s for s in report.published if not _failed(s, result.failed)]),
+            ("held (missed by more than the catch-up window)", report.held if held else []),
+            ("deferred", result.deferred),
+            ("conflicts", result.conflicts),
+        )
+        if items
+    ]
+    if result.failed:
+        parts.append(f"{len(result.failed)} failed: {'; '.join(result.failed)}")
+    return "; ".join(parts) if parts else "nothing due"
+
+
+def _failed(slug: str, failed: Sequence[str]) -> bool:
+    return any(line.startswith(f"{slug}: publish:") for line in failed)
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    slug: str
+    at: datetime  # aware, UTC
+
+
+def upcoming(found: Services, now: datetime) -> list[Upcoming]:
+    """Scheduled posts not yet live whose time is ahead, soonest first."""
+    settings = found.workspace.settings
+    slots, _ = schedule.resolve(
+        found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
+    )
+    records = found.store.posts()
+    return [
+        Upcoming(slot.slug, slot.at)
+        for slot in sorted(slots.values(), key=lambda s: (s.at, s.slug))
+        if slot.at > now and not (slot.slug in records and records[slot.slug].live)
+    ]
+
+
+def take_lock(store: Store, settings: Settings) -> None:
+    """The one-scheduler-per-state-folder lock, with a message that says what to do."""
+    try:
+        store.acquire(LOCK_NAME, LOCK_WHAT)
+    except LockedError as exc:
+        raise LockedError(
+            f"{exc} (one `pipeline run` at a time per state folder, {settings.state_dir}; "
+            "the running one already publishes what is due)"
+        ) from exc
+
+
+def run_once(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
+    """``pipeline run --once``: what is due now, under the scheduler's lock."""
+    take_lock(found.store, found.workspace.settings)
+    try:
+        return run_due(found, now=now, echo=echo)
+    finally:
+        found.store.release(LOCK_NAME)
+
+
+# ---------------------------------------------------------------------------------------------
+# The scheduler
+
+
+@dataclass
+class SyncReport:
+    jobs: list[JobSpec] = field(default_factory=list)  # the publish jobs wanted now
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+class Scheduler:
+    """``pipeline run``: a ``BlockingScheduler`` for one config, until stopped.
+
+    ``run()`` blocks (in the main thread it installs the SIGTERM, SIGINT and SIGHUP handlers);
+    ``stop()`` and ``resync()`` may be called from any thread or a signal handler.
+    """
+
+    def __init__(
+        self,
+        config: str | None,
+        *,
+        tick: timedelta = DEFAULT_TICK,
+        poll: timedelta = DEFAULT_POLL,
+        echo: Echo = lambda line: None,
+        http_hooks: Sequence[RequestHook] = (),
+    ) -> None:
+        self.config = config
+        self.tick = tick
+        self.poll = poll
+        self.echo = echo
+        self.http_hooks = tuple(http_hooks)
+        self.ready = threading.Event()  # set after the first sync
+        self._commands: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._stop_requested = threading.Event()
+        self._aps: Any = None
+        self._runtime: Runtime | None = None
+        self._synced_generation = -1
+        self._retry_at: datetime | None = None
+        self._problems: set[str] = set()
+
+    # -- control from outside --
+
+    def stop(self, why: str = "stop requested") -> None:
+        """Finish the run in flight, then make ``run()`` return. Safe in a signal handler."""
+        self._commands.put(("stop", why))
+
+    def resync(self, why: str = "resync requested") -> None:
+        """Re-read the files and the state, and re-sync the jobs. Safe in a signal handler."""
+        self._commands.put(("resync", why))
+
+    def redact(self, text: str) -> str:
+        """``text`` without the current credentials (they may change while running)."""
+        runtime = self._runtime
+        return runtime.redact(text) if runtime is not None else text
+
+    def jobs(self) -> list[Any]:
+        """APScheduler's jobs (all job stores), while running."""
+        return list(self._aps.get_jobs()) if self._aps is not None else []
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self._runtime is not None, "not running"
+        return self._runtime
+
+    # -- running --
+
+    def run(self) -> None:
+        """Take the lock, start the scheduler and block until stopped; release everything."""
+        settings = load_settings(find_config(self.config))
+        store = Store.open(settings.db_path)
+        try:
+            take_lock(store, settings)
+            try:
+                self._run(settings, store)
+            finally:
+                store.release(LOCK_NAME)
+        finally:
+            store.close()
+
+    def _run(self, settings: Settings, store: Store) -> None:
+        from apscheduler.events import EVENT_SCHEDULER_STARTED
+        from apscheduler.schedulers.base import STATE_STOPPED
+        from sqlalchemy.exc import SQLAlchemyError
+
+        runtime = Runtime(settings, store, http_hooks=self.http_hooks)
+        found = runtime.current()
+        try:
+            require(found.wordpress, found.workspace)  # a scheduler that cannot publish: say so
+        except InputError:
+            runtime.close()
+            raise
+        self._runtime = runtime
+        _RUNTIMES[runtime.key] = runtime
+        self._aps = aps = self._build(settings)
+        aps.add_listener(lambda event: self._commands.put(("started", "")), EVENT_SCHEDULER_STARTED)
+        control = threading.Thread(target=self._control, name="pipeline-control", daemon=True)
+        previous = self._install_signals()
+        try:
+            control.start()
+            if not self._stop_requested.is_set():
+                try:
+                    aps.start()  # blocks until shutdown
+                except SQLAlchemyError as exc:
+                    raise PipelineError(
+                        f"the scheduler could not open its jobs in {settings.db_path}: {exc}"
+                    ) from exc
+        finally:
+            self._commands.put(("quit", ""))
+            control.join()
+            if aps.state != STATE_STOPPED:
+                runtime.stopping.set()
+                aps.shutdown(wait=True)
+            self._restore_signals(previous)
+            _RUNTIMES.pop(runtime.key, None)
+            runtime.close()
+            self._aps = None
+            log.info("scheduler stopped")
+
+    def _build(self, settings: Settings) -> Any:
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+        from apscheduler.schedulers.blocking import BlockingScheduler
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import URL
+
+        # The store's file: WAL (set by Store.open) is a property of the file, so these
+        # connections use it too; the timeout matches the store's busy_timeout.
+        engine = create_engine(
+            URL.create("sqlite", database=str(settings.db_path)), connect_args={"timeout": 30}
+        )
+        aps = BlockingScheduler(
+            timezone=UTC,
+            jobstores={"default": SQLAlchemyJobStore(engine=engine), "local": MemoryJobStore()},
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        aps.add_job(
+            JOB_FUNC,
+            "interval",
+            seconds=self.tick.total_seconds(),
+            args=[str(settings.path)],
+            id=TICK_ID,
+            name="retries, deferred announcements, backfills",
+            jobstore="local",
+            next_run_time=datetime.now(UTC),  # once on start: what is due after downtime
+            misfire_grace_time=None,
+            coalesce=True,
+        )
+        return aps
+
+    def _control(self) -> None:
+        """The one thread that changes jobs: syncs, retry job, and shutdown."""
+        started = False
+        while True:
+            try:
+                command, why = self._commands.get(timeout=self.poll.total_seconds())
+            except queue.Empty:
+                command, why = "poll", ""
+            try:
+                if command == "quit":
+                    return
+                if command == "stop":
+                    self._stop_requested.set()
+                    if started:
+                        self._shutdown(why)
+                        return
+                    continue  # not started yet: run() sees the flag, or "started" comes next
+                if command == "started":
+                    started = True
+                    if self._stop_requested.is_set():
+                        self._shutdown("stop requested during start")
+                        return
+                    now = datetime.now(UTC)
+                    report = None
+                    try:
+                        report = self._sync(now, force=True)
+                    finally:
+                        self._announce(report.jobs if report else [], now)
+                        self.ready.set()
+                elif started:
+                    if why:
+                        log.info("%s: re-reading the files and re-syncing the jobs", why)
+                    self._sync(datetime.now(UTC), force=command == "resync")
+            except PipelineError as exc:
+                log.error("%s", self.runtime.redact(str(exc)))
+            except Exception:
+                log.exception("scheduler control: unexpected error (the scheduler goes on)")
+
+    def _shutdown(self, why: str) -> None:
+        log.info("%s: finishing the run in progress, then stopping", why)
+        self.runtime.stopping.set()
+        self._aps.pause()  # the loop stops submitting jobs before the executors close
+        self._aps.shutdown(wait=True)
+
+    def _sync(self, now: datetime, *, force: bool) -> SyncReport | None:
+        runtime = self.runtime
+        found = runtime.current()
+        report = None
+        if force or runtime.generation != self._synced_generation:
+            self._synced_generation = runtime.generation
+            report = self.sync_jobs(found, now)
+            if report:
+                log.info(
+                    "jobs re-synced: %d added, %d moved, %d removed",
+                    len(report.added),
+                    len(report.changed),
+                    len(report.removed),
+                )
+        self._sync_retry(found, now)
+        return report
+
+    def sync_jobs(self, found: Services, now: datetime) -> SyncReport:
+        """Make the publish jobs in the job store match the schedule and the state."""
+        from apscheduler.jobstores.base import JobLookupError
+
+        settings = found.workspace.settings
+        slots, problems = schedule.resolve(
+            found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
+        )
+        for problem in problems:
+            text = problem.render()
+            if text not in self._problems:
+                log.warning("schedule: %s", text)
+        self._problems = {problem.render() for problem in problems}
+        wanted = publish_jobs(slots, found.store.posts(), found.store.steps(), now)
+        existing = {
+            job.id: job
+            for job in self._aps.get_jobs(jobstore="default")
+            if job.id.startswith(PUBLISH_PREFIX)
+        }
+        args = [str(settings.path)]
+        report = SyncReport(jobs=wanted)
+        for spec in wanted:
+            job = existing.pop(spec.id, None)
+            if (
+                job is not None
+                and job.func_ref == JOB_FUNC
+                and list(job.args) == args
+                and getattr(job.trigger, "run_date", None) == spec.run_at
+            ):
+                continue
+            self._aps.add_job(
+                JOB_FUNC,
+                "date",
+                run_date=spec.run_at,
+                args=args,
+                id=spec.id,
+                name=f"publish {spec.slug}",
+                jobstore="default",
+                misfire_grace_time=None,
+                coalesce=True,
+                replace_existing=True,
+            )
+            (report.added if job is None else report.changed).append(spec.slug)
+        for stale in existing:
+            with suppress(JobLookupError):  # it ran meanwhile: gone either way
+                self._aps.remove_job(stale, jobstore="default")
+            report.removed.append(stale.removeprefix(PUBLISH_PREFIX))
+        return report
+
+    def _sync_retry(self, found: Services, now: datetime) -> None:
+        from apscheduler.jobstores.base import JobLookupError
+
+        steps = found.store.steps(status="failed") + found.store.steps(status="pending")
+        when = next_retry(steps, now)
+        if when == self._retry_at:
+            return
+        if when is None:
+            if self._retry_at is not None and self._retry_at > now:
+                with suppress(JobLookupError):  # it ran already
+                    self._aps.remove_job(RETRY_ID, jobstore="local")
+        else:
+            self._aps.add_job(
+                JOB_FUNC,
+                "date",
+                run_date=when,
+                args=[str(found.workspace.settings.path)],
+                id=RETRY_ID,
+                name="retry failed and deferred steps",
+                jobstore="local",
+                misfire_grace_time=None,
+                coalesce=True,
+                replace_existing=True,
+            )
+            log.info("next retry at %s", when.isoformat(timespec="seconds"))
+        self._retry_at = when
+
+    def _announce(self, jobs: Sequence[JobSpec], now: datetime) -> None:
+        """What the user sees on start: where it runs and the next runs."""
+        settings = self.runtime.settings
+        self.echo(
+            f"pipeline run: scheduler started for {settings.path} (state {settings.db_path}); "
+            "SIGTERM or Ctrl-C stops it after the run in progress"
+        )
+        if not jobs:
+            self.echo(
+                "no scheduled posts waiting; looking for retries every "
+                f"{_seconds(self.tick)} and for changes every {_seconds(self.poll)}"
+            )
+            return
+        tz = settings.timezone
+        self.echo(f"next runs ({tz.key}):")
+        for job in jobs:
+            local = job.run_at.astimezone(tz)
+            late = " (time passed: runs now)" if job.run_at <= now else ""
+            self.echo(
+                f"  {local:%Y-%m-%d %H:%M:%S %Z}  ({job.run_at:%Y-%m-%d %H:%M:%S} UTC)  "
+                f"{job.slug}{late}"
+            )
+
+    # -- signals --
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous: dict[int, Any] = {}
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            previous[signum] = signal.signal(signum, self._on_signal)
+        return previous
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        # Only a queue put: SimpleQueue.put is reentrant, safe in a handler.
+        name = signal.Signals(signum).name
+        if signum == signal.SIGHUP:
+            self._commands.put(("resync", name))
+        else:
+            self._commands.put(("stop", name))
+
+    @staticmethod
+    def _restore_signals(previous: Mapping[int, Any]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _seconds(span: timedelta) -> str:
+    return f"{span.total_seconds():g}s"
