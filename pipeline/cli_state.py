@@ -14,14 +14,13 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli import Context, cli
 from pipeline.errors import InputError
-from pipeline.timeutil import BadTime
+from pipeline.timeutil import BadTime, utc_now
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -63,10 +62,6 @@ OUTCOME_COLORS = {
     "deferred": "yellow",
     "requeued": "cyan",
 }
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

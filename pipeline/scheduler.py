@@ -47,9 +47,9 @@ from pipeline.config import Settings, find_config, load_settings
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
 from pipeline.runner import RunReport, run_due
-from pipeline.services import Services, require, services, utc_now, x_client
+from pipeline.services import Services, require, services, x_client
 from pipeline.store import PostRecord, Step, Store
-from pipeline.timeutil import from_iso
+from pipeline.timeutil import from_iso, utc_now
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:

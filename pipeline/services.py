@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pipeline.config import find_config, load_settings
@@ -13,15 +13,12 @@ from pipeline.errors import InputError
 from pipeline.posts import Post
 from pipeline.publisher import Echo, Publisher
 from pipeline.store import Store
+from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
     from pipeline.wordpress import WordPressClient
     from pipeline.xclient import XClient
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

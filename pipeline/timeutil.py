@@ -56,6 +56,11 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=int(value[:-1]) * units[value[-1]])
 
 
+def utc_now() -> datetime:
+    """The clock, for the edges that may read it; the core takes ``now`` as a parameter."""
+    return datetime.now(UTC)
+
+
 def utc_iso(when: datetime) -> str:
     """The form times are stored in: ISO 8601 in UTC with a Z."""
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -40,6 +40,7 @@ import stamina
 from pipeline import __version__
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings, is_loopback
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError
+from pipeline.timeutil import utc_now
 
 log = logging.getLogger("pipeline.wordpress")
 
@@ -60,10 +61,6 @@ SNIPPET_CHARS = 200
 # Long captions go in a second request: a URL of many kilobytes is refused by some servers.
 MAX_QUERY_TEXT = 1500
 WP_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 # ---------------------------------------------------------------------------------------------
