@@ -44,7 +44,7 @@ from pipeline.store import PostRecord, Step, Store
 from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
-    from pipeline.wordpress import WordPressClient
+    from pipeline.wordpress import RemotePost, WordPressClient
     from pipeline.xclient import XClient
 
 Clock = Callable[[], datetime]
@@ -97,6 +97,8 @@ class Publisher:
         self.echo = echo
         self._media_lock = threading.Lock()
         self._hashes: dict[Path, str] = {}
+        # Posts as this run's refresh read them, by WordPress id; each serves one update.
+        self._seen: dict[int, RemotePost] = {}
 
     # planning
 
@@ -215,6 +217,7 @@ class Publisher:
         if not known:
             return
         found = wordpress.posts_by_ids(sorted(known))
+        self._seen = dict(found)
         for wp_id, record in known.items():
             remote = found.get(wp_id)
             status = remote.status if remote is not None else "deleted"
@@ -250,12 +253,15 @@ class Publisher:
         return self.wordpress
 
     def _resolve_terms(self, wordpress: WordPressClient, targets: Sequence[Post]) -> None:
-        """Resolve every name up front, once, so the concurrent publishes only read the cache."""
-        posts = list(self.posts.values())
-        categories = sorted({name for post in posts for name in post.categories})
-        tags = sorted({name for post in posts for name in post.tags})
-        if targets or categories or tags:
+        """Resolve the names of the posts about to be created, once, before the concurrent
+        publishes; posts already live resolve theirs only if they are written."""
+        records = self.store.posts()
+        new = [p for p in targets if not (p.slug in records and records[p.slug].live)]
+        categories = sorted({name for post in new for name in post.categories})
+        tags = sorted({name for post in new for name in post.tags})
+        if categories:
             wordpress.term_ids("categories", categories)
+        if tags:
             wordpress.term_ids("tags", tags)
 
     def _publish_one(self, post: Post, force: bool, result: Result) -> bool:
@@ -315,8 +321,9 @@ class Publisher:
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
             return "unchanged"
+        existing = None
         if record.wp_id is not None and record.remote_hash and not force:
-            verdict = self._check_remote(wordpress, post, record, want.rendered.html)
+            verdict, existing = self._check_remote(wordpress, post, record, want.rendered.html)
             if verdict != "ok":
                 return verdict
         from pipeline.wordpress import PostFields
@@ -332,7 +339,8 @@ class Publisher:
             tags=wordpress.term_ids("tags", post.tags),
             featured_media=media[featured.path][0] if featured else None,
         )
-        remote, how = wordpress.publish(fields, known_id=record.wp_id)
+        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
             source_path=self._relative(post.path),
@@ -350,25 +358,30 @@ class Publisher:
 
     def _check_remote(
         self, wordpress: WordPressClient, post: Post, record: PostRecord, html: str
-    ) -> str:
-        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since."""
+    ) -> tuple[str, RemotePost | None]:
+        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since.
+
+        The copy read by this run's refresh serves when it is what we last wrote; otherwise the
+        post is read again, so a copy older than another process's write is never a conflict.
+        """
         assert record.wp_id is not None
-        remote = wordpress.get_post(record.wp_id)
+        remote = self._seen.pop(record.wp_id, None)
+        if remote is None or content_hash(remote.content_raw) != record.remote_hash:
+            remote = wordpress.get_post(record.wp_id)
         if remote is None:
             self.store.update_post(post.slug, wp_id=None, wp_status=None, permalink=None)
-            return "ok"  # deleted in WordPress: publishing creates it again
+            return "ok", None  # deleted in WordPress: publishing creates it again
         found = content_hash(remote.content_raw)
-        if found == record.remote_hash:
-            return "ok"
-        if found == content_hash(html):
-            return "ok"  # our own write, made just before a crash: updating again is harmless
+        if found in (record.remote_hash, content_hash(html)):
+            # Unchanged since we wrote it, or our own write made just before a crash.
+            return "ok", remote
         note = (
             f"edited in WordPress since the pipeline last wrote it; "
             f"`pipeline publish {post.slug} --force` overwrites those edits"
         )
         self.store.update_post(post.slug, conflict=note)
         self.store.log(post.slug, "update", "conflict", note)
-        return "conflict"
+        return "conflict", None
 
     def _upload_images(self, wordpress: WordPressClient, post: Post) -> dict[Path, tuple[int, str]]:
         media: dict[Path, tuple[int, str]] = {}

@@ -61,15 +61,30 @@ def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 
 
+# Parsing is most of the cost of rendering, and the same post is rendered again and again
+# against different views of the site (planning, backfills, every scheduler run). Tokens are
+# kept per body and never changed: rendering copies the few tokens it rewrites.
+_PARSED: dict[str, list[Token]] = {}
+_PARSED_MAX = 4096
+
+
+def _parse(body: str) -> list[Token]:
+    tokens = _PARSED.get(body)
+    if tokens is None:
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.pop(next(iter(_PARSED)))
+        tokens = _PARSED[body] = _MD.parse(body)
+    return tokens
+
+
 def render(post: Post, site: Site) -> Rendered:
     depends: set[str] = set()
-    tokens = _MD.parse(post.body)
-    tokens = _figures(tokens, post, site)
-    for token in tokens:
+    tokens = _figures(_parse(post.body), post, site)
+    for index, token in enumerate(tokens):
         if token.type == "html_block" and token.content.strip() == SERIES_MARKER:
-            token.content = _series_block(post, site, depends)
+            tokens[index] = token.copy(content=_series_block(post, site, depends))
         elif token.type == "inline" and token.children:
-            token.children = _inline(token.children, post, site, depends)
+            tokens[index] = token.copy(children=_inline(token.children, post, site, depends))
     html = _MD.renderer.render(tokens, _MD.options, {})
     return Rendered(html=html, depends_on=frozenset(depends - {post.slug}))
 
@@ -81,23 +96,21 @@ def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) ->
     for child in children:
         if child.type == "link_open":
             href = str(child.attrGet("href") or "")
-            keep = True
+            url: str | None = href
             if href.startswith(POST_SCHEME):
                 slug = href[len(POST_SCHEME) :].strip("/")
                 depends.add(slug)
                 url = site.live.get(slug)
-                keep = url is not None
-                if url is not None:
-                    child.attrSet("href", url)
-            dropped_levels.append(not keep)
-            if keep:
-                out.append(child)
+            dropped_levels.append(url is None)
+            if url is not None:
+                out.append(child if url == href else child.copy(attrs={**child.attrs, "href": url}))
         elif child.type == "link_close":
             if not dropped_levels.pop():
                 out.append(child)
+        elif child.type == "image":
+            src = _image_url(str(child.attrGet("src") or ""), post, site)
+            out.append(child.copy(attrs={**child.attrs, "src": src}))
         else:
-            if child.type == "image":
-                child.attrSet("src", _image_url(str(child.attrGet("src") or ""), post, site))
             out.append(child)
     return out
 

@@ -576,7 +576,11 @@ class WordPressClient:
         return tuple(self._terms[taxonomy][_name_key(name)] for name in wanted)
 
     def publish(
-        self, fields: PostFields, *, known_id: int | None = None
+        self,
+        fields: PostFields,
+        *,
+        known_id: int | None = None,
+        existing: RemotePost | None = None,
     ) -> tuple[RemotePost, Action]:
         """Create or update the post so it matches ``fields``; never a second copy.
 
@@ -584,9 +588,11 @@ class WordPressClient:
         post is updated ("updated" for ``known_id``, "adopted" when found by slug), and only
         when none exists is one created. A create with an unknown outcome is checked by slug
         and adopted if it happened. With status ``publish`` the post is verified to be live.
+        ``existing`` is the post ``known_id`` names, if the caller has just read it.
         """
         now = self._clock()
-        existing = self._existing(fields.slug, known_id)
+        if existing is None or existing.id != known_id or existing.status == "trash":
+            existing = self._existing(fields.slug, known_id)
         to_send = live_fields(fields, existing, now)
         if existing is None:
             post, action, server_now = self._create_or_adopt(to_send)

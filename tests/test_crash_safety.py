@@ -53,7 +53,7 @@ def schedule(slugs: list[str], start: datetime) -> str:
 
 def start_scheduler(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PIPELINE_CONFIG": str(config)}
-    with log.open("ab") as out:
+    with log.open("wb") as out:
         return subprocess.Popen(
             [*PIPELINE, "run", "--check-every", "1"], env=env, stdout=out, stderr=out
         )
@@ -88,10 +88,10 @@ def test_sigkill_at_random_moments_then_restart(
         extra=schedule(slugs, start),
     )
     assert len(slugs) >= 20
-    log = tmp_path / "scheduler.log"
+    log = tmp_path / "last.log"
 
-    for _ in range(KILLS):
-        process = start_scheduler(config, log)
+    for kill in range(KILLS):
+        process = start_scheduler(config, tmp_path / f"killed-{kill}.log")
         time.sleep(rng.uniform(0.8, 3.0))
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
@@ -99,6 +99,10 @@ def test_sigkill_at_random_moments_then_restart(
     process = start_scheduler(config, log)
     state = root / "state" / "pipeline.sqlite3"
     deadline = time.monotonic() + 180
+    # Stop it only once it is up: before that, SIGTERM ends Python the default way.
+    while time.monotonic() < deadline and "scheduler started" not in log.read_text():
+        assert process.poll() is None, log.read_text()[-3000:]
+        time.sleep(0.2)
     while time.monotonic() < deadline and not all_done(state, slugs):
         assert process.poll() is None, log.read_text()[-3000:]
         time.sleep(0.5)

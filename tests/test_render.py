@@ -264,3 +264,20 @@ def test_the_example_part_1_promises_parts_2_and_3_as_plain_text() -> None:
     later = {p.slug for p in posts.values() if p.series == part_1.series and p.slug != part_1.slug}
     assert len(later) >= 2
     assert later <= rendered.depends_on
+
+
+def test_renders_against_different_sites_do_not_leak_into_each_other(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: A\nseries: S\npart: 1\n---\n<!-- series -->\n\nSee [B](post:b).\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.md").write_text("---\ntitle: B\nseries: S\npart: 2\n---\nB.\n")
+    loaded = load_posts(tmp_path, ZoneInfo("UTC"))
+    post = loaded.by_slug()["a"]
+    series = series_index(loaded.posts)
+    before = render(post, Site(series=series)).html
+    linked = render(post, Site(live={"b": "https://x.test/b/"}, series=series)).html
+    again = render(post, Site(series=series)).html
+    assert again == before
+    assert 'href="https://x.test/b/"' in linked
+    assert "https://x.test" not in before
