@@ -45,9 +45,10 @@ def write_extra_posts(posts: Path) -> list[str]:
 
 
 def schedule(slugs: list[str], start: datetime) -> str:
+    times = [(start + i * timedelta(seconds=0.4)).isoformat() for i in range(len(slugs))]
     return "".join(
-        f'\n[[schedule]]\npost = "{slug}"\nat = "{(start + i * timedelta(seconds=0.4)).isoformat()}"\n'
-        for i, slug in enumerate(slugs)
+        f'\n[[schedule]]\npost = "{slug}"\nat = "{at}"\n'
+        for slug, at in zip(slugs, times, strict=True)
     )
 
 
@@ -128,4 +129,5 @@ def test_sigkill_at_random_moments_then_restart(
     assert first is not None
     for slug in SERIES[1:]:
         other = remote(wordpress, slug)
-        assert other is not None and other["link"] in first["content"]["raw"]
+        assert other is not None
+        assert other["link"] in first["content"]["raw"]
