@@ -287,6 +287,7 @@ class Publisher:
             return False
         record = self.store.post(post.slug)
         assert record is not None
+        self.store.settle_steps(post.slug, ("backfill", "update"), "covered by publish")
         self.store.set_step(
             post.slug,
             "publish",
@@ -339,6 +340,7 @@ class Publisher:
             tags=wordpress.term_ids("tags", post.tags),
             featured_media=media[featured.path][0] if featured else None,
         )
+        self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
         remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
         self._seen.pop(remote.id, None)
         self.store.update_post(
@@ -353,6 +355,7 @@ class Publisher:
             remote_hash=content_hash(remote.content_raw),
             live_at=record.live_at or utc_iso(self.clock()),
             conflict=None,
+            sending_hash=None,
         )
         return how
 
@@ -372,8 +375,8 @@ class Publisher:
             self.store.update_post(post.slug, wp_id=None, wp_status=None, permalink=None)
             return "ok", None  # deleted in WordPress: publishing creates it again
         found = content_hash(remote.content_raw)
-        if found in (record.remote_hash, content_hash(html)):
-            # Unchanged since we wrote it, or our own write made just before a crash.
+        if found in (record.remote_hash, record.sending_hash, content_hash(html)):
+            # Unchanged since we wrote it, or our own write cut short by a crash.
             return "ok", remote
         note = (
             f"edited in WordPress since the pipeline last wrote it; "
@@ -415,8 +418,8 @@ class Publisher:
         live = live_map(records)
         for post in self.posts.values():
             record = records.get(post.slug)
-            if record is None or not record.live:
-                continue
+            if record is None or not record.live or (record.conflict and not force):
+                continue  # a conflict waits for the writer: `pipeline publish POST --force`
             self._backfill_one(post, record, live, force, result, triggers or set())
         return result
 
@@ -450,6 +453,7 @@ class Publisher:
         self.store.set_step(
             post.slug, kind, target, status="done", error=None, next_attempt_at=None
         )
+        self.store.settle_steps(post.slug, ("backfill", "update"), f"covered by {kind}:{target}")
         if how == "unchanged":
             return  # another process brought it up to date while we waited for the lock
         what = (

@@ -87,6 +87,11 @@ MIGRATIONS: tuple[str, ...] = (
         acquired_at TEXT NOT NULL
     );
     """,
+    # 3: the hash of content about to be sent, so a write cut short by a crash is recognised
+    # as ours afterwards instead of as an edit made in WordPress
+    """
+    ALTER TABLE posts ADD COLUMN sending_hash TEXT;
+    """,
 )
 
 STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
@@ -107,6 +112,7 @@ class PostRecord:
     tweet_id: str | None = None
     tweet_url: str | None = None
     conflict: str | None = None
+    sending_hash: str | None = None
 
     @property
     def live(self) -> bool:
@@ -327,6 +333,18 @@ class Store:
         step = self.step(post, kind, target)
         assert step is not None
         return step
+
+    def settle_steps(self, post: str, kinds: tuple[str, ...], note: str) -> None:
+        """Mark a post's unfinished steps of these kinds done: a later write covered them."""
+        marks = ",".join("?" * len(kinds))
+        with self.transaction() as conn:
+            conn.execute(
+                f"UPDATE steps SET status = 'done', error = NULL, next_attempt_at = NULL, "  # noqa: S608
+                f"detail = json_set(detail, '$.settled', ?), updated_at = ? "
+                f"WHERE post = ? AND kind IN ({marks}) "
+                "AND status IN ('running', 'failed', 'pending', 'conflict')",
+                (note, self.now(), post, *kinds),
+            )
 
     def reset_attempts(self, step: Step) -> None:
         with self.transaction() as conn:

@@ -328,3 +328,32 @@ def test_two_publishes_of_one_post_at_once_make_one_post(
     assert remote(wordpress, P1) is not None  # remote() asserts at most one post has the slug
     assert count_posts(wordpress) == 1
     assert len(fake_x.live_texts()) == 1, "announced once"
+
+
+def test_kill_after_a_backfill_write_is_not_a_conflict_later(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    publish(config, P1)
+    with open_site(config) as site:
+        assert site.wordpress is not None
+        real_publish = site.wordpress.publish
+
+        def die_after_backfilling_part1(fields: Any, **kwargs: Any) -> Any:
+            answer = real_publish(fields, **kwargs)
+            if fields.slug == P1:
+                raise SystemExit("killed after WordPress saved the backfill, before the record")
+            return answer
+
+        site.wordpress.publish = die_after_backfilling_part1  # type: ignore[method-assign]
+        with pytest.raises(SystemExit):
+            site.publisher().publish(site.targets([P2]))
+
+    result = publish(config, P3)  # the world moved on: Part 1 now needs another link too
+
+    assert result.conflicts == []
+    part1 = links(content(remote(wordpress, P1)))
+    assert {"The Night Train", "Last Letters"} <= set(part1)
+    with open_site(config) as site:
+        left = [s.name for s in site.store.steps(post=P1) if s.status not in ("done", "skipped")]
+        assert left == []
