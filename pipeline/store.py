@@ -163,9 +163,9 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
+            _use_wal(conn)
+            conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
@@ -198,6 +198,9 @@ class Store:
             )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             with self.transaction() as conn:
+                # Another process may have migrated since we looked: check under the lock.
+                if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         conn.execute(statement)
@@ -436,6 +439,19 @@ class Store:
             yield
         finally:
             self.release(name)
+
+
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL. Two processes creating the file at once can make the switch fail with
+    "database is locked" at once, without waiting on the busy timeout: try again briefly."""
+    for attempt in range(100):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def _alive(pid: int, host: str) -> bool:

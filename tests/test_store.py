@@ -117,3 +117,21 @@ def test_lock_refuses_a_live_holder_and_takes_over_a_dead_one(tmp_path: Path) ->
     subprocess.run([sys.executable, "-c", code, str(path)], check=True)
     with first.locked("scheduler", "pipeline run"):  # the holder's process is gone
         pass
+
+
+def test_processes_creating_the_state_at_once_all_succeed(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from pipeline.store import Store; "
+        "s = Store.open(Path(sys.argv[1])); s.log('x', 'publish', 'done'); s.close()"
+    )
+    for round_ in range(3):
+        path = tmp_path / f"state-{round_}.sqlite3"
+        runs = [
+            subprocess.Popen([sys.executable, "-c", code, str(path)], stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
+        errors = [run.communicate(timeout=60)[1].decode() for run in runs]
+        assert [run.returncode for run in runs] == [0, 0, 0, 0], errors
+        store = Store.open(path)
+        assert len(store.entries()) == 4
+        store.close()
