@@ -59,6 +59,9 @@ def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
 
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+# A soft line break is only whitespace in Markdown, but WordPress's wpautop turns every newline
+# inside a paragraph of classic content into <br />: write it as a space.
+_MD.add_render_rule("softbreak", lambda *args: " ")
 
 
 # Parsing is most of the cost of rendering, and the same post is rendered again and again

@@ -357,3 +357,18 @@ def test_kill_after_a_backfill_write_is_not_a_conflict_later(
     with open_site(config) as site:
         left = [s.name for s in site.store.steps(post=P1) if s.status not in ("done", "skipped")]
         assert left == []
+
+
+def test_the_public_page_reads_right(wordpress: LocalWordPress, tmp_path: Path) -> None:
+    """What a visitor gets through the theme: links in place, no stray line breaks."""
+    config = make_site(tmp_path, wordpress)
+    publish(config, *SERIES)
+    part1 = remote(wordpress, P1)
+    assert part1 is not None
+    page = httpx.get(part1["link"], timeout=10).text
+    closing = re.search(r"<p>Thanks for reading!.*?</p>", page, re.S)
+    assert closing is not None
+    assert "<br" not in closing.group(0), "soft line breaks must not become <br />"
+    assert set(links(closing.group(0))) == {"The Night Train", "Last Letters"}
+    assert '<nav class="series-list">' in page
+    assert re.search(r"<figcaption>The keeper&#(?:x27|039|8217);s tower", page)

@@ -281,3 +281,13 @@ def test_renders_against_different_sites_do_not_leak_into_each_other(tmp_path: P
     assert again == before
     assert 'href="https://x.test/b/"' in linked
     assert "https://x.test" not in before
+
+
+def test_soft_line_breaks_become_spaces_so_wordpress_adds_no_br(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text(
+        "---\ntitle: A\n---\nA sentence that\nwraps in the source.  \nA hard break stays.\n",
+        encoding="utf-8",
+    )
+    post = load_posts(tmp_path, ZoneInfo("UTC")).by_slug()["a"]
+    html = render(post, Site()).html
+    assert html == "<p>A sentence that wraps in the source.<br />\nA hard break stays.</p>\n"
