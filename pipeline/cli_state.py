@@ -136,7 +136,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     announced twice. Needs the WordPress credentials.
     """
     from pipeline import state
-    from pipeline.schedule import resolve
+    from pipeline.runner import scheduled
 
     now = utc_now()
     with opened(obj) as found:
@@ -144,9 +144,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         settings = found.settings
         if rebuild:
             _rebuild(obj, workspace, found.store, err=as_json)
-        slots, problems = resolve(
-            workspace.posts, settings.schedule, settings.path, settings.posts_dir
-        )
+        slots, problems = scheduled(workspace, found.store, now)
         invalid = [
             (error.path, error.render())
             for error in workspace.loaded.errors

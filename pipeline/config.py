@@ -13,7 +13,7 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -131,6 +131,17 @@ class ScheduleEntry:
     line: int
 
 
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """Regular slots that take ``ready`` posts without a time of their own, in series order."""
+
+    days: tuple[int, ...]  # 0 = Monday
+    at: time  # local time in the site's timezone
+
+
 @dataclass(frozen=True)
 class Settings:
     path: Path
@@ -143,6 +154,7 @@ class Settings:
     schedule: tuple[ScheduleEntry, ...] = ()
     catch_up: timedelta = timedelta(hours=24)
     max_attempts: int = 5
+    cadence: Cadence | None = None
 
     @property
     def db_path(self) -> Path:
@@ -159,6 +171,7 @@ TOP_KEYS = {
     "wordpress",
     "x",
     "schedule",
+    "cadence",
 }
 WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
 X_KEYS = {"template", "api_url", "image", "thread_series"}
@@ -196,7 +209,32 @@ def load_settings(path: Path) -> Settings:
         schedule=_schedule(data.get("schedule", []), tz, where),
         catch_up=_duration(data, "catch_up", "24h", where),
         max_attempts=_int(data, "max_attempts", 5, where, section=None),
+        cadence=_cadence(data.get("cadence"), where),
     )
+
+
+def _cadence(data: object, where: _Locator) -> Cadence | None:
+    if data is None:
+        return None
+    fix = 'e.g. [cadence] days = ["tue", "fri"] and at = "09:00"'
+    if not isinstance(data, dict):
+        raise where.error("must be a table", "cadence", fix=fix)
+    where.reject_unknown(data, {"days", "at"}, "cadence")
+    days = data.get("days")
+    if (
+        not isinstance(days, list)
+        or not days
+        or not all(isinstance(d, str) and d.lower()[:3] in WEEKDAYS for d in days)
+    ):
+        raise where.error("must be a list of weekdays", "days", "cadence", fix=fix)
+    at = data.get("at")
+    try:
+        clock = time.fromisoformat(at) if isinstance(at, str) else None
+    except ValueError:
+        clock = None
+    if clock is None:
+        raise where.error("must be a time of day like 09:00", "at", "cadence", fix=fix)
+    return Cadence(days=tuple(sorted({WEEKDAYS.index(d.lower()[:3]) for d in days})), at=clock)
 
 
 def _read_text(path: Path) -> str:

@@ -16,7 +16,9 @@ from pipeline.posts import Post
 from pipeline.publisher import Echo, Result
 from pipeline.services import Services
 from pipeline.state import publishes_due_again
-from pipeline.timeutil import utc_iso
+from pipeline.store import Store
+from pipeline.timeutil import from_iso, utc_iso
+from pipeline.workspace import Workspace
 
 
 @dataclass
@@ -37,12 +39,48 @@ class DueWork:
     problems: tuple[InputError, ...]
 
 
+def scheduled(
+    workspace: Workspace, store: Store, now: datetime, *, assign: bool = False
+) -> tuple[dict[str, schedule.Slot], list[InputError]]:
+    """Every post's time: its own (publish_at, [[schedule]]) or its cadence slot.
+
+    With ``assign``, posts newly queued for the cadence keep the slot they are given now
+    (recorded as their pending publish step), so their times never shift between runs.
+    """
+    settings = workspace.settings
+    taken = (
+        {
+            step.post: from_iso(step.due_at)
+            for step in store.steps()
+            if step.kind == "publish"
+            and step.detail.get("cadence")
+            and step.due_at
+            and step.status != "done"
+        }
+        if settings.cadence is not None
+        else {}
+    )
+    slots, problems = schedule.resolve(
+        workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
+    )
+    if settings.cadence is None:
+        return slots, problems
+    queue = schedule.cadence_queue(workspace.posts, slots, store.posts())
+    new = schedule.assign_cadence(queue, taken, settings.cadence, settings.timezone, now)
+    for slug, at in new.items():
+        slots[slug] = schedule.Slot(slug, at, "cadence")
+        if assign:
+            store.set_step(
+                slug, "publish", status="pending", due_at=utc_iso(at), detail={"cadence": True}
+            )
+            store.log(slug, "publish", "scheduled", f"cadence slot {utc_iso(at)}")
+    return slots, problems
+
+
 def due_now(found: Services, now: datetime) -> DueWork:
     settings = found.workspace.settings
     store = found.store
-    slots, problems = schedule.resolve(
-        found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
-    )
+    slots, problems = scheduled(found.workspace, store, now)
     held_before = {s.post for s in store.steps(status="held") if s.kind == "publish"}
     retries = publishes_due_again(store.steps(), now)
     split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
@@ -66,6 +104,7 @@ def due_now(found: Services, now: datetime) -> DueWork:
 
 
 def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
+    scheduled(found.workspace, found.store, now, assign=True)
     work = due_now(found, now)
     store = found.store
     catch_up = found.workspace.settings.catch_up

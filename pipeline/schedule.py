@@ -6,15 +6,17 @@ window (held and reported, never published silently late).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from pipeline.config import ScheduleEntry
+from pipeline.config import Cadence, ScheduleEntry
 from pipeline.errors import ConfigError, InputError, PostError
 from pipeline.posts import Post
 from pipeline.store import PostRecord
+from pipeline.timeutil import BadTime, to_utc
 
 
 @dataclass(frozen=True)
@@ -32,11 +34,23 @@ class Due:
 
 
 def resolve(
-    posts: Sequence[Post], entries: Sequence[ScheduleEntry], config_path: Path, posts_dir: Path
+    posts: Sequence[Post],
+    entries: Sequence[ScheduleEntry],
+    config_path: Path,
+    posts_dir: Path,
+    cadence: Mapping[str, datetime] | None = None,
 ) -> tuple[dict[str, Slot], list[InputError]]:
-    """One time per post. The same post given two different times is an error naming both."""
+    """One time per post. The same post given two different times is an error naming both.
+
+    ``cadence`` holds the cadence times already given to posts without a time of their own;
+    a time written for the post itself wins over its cadence time.
+    """
     by_slug = {post.slug: post for post in posts}
-    slots: dict[str, Slot] = {}
+    slots: dict[str, Slot] = {
+        slug: Slot(slug, at, "cadence")
+        for slug, at in (cadence or {}).items()
+        if slug in by_slug and by_slug[slug].status == "ready"
+    }
     errors: list[InputError] = []
     for post in posts:
         if post.publish_at is not None and post.status == "ready":
@@ -67,7 +81,7 @@ def resolve(
             )
             continue
         earlier = slots.get(post.slug)
-        if earlier is not None and earlier.at != entry.at:
+        if earlier is not None and earlier.where != "cadence" and earlier.at != entry.at:
             errors.append(
                 ConfigError(
                     f"{post.slug} is scheduled twice: at {entry.at:%Y-%m-%d %H:%M} UTC here and "
@@ -114,3 +128,48 @@ def due(
         else:
             due_now.append(slot)
     return Due(tuple(due_now), tuple(missed), tuple(later))
+
+
+def cadence_times(cadence: Cadence, tz: ZoneInfo, after: datetime) -> Iterator[datetime]:
+    """The cadence's times (UTC) strictly after ``after``, in order; DST-correct, and a time
+    the clocks skip that day moves to the first moment that exists."""
+    day = after.astimezone(tz).date()
+    while True:
+        if day.weekday() in cadence.days:
+            local = datetime.combine(day, cadence.at)
+            try:
+                when = to_utc(local, tz)
+            except BadTime:
+                when = to_utc(local + timedelta(hours=1), tz)
+            if when > after:
+                yield when
+        day += timedelta(days=1)
+
+
+def cadence_queue(
+    posts: Sequence[Post], slots: Mapping[str, Slot], records: Mapping[str, PostRecord]
+) -> list[Post]:
+    """Ready posts with no time that never went out, in series order (then by file name).
+
+    A post already on WordPress is not queued again, even if it is not live there now: the
+    writer may have taken it down on purpose."""
+    waiting = [
+        post
+        for post in posts
+        if post.status == "ready"
+        and post.slug not in slots
+        and not (post.slug in records and records[post.slug].wp_id is not None)
+    ]
+    return sorted(waiting, key=lambda p: (p.series is None, p.series or "", p.part or 0, p.path))
+
+
+def assign_cadence(
+    queue: Sequence[Post],
+    taken: Mapping[str, datetime],
+    cadence: Cadence,
+    tz: ZoneInfo,
+    now: datetime,
+) -> dict[str, datetime]:
+    """Give each queued post the next free cadence time after ``now`` and the times taken."""
+    times = cadence_times(cadence, tz, max([now, *taken.values()]))
+    return {post.slug: next(times) for post in queue if post.slug not in taken}

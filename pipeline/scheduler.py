@@ -46,7 +46,7 @@ from pipeline import schedule
 from pipeline.config import Settings, find_config, load_settings
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
-from pipeline.runner import RunReport, run_due
+from pipeline.runner import RunReport, run_due, scheduled
 from pipeline.services import Services, require, services, x_client
 from pipeline.store import PostRecord, Step, Store
 from pipeline.timeutil import from_iso, utc_now
@@ -354,10 +354,7 @@ class Upcoming:
 
 def upcoming(found: Services, now: datetime) -> list[Upcoming]:
     """Scheduled posts not yet live whose time is ahead, soonest first."""
-    settings = found.workspace.settings
-    slots, _ = schedule.resolve(
-        found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
-    )
+    slots, _ = scheduled(found.workspace, found.store, now)
     records = found.store.posts()
     return [
         Upcoming(slot.slug, slot.at)
@@ -608,9 +605,7 @@ class Scheduler:
         from apscheduler.jobstores.base import JobLookupError
 
         settings = found.workspace.settings
-        slots, problems = schedule.resolve(
-            found.workspace.posts, settings.schedule, settings.path, settings.posts_dir
-        )
+        slots, problems = scheduled(found.workspace, found.store, now, assign=True)
         for problem in problems:
             text = problem.render()
             if text not in self._problems:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline import schedule
-from pipeline.config import ScheduleEntry
+from pipeline.config import Cadence, ScheduleEntry
 from pipeline.errors import ConfigError, PostError
 from pipeline.posts import Post, load_posts
 from pipeline.store import PostRecord
@@ -76,3 +76,48 @@ def test_due_held_and_upcoming(tmp_path: Path) -> None:
     assert [s.slug for s in split.due] == ["due"]
     assert [s.slug for s in split.held] == ["old", "was-held"]
     assert [s.slug for s in split.upcoming] == ["later"]
+
+
+TUE_FRI_9 = Cadence(days=(1, 4), at=time(9, 0))
+
+
+def test_cadence_times_follow_the_local_clock_across_dst() -> None:
+    after = at("2026-10-30T00:00:00")  # a Friday; New York leaves DST on Sunday Nov 1
+    times = schedule.cadence_times(TUE_FRI_9, NY, after)
+    got = [next(times) for _ in range(3)]
+    assert got == [
+        at("2026-10-30T13:00:00"),  # Fri 09:00 EDT
+        at("2026-11-03T14:00:00"),  # Tue 09:00 EST
+        at("2026-11-06T14:00:00"),  # Fri 09:00 EST
+    ]
+
+
+def test_cadence_time_in_a_dst_gap_moves_to_the_first_real_moment() -> None:
+    sunday_230 = Cadence(days=(6,), at=time(2, 30))
+    first = next(schedule.cadence_times(sunday_230, NY, at("2026-03-07T00:00:00")))
+    assert first == at("2026-03-08T07:30:00")  # 03:30 EDT: 02:30 does not exist that night
+
+
+def test_cadence_takes_ready_posts_without_a_time_in_series_order(tmp_path: Path) -> None:
+    posts = posts_in(
+        tmp_path,
+        b2="title: B2\nseries: B\npart: 2",
+        b1="title: B1\nseries: B\npart: 1",
+        solo="title: Solo",
+        timed="title: Timed\npublish_at: 2026-12-24 09:00",
+        draft="title: Draft\nstatus: draft",
+        gone="title: Gone",
+    )
+    slots, _ = schedule.resolve(posts, [], CONFIG, tmp_path)
+    records = {"gone": PostRecord("gone", wp_id=9, wp_status="draft")}
+    queue = schedule.cadence_queue(posts, slots, records)
+    assert [p.slug for p in queue] == ["b1", "b2", "solo"]
+    now = at("2026-12-01T15:00:00")  # Tuesday, after 09:00 New York
+    given = schedule.assign_cadence(queue, {}, TUE_FRI_9, NY, now)
+    assert given == {
+        "b1": at("2026-12-04T14:00:00"),
+        "b2": at("2026-12-08T14:00:00"),
+        "solo": at("2026-12-11T14:00:00"),
+    }
+    later = schedule.assign_cadence(queue, given, TUE_FRI_9, NY, now + timedelta(days=5))
+    assert later == {}, "posts keep the slots they were given"
