@@ -23,7 +23,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import re
 import statistics
 import struct
@@ -37,11 +36,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+from benchdoc import DOC, REPO, load_average, machine, write_section
 
+from pipeline import render as render_module
 from pipeline.config import load_credentials, load_settings
 from pipeline.publisher import Result
 from pipeline.services import Services, utc_now
@@ -49,15 +49,7 @@ from pipeline.store import Store
 from pipeline.wordpress import WordPressClient, make_http_client
 from pipeline.workspace import load_workspace
 
-REPO = Path(__file__).resolve().parents[1]
-DOC = REPO / "docs" / "benchmarks.md"
 SCRIPT = REPO / "scripts" / "wordpress.sh"
-START = "<!-- bench_publish:start -->"
-END = "<!-- bench_publish:end -->"
-INTRO = """# Benchmarks
-
-Measured by the scripts under `bench/`; each script rewrites only its own section below.
-"""
 SPEEDUP_TARGET = 1.7
 Call = tuple[str, str]  # (method, route)
 
@@ -268,12 +260,17 @@ MIN_EDIT = Counter({("GET", "/posts/{id}"): 1, ("POST", "/posts/{id}"): 1})
 WHY = {
     ("GET", "/wp-json/"): "REST root discovery: once per client, i.e. once per command",
     ("GET", "/posts?include"): "`Publisher.refresh`: every publish reads all posts the "
-    "state knows (by id, 100 a request) to notice posts unpublished or deleted in WordPress",
+    "state knows (by id, 100 a request) to notice posts unpublished, trashed or deleted in "
+    "WordPress. It runs after the writes of the posts given, so a scheduled post never waits "
+    "for it; the backfill's updates then check for edits in WordPress against the copies it "
+    "read instead of a GET each",
     ("GET", "/categories?slug[]"): "category names -> ids: `Publisher._resolve_terms` looks up "
-    "the terms of EVERY post in the folder, once per client, even when nothing will be written",
+    "the terms of the posts about to be created, once per client; a post already live looks "
+    "its terms up only when it is written",
     ("GET", "/tags?slug[]"): "tag names -> ids: as for categories",
-    ("GET", "/posts/{id}"): "read of the post by id: `_check_remote` (conflict check) and then "
-    "`WordPressClient.publish` -> `_existing(known_id)` each GET the same post before one update",
+    ("GET", "/posts/{id}"): "read of the post by id before an update: the conflict check "
+    "(`_check_remote`), whose copy `WordPressClient.publish` reuses. The refresh's copy cannot "
+    "serve for the posts given to `publish`: it is read after their writes",
     ("POST", "/media/{id}"): "second request to set alt text/caption (WordPress changed them)",
 }
 
@@ -453,8 +450,12 @@ def busy_since(start: tuple[int, int]) -> float:
 
 
 def one_run(env: Env, count: int, concurrency: int) -> Run:
-    """Reset, a fresh site and state, then one timed ``publish`` of all ``count`` posts."""
+    """Reset, a fresh site and state, then one timed ``publish`` of all ``count`` posts.
+
+    Render's cache of parsed bodies is emptied: each run is a new command, which starts with none.
+    """
     reset_wordpress()
+    render_module._PARSED.clear()
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         config = make_site(Path(tmp), env, generated_posts(count), concurrency)
         recorder = Recorder()
@@ -548,27 +549,12 @@ def progress(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def machine(env: Env) -> str:
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} CPUs (nproc); "
-        f"Python {platform.python_version()}; {platform.system()} {platform.release()}; "
+def wp_machine(env: Env) -> str:
+    """:func:`benchdoc.machine` with the local WordPress and the load average."""
+    return machine(
         f"WordPress {env.wp_version}, PHP {env.php_version} (`php -S`, "
-        f"PHP_CLI_SERVER_WORKERS=4) on loopback; load average at the end {load}"
+        f"PHP_CLI_SERVER_WORKERS=4) on loopback; load average at the end {load_average()}"
     )
-
-
-def write_section(start: str, end: str, section: str) -> None:
-    """Replace the text between ``start`` and ``end`` in docs/benchmarks.md (or append it)."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else INTRO
-    block = f"{start}\n{section}\n{end}"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
 
 
 def section(scenarios: list[Scenario], tries: int, table: str, count: int, env: Env) -> str:
@@ -601,16 +587,18 @@ Request traces:
 {count} generated posts (4 paragraphs, no images, 1 of 3 categories, 2 of 5 tags, an excerpt), all
 given to ONE `Publisher.publish(..., announce=False)` call (what `pipeline publish --no-announce
 POST...` runs; no X credentials), from a fresh client and state: REST root discovery, term
-creation, the {count} creates (each a slug lookup + create) and the backfill scan afterwards are all
-in the time. `[wordpress] concurrency` 4 vs 1, alternating runs, medians. "Time to last post live"
-is when the last publish step finished (the rest is the sequential backfill scan). "Client CPU"
+creation, the {count} creates (each a slug lookup + create), then the refresh of the posts just
+created (one read per 100) and the backfill scan are all in the time; each run empties render's
+cache of parsed bodies first, as a new command starts with none. `[wordpress] concurrency` 4 vs 1,
+alternating runs, medians. "Time to last post live" is when the last publish step finished (the
+rest is the refresh and the sequential backfill scan). "Client CPU"
 is this process's CPU time per post; "all CPUs busy" is the share of the machine's CPUs in use
 during the run (from `/proc/stat`, anyone's work): near 100% at concurrency 4 means the CPUs,
 shared by the PHP workers, MariaDB and the client, bound the speed-up, not the pipeline.
 
 {table}
 
-Machine: {machine(env)}. Other engineers' test suites share this WordPress and these CPUs, so
+Machine: {wp_machine(env)}. Other engineers' test suites share this WordPress and these CPUs, so
 absolute times are noisy; the ratio is measured within one run of the script."""
 
 
@@ -630,9 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     print(request_table(scenarios), "\n", explanations(scenarios), "\n", traces(scenarios))
     progress(f"(b) throughput: {count} posts x {runs} runs per concurrency ...")
     table, ratio = throughput_table(throughput(env, count, runs, args.attempts))
-    print("\n" + table + f"\n\n{machine(env)}")
+    print("\n" + table + f"\n\n{wp_machine(env)}")
     if not args.no_write:
-        write_section(START, END, section(scenarios, tries, table, count, env))
+        write_section("bench_publish", section(scenarios, tries, table, count, env))
         print(f"\nupdated {DOC.relative_to(REPO)}")
     return 0 if ratio >= SPEEDUP_TARGET else 1
 

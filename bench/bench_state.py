@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import resource
 import shutil
@@ -28,19 +27,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from benchdoc import DOC, REPO, load_average, machine, write_section
+
 sys.path.insert(0, str(REPO))
 
-from pipeline.store import Store  # noqa: E402
-from pipeline.timeutil import utc_iso  # noqa: E402
+from pipeline.store import Store
+from pipeline.timeutil import utc_iso
 
 POSTS = 2_000
 ENTRIES = 100_000
 POST_FILES_SMALL = 20
 TARGET_MS = 300.0
-DOC = REPO / "docs" / "benchmarks.md"
-START = "<!-- bench_state:start -->"
-END = "<!-- bench_state:end -->"
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
@@ -197,7 +194,6 @@ class Sample:
 
 def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
     lines = [
-        START,
         "## `pipeline status` and `pipeline log` (bench/bench_state.py)",
         "",
         f"State: {POSTS:,} posts (records and steps) and {ENTRIES:,} job-log entries. Each "
@@ -213,34 +209,24 @@ def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
             f"| {site} | `{command}` | {sample.median:.0f} | {sample.low:.0f}-{sample.high:.0f} "
             f"| {sample.cpu:.0f} | {sample.size / 1024:.0f} KiB | {verdict} |"
         )
-    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     lines += [
         "",
         f"The {POSTS:,}-post-files rows load and check every Markdown file as well "
-        "(`pipeline.posts`, see the loading benchmark): that, not the state, is most of their "
-        "time. `pipeline --help` alone is the start-up floor; about half of `status` is "
-        "importing and loading before any state is read.",
+        "(`pipeline.posts`, see the loading benchmark): about half a second more than the "
+        f"{POST_FILES_SMALL}-file rows, not the state. `pipeline --help` alone is the start-up "
+        "floor. Most of the rest of `status` is imports: it takes the schedule from "
+        "`pipeline.runner.scheduled` (cadence slots included), and importing `pipeline.runner` "
+        "brings in the publisher and, through `pipeline.announce`, `twitter_text`: about "
+        "0.3 s (`python -X importtime`; `twitter_text` compiling its regular expressions and "
+        "importing `pkg_resources`). Before cadence slots, `status` imported only "
+        "`pipeline.schedule` and took about 215 ms with 20 post files on this machine.",
         "",
         "CPU ms is the median user + system time of the process: what the command costs "
         "without waiting for a shared CPU (wall times move with the machine's load).",
         "",
-        f"Measured {NOW:%Y-%m-%d %H:%M} UTC on {platform.machine()} / Python "
-        f"{platform.python_version()} / {os.cpu_count()} CPUs, load average {load}.",
-        END,
+        f"Machine: {machine(f'load average at the end {load_average()}')}.",
     ]
     return "\n".join(lines)
-
-
-def write_doc(text: str) -> None:
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    old = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        new = head + text + tail
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    DOC.write_text(new, encoding="utf-8")
 
 
 def main() -> None:
@@ -281,7 +267,7 @@ def main() -> None:
                 )
     text = section(rows, options.runs)
     if not options.no_write:
-        write_doc(text)
+        write_section("bench_state", text)
         print(f"wrote {DOC}")
     print(
         json.dumps([{"site": r[0], "command": r[1], "median_ms": round(r[2].median)} for r in rows])
