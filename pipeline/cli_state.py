@@ -136,7 +136,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     announced twice. Needs the WordPress credentials.
     """
     from pipeline import state
-    from pipeline.runner import scheduled
+    from pipeline.schedule import scheduled
 
     now = utc_now()
     with opened(obj) as found:

@@ -46,7 +46,8 @@ from pipeline import schedule
 from pipeline.config import Settings, find_config, load_settings
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
-from pipeline.runner import RunReport, run_due, scheduled
+from pipeline.runner import RunReport, run_due
+from pipeline.schedule import scheduled
 from pipeline.services import Services, require, services, x_client
 from pipeline.store import PostRecord, Step, Store
 from pipeline.timeutil import from_iso, utc_now

@@ -9,7 +9,8 @@ import pytest
 
 from pipeline.config import Cadence, load_settings
 from pipeline.errors import ConfigError
-from pipeline.runner import due_now, scheduled
+from pipeline.runner import due_now
+from pipeline.schedule import scheduled
 from pipeline.services import Services
 from pipeline.store import Store
 from pipeline.workspace import load_workspace
