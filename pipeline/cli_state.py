@@ -85,10 +85,10 @@ def opened(obj: Context) -> Iterator[Opened]:
         store.close()
 
 
-def load_posts(obj: Context, found: Opened) -> Workspace:
+def load_posts(obj: Context, found: Opened, *, bodies: bool = True) -> Workspace:
     from pipeline.workspace import load_workspace
 
-    workspace = load_workspace(found.settings, found.store.pinned_slugs())
+    workspace = load_workspace(found.settings, found.store.pinned_slugs(), bodies=bodies)
     obj.secrets = workspace.credentials.secrets()
     return workspace
 
@@ -140,7 +140,8 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
     now = utc_now()
     with opened(obj) as found:
-        workspace = load_posts(obj, found)
+        # A listing: front matter is all it needs (`pipeline check` checks the bodies).
+        workspace = load_posts(obj, found, bodies=False)
         settings = found.settings
         if rebuild:
             _rebuild(obj, workspace, found.store, err=as_json)

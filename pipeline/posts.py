@@ -6,6 +6,7 @@ and line, and one bad post never stops the others from loading.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -122,12 +123,17 @@ _Loader.yaml_implicit_resolvers = {
 
 
 def load_posts(
-    posts_dir: Path, tz: ZoneInfo, pinned_slugs: Mapping[str, str] | None = None
+    posts_dir: Path,
+    tz: ZoneInfo,
+    pinned_slugs: Mapping[str, str] | None = None,
+    *,
+    bodies: bool = True,
 ) -> LoadResult:
     """Load every ``*.md`` under ``posts_dir``, then check what only the whole set can show.
 
     ``pinned_slugs`` maps a post's path (relative to ``posts_dir``) to the slug it was published
-    under, so that a retitled post keeps its slug.
+    under, so that a retitled post keeps its slug. ``bodies=False`` reads the front matter only:
+    no images or ``post:`` links are found or checked (for listings such as ``status``).
     """
     posts: list[Post] = []
     errors: list[PostError] = []
@@ -136,7 +142,7 @@ def load_posts(
     for path in sorted(posts_dir.rglob("*.md")):
         pinned = (pinned_slugs or {}).get(path.relative_to(posts_dir).as_posix())
         try:
-            post, post_warnings = load_post(path, posts_dir, tz, pinned_slug=pinned)
+            post, post_warnings = load_post(path, posts_dir, tz, pinned, bodies=bodies)
         except PostError as exc:
             errors.append(exc)
             broken_slugs.add(pinned or _slug_hint(path))
@@ -160,7 +166,12 @@ def _slug_hint(path: Path) -> str:
 
 
 def load_post(
-    path: Path, posts_dir: Path, tz: ZoneInfo, pinned_slug: str | None = None
+    path: Path,
+    posts_dir: Path,
+    tz: ZoneInfo,
+    pinned_slug: str | None = None,
+    *,
+    bodies: bool = True,
 ) -> tuple[Post, list[str]]:
     raw = _read_bytes(path)
     text = _decode(raw, path)
@@ -173,7 +184,7 @@ def load_post(
     ]
     fields = _Fields(path, posts_dir, meta, key_lines)
     title = fields.title()
-    images, links = scan_body(body, body_line, path, posts_dir)
+    images, links = scan_body(body, body_line, path, posts_dir) if bodies else ((), ())
     post = Post(
         path=path,
         title=title,
@@ -403,10 +414,16 @@ class _Fields:
         )
 
 
+@functools.lru_cache(maxsize=64)
+def _real(folder: Path) -> Path:
+    """The posts folder with its links resolved: asked once per image, it rarely changes."""
+    return folder.resolve()
+
+
 def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
     """A local image path, relative to the post; it must exist and stay inside the posts folder."""
     target = (post_path.parent / unquote(src)).resolve()  # Markdown URL-encodes "a b.png"
-    root = posts_dir.resolve()
+    root = _real(posts_dir)
     if not target.is_relative_to(root):
         raise PostError(
             f"image {src!r} points outside the posts folder",

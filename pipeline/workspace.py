@@ -33,7 +33,9 @@ def open_workspace(config: str | None, pinned_slugs: dict[str, str] | None = Non
     return load_workspace(load_settings(find_config(config)), pinned_slugs)
 
 
-def load_workspace(settings: Settings, pinned_slugs: dict[str, str] | None = None) -> Workspace:
+def load_workspace(
+    settings: Settings, pinned_slugs: dict[str, str] | None = None, *, bodies: bool = True
+) -> Workspace:
     if not settings.posts_dir.is_dir():
         raise InputError(
             f"posts folder {settings.posts_dir} does not exist",
@@ -41,7 +43,7 @@ def load_workspace(settings: Settings, pinned_slugs: dict[str, str] | None = Non
             fix="create it, or set posts_dir in pipeline.toml",
         )
     credentials = load_credentials(settings.credentials_path)
-    loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs)
+    loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs, bodies=bodies)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)
 
 
