@@ -40,6 +40,7 @@ import stamina
 from pipeline import __version__
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings, is_loopback
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError
+from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 
 log = logging.getLogger("pipeline.wordpress")
@@ -134,18 +135,6 @@ class PostFields:
         if self.featured_media is not None:
             body["featured_media"] = self.featured_media
         return body
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard idempotent requests are retried. Waits are in seconds."""
-
-    attempts: int = 5
-    wait_initial: float = 0.5
-    wait_max: float = 15.0
-    wait_jitter: float = 0.5
-    timeout: float = 120.0  # give up retrying after this long in total
-    max_retry_after: float = 120.0  # a longer Retry-After fails now with a message instead
 
 
 def wp_date(when: datetime) -> str:

@@ -36,6 +36,7 @@ from pipeline.errors import (
     RateLimited,
     XError,
 )
+from pipeline.retrying import RetryPolicy
 
 # tweepy always talks to this host; a different api_url is reached by rewriting in the adapter.
 PUBLIC_API = "https://api.twitter.com"
@@ -69,14 +70,8 @@ class Tweet:
     url: str
 
 
-@dataclass(frozen=True)
-class Retries:
-    """How often and how patiently a failed call is tried again (seconds)."""
-
-    attempts: int = 4
-    wait_initial: float = 1.0
-    wait_max: float = 30.0
-    wait_jitter: float = 1.0
+# X is slower to recover than a WordPress host: wait longer between fewer attempts.
+X_RETRIES = RetryPolicy(attempts=4, wait_initial=1.0, wait_max=30.0, wait_jitter=1.0, timeout=None)
 
 
 class XClient:
@@ -88,14 +83,14 @@ class XClient:
         api_url: str = DEFAULT_X_API,
         *,
         timeout: float = 30.0,
-        retries: Retries | None = None,
+        retries: RetryPolicy | None = None,
     ) -> None:
         if not credentials.configured:
             raise AuthError(f"no X credentials are configured (fix: {MISSING_FIX})")
         self._api_url = api_url.rstrip("/")
         self._oauth1 = credentials.oauth1
         self._secrets = [s for s in credentials.secrets() if s]
-        self._retries = retries or Retries()
+        self._retries = retries or X_RETRIES
         self._username: str | None = None
         self._client = _tweepy_client(credentials)
         self._auth = _upload_auth(credentials)
@@ -198,7 +193,7 @@ class XClient:
         r = self._retries
         caller = stamina.RetryingCaller(
             attempts=r.attempts,
-            timeout=None,
+            timeout=r.timeout,
             wait_initial=r.wait_initial,
             wait_max=r.wait_max,
             wait_jitter=r.wait_jitter,

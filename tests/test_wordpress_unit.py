@@ -18,10 +18,10 @@ import stamina
 
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError
+from pipeline.retrying import RetryPolicy
 from pipeline.wordpress import (
     ApiRoot,
     PostFields,
-    RetryPolicy,
     WordPressClient,
     content_disposition,
     live_fields,

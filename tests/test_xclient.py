@@ -27,11 +27,12 @@ from pipeline.errors import (
     RateLimited,
     XError,
 )
-from pipeline.xclient import Retries, XClient
+from pipeline.retrying import RetryPolicy
+from pipeline.xclient import XClient
 from tests.fakex import DEFAULT_KEYS, FakeX
 
 ROOT = Path(__file__).resolve().parent.parent
-NO_WAIT = Retries(attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
+NO_WAIT = RetryPolicy(attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
 PNG = (
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00"
     b"\x00\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N"
