@@ -211,10 +211,13 @@ def publish(
         )
     if bad:
         sys.exit(2)
-    if not result.ok:
+    for unknown in result.unknown:
+        click.echo(f"unknown: {obj.redact(unknown)}", err=True)
+    if result.failed:
         click.echo(
             f"{len(result.failed)} step(s) failed; see `pipeline log --status failed`", err=True
         )
+    if not result.ok:
         sys.exit(1)
 
 

@@ -123,11 +123,14 @@ def _once(obj: Context) -> None:
             f"next: {first.slug} at {first.at.astimezone(tz):%Y-%m-%d %H:%M %Z} "
             f"({len(later)} scheduled)"
         )
-    if not report.result.ok:
+    for unknown in report.result.unknown:
+        click.echo(f"unknown: {obj.redact(unknown)}", err=True)
+    if report.result.failed:
         click.echo(
             f"{len(report.result.failed)} step(s) failed; see `pipeline log --status failed`",
             err=True,
         )
+    if not report.result.ok:
         sys.exit(1)
     if report.problems:
         sys.exit(2)

@@ -59,10 +59,11 @@ class Result:
     failed: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # outcomes the writer has to settle
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.unknown
 
 
 # How long a publish waits for another process working on the same post (a scheduler run and a
@@ -513,7 +514,7 @@ class Publisher:
         assert self.x is not None
         resumed = step is not None and step.status == "running"
         if resumed and step is not None and step.detail.get("text") != item.text:
-            self._unknown(post.slug, "an earlier attempt may have posted a different text")
+            self._unknown(post.slug, "an earlier attempt may have posted a different text", result)
             return
         reply_to = self._reply_id(item.reply_to)
         self.store.set_step(
@@ -538,7 +539,7 @@ class Publisher:
                     result,
                 )
             else:
-                self._unknown(post.slug, "X says this exact text was already posted")
+                self._unknown(post.slug, "X says this exact text was already posted", result)
             return
         except RateLimited as exc:
             self.store.set_step(
@@ -599,13 +600,15 @@ class Publisher:
         self._log(slug, "announce", "done", what, started)
         result.done.append(f"{slug}: {what}")
 
-    def _unknown(self, slug: str, why: str) -> None:
+    def _unknown(self, slug: str, why: str, result: Result) -> None:
         note = (
             f"{why}; settle it with `pipeline retry {slug} --resend` or "
             f"`pipeline retry {slug} --mark-sent`"
         )
         self.store.set_step(slug, "announce", status="unknown", error=note)
         self.store.log(slug, "announce", "unknown", note)
+        self.echo(f"{slug}: announce unknown: {note}")
+        result.unknown.append(f"{slug}: {note}")
 
     def _fail(
         self, slug: str, kind: str, target: str, error: str, started: float, result: Result

@@ -335,6 +335,7 @@ def describe_report(report: RunReport, *, held: bool = True) -> str:
             ("held (missed by more than the catch-up window)", report.held if held else []),
             ("deferred", result.deferred),
             ("conflicts", result.conflicts),
+            ("outcome unknown (settle with `pipeline retry`)", result.unknown),
         )
         if items
     ]

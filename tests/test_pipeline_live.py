@@ -3,6 +3,7 @@ conflicts, renames and announcements, reading every result back from the REST AP
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -372,3 +373,44 @@ def test_the_public_page_reads_right(wordpress: LocalWordPress, tmp_path: Path) 
     assert set(links(closing.group(0))) == {"The Night Train", "Last Letters"}
     assert '<nav class="series-list">' in page
     assert re.search(r"<figcaption>The keeper&#(?:x27|039|8217);s tower", page)
+
+
+def test_an_unknown_announcement_is_settled_by_the_writer(
+    wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path
+) -> None:
+    """X calls the text a duplicate on a first attempt: nobody can tell whether it was ours,
+    so the step is `unknown` until the writer says; nothing is ever sent twice."""
+    config = make_site(tmp_path, wordpress, x_url=fake_x.url, x_credentials=fake_x.credentials())
+    with open_site(config) as site:
+        plan = site.publisher().plan(site.targets([P1]))
+    env = {**os.environ, "PIPELINE_CONFIG": str(config)}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "pipeline", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    # Someone posted the same text by hand first (the predicted permalink is the real one here).
+    with open_site(config) as site:
+        assert site.x is not None
+        site.x.post(plan.announcements[0].text)
+    published = cli("publish", P1)
+    assert published.returncode == 1, published.stdout + published.stderr
+    assert f"pipeline retry {P1} --mark-sent" in published.stderr
+    status = json.loads(cli("status", "--json").stdout)
+    part1 = next(row for row in status if row["slug"] == P1)
+    assert part1["state"] == "unknown"
+    assert "--mark-sent" in cli("log", "--post", P1, "--status", "unknown").stdout
+
+    settled = cli("retry", P1, "--mark-sent")
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert cli("run", "--once").returncode == 0
+    assert len(fake_x.live_texts()) == 1, "the announcement went out once, by hand"
+    with open_site(config) as site:
+        step = site.store.step(P1, "announce")
+        assert step is not None
+        assert step.status == "done"
