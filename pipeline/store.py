@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import LockedError, PipelineError
-from pipeline.timeutil import from_iso, utc_iso
+from pipeline.timeutil import utc_iso
 
 Clock = Callable[[], datetime]
 
@@ -353,12 +353,6 @@ class Store:
         with self.transaction() as conn:
             conn.execute("UPDATE steps SET attempts = 0 WHERE id = ?", (step.id,))
 
-    def delete_step(self, post: str, kind: str, target: str = "") -> None:
-        with self.transaction() as conn:
-            conn.execute(
-                "DELETE FROM steps WHERE post = ? AND kind = ? AND target = ?", (post, kind, target)
-            )
-
     # the job log
 
     def log(
@@ -475,7 +469,3 @@ def _step(row: sqlite3.Row) -> Step:
     data["detail"] = json.loads(data["detail"])
     data.pop("updated_at")
     return Step(**data)
-
-
-def parse_stored(text: str | None) -> datetime | None:
-    return from_iso(text) if text else None
