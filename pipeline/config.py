@@ -476,6 +476,16 @@ ENV_KEYS = {
 }
 
 
+def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
+    """The error for a command that must reach WordPress and has nothing to log in with."""
+    return ConfigError(
+        "no WordPress credentials",
+        path=path,
+        fix="set [wordpress] user and app_password in credentials.toml (or token for "
+        "WordPress.com), or PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
+    )
+
+
 def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Credentials:
     """Credentials from the file (optional) with environment variables overriding each key."""
     env = os.environ if env is None else env

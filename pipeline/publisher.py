@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.announce import compose
-from pipeline.config import Settings
+from pipeline.config import Settings, missing_wordpress_credentials
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -113,7 +113,7 @@ class Publisher:
                     if post.slug in records and records[post.slug].permalink
                     else predicted_url(self.settings.wordpress.url, post.slug)
                 )
-                items[post.slug] = self.announcement(post, url or "", records)
+                items[post.slug] = self.announcement(post, url or "")
         return make_plan(
             list(self.posts.values()),
             records,
@@ -124,7 +124,7 @@ class Publisher:
             announcements=items,
         )
 
-    def announcement(self, post: Post, url: str, records: dict[str, PostRecord]) -> AnnounceItem:
+    def announcement(self, post: Post, url: str) -> AnnounceItem:
         reply_to = self._previous_part(post)
         step = self.store.step(post.slug, "announce")
         template = post.announce if isinstance(post.announce, str) else self.settings.x.template
@@ -245,12 +245,7 @@ class Publisher:
 
     def _wordpress(self) -> WordPressClient:
         if self.wordpress is None:
-            raise InputError(
-                "no WordPress credentials",
-                path=self.settings.credentials_path,
-                fix="set [wordpress] user and app_password (or token) in "
-                "credentials.toml, or PIPELINE_WORDPRESS_* variables",
-            )
+            raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
     def _resolve_terms(self, wordpress: WordPressClient, targets: Sequence[Post]) -> None:
@@ -494,7 +489,7 @@ class Publisher:
             result.deferred.append(post.slug)
             return
         try:
-            item = self.announcement(post, record.permalink, self.store.posts())
+            item = self.announcement(post, record.permalink)
         except InputError as exc:
             self._fail(post.slug, "announce", "", exc.render(), time.monotonic(), result)
             return

@@ -42,17 +42,18 @@ def due_now(found: Services, now: datetime) -> DueWork:
     settings = found.workspace.settings
     store = found.store
     slots, problems = scheduled(found.workspace, store, now)
-    held_before = {s.post for s in store.steps(status="held") if s.kind == "publish"}
-    retries = publishes_due_again(store.steps(), now)
+    publish_steps = {s.post: s for s in store.steps() if s.kind == "publish"}
+    held_before = {slug for slug, s in publish_steps.items() if s.status == "held"}
+    retries = publishes_due_again(publish_steps.values(), now)
     split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
     by_slug = found.workspace.loaded.by_slug()
-    publish_steps = {s.post: s.status for s in store.steps() if s.kind == "publish"}
     due = [
         slot.slug
         for slot in split.due
         # Failed steps come back through their backoff (retries); conflicts, unknowns and
         # posts the writer unpublished after we published them wait for the writer.
-        if publish_steps.get(slot.slug, "pending") in ("pending", "running")
+        if slot.slug not in publish_steps
+        or publish_steps[slot.slug].status in ("pending", "running")
     ] + [s for s in retries if s in by_slug]
     return DueWork(
         targets=tuple(by_slug[slug] for slug in dict.fromkeys(due)),

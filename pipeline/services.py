@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from pipeline.config import find_config, load_settings
-from pipeline.errors import InputError
+from pipeline.config import find_config, load_settings, missing_wordpress_credentials
 from pipeline.posts import Post
 from pipeline.publisher import Echo, Publisher
 from pipeline.store import Store
@@ -88,10 +87,5 @@ def services(
 
 def require(value: WordPressClient | None, workspace: Workspace) -> WordPressClient:
     if value is None:
-        raise InputError(
-            "no WordPress credentials",
-            path=workspace.settings.credentials_path,
-            fix="set [wordpress] user and app_password in credentials.toml, or "
-            "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
-        )
+        raise missing_wordpress_credentials(workspace.settings.credentials_path)
     return value

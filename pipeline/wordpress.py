@@ -38,7 +38,13 @@ import httpx
 import stamina
 
 from pipeline import __version__
-from pipeline.config import Secret, WordPressCredentials, WordPressSettings, is_loopback
+from pipeline.config import (
+    Secret,
+    WordPressCredentials,
+    WordPressSettings,
+    is_loopback,
+    missing_wordpress_credentials,
+)
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
@@ -330,11 +336,7 @@ def make_auth(creds: WordPressCredentials) -> httpx.Auth:
         return _BearerAuth(creds.token)
     if creds.user is not None and creds.app_password is not None:
         return _BasicAuth(creds.user, creds.app_password)
-    raise ConfigError(
-        "no WordPress credentials",
-        fix="set [wordpress] user and app_password in credentials.toml (or token for "
-        "WordPress.com), or PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
-    )
+    raise missing_wordpress_credentials()
 
 
 def make_http_client(
