@@ -92,11 +92,22 @@ def count_posts(wordpress: LocalWordPress) -> int:
     return len(answer.json())
 
 
-def edit_remote(wordpress: LocalWordPress, post_id: int, content: str) -> None:
-    """An edit made by a person in wp-admin."""
+def update_remote(wordpress: LocalWordPress, post_id: int, **fields: str) -> None:
+    """A change made by a person in wp-admin (content, status, ...)."""
     answer = httpx.post(
         f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
-        json={"content": content},
+        json=fields,
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
+def delete_remote(wordpress: LocalWordPress, post_id: int) -> None:
+    """A post deleted for good in wp-admin (not just trashed)."""
+    answer = httpx.delete(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
+        params={"force": "true"},
         auth=(wordpress.user, wordpress.app_password),
         timeout=10,
     )

@@ -16,7 +16,15 @@ import pytest
 
 from pipeline.publisher import Result
 from tests.fakex import FakeX
-from tests.sites import SERIES, count_posts, edit_remote, make_site, open_site, remote
+from tests.sites import (
+    SERIES,
+    count_posts,
+    delete_remote,
+    make_site,
+    open_site,
+    remote,
+    update_remote,
+)
 from tests.wp_local import LocalWordPress
 
 pytestmark = pytest.mark.wordpress
@@ -102,7 +110,7 @@ def test_edit_in_wordpress_is_a_conflict_left_alone(
     part1 = remote(wordpress, P1)
     assert part1 is not None
     edited = content(part1) + "\n<p>A note I added in wp-admin.</p>"
-    edit_remote(wordpress, part1["id"], edited)
+    update_remote(wordpress, part1["id"], content=edited)
 
     result = publish(config, P2)
 
@@ -268,24 +276,14 @@ def test_part_unpublished_in_wordpress_goes_back_to_plain_text(
     part2 = remote(wordpress, P2)
     assert part2 is not None
     assert "The Night Train" in links(content(remote(wordpress, P1)))
-    httpx.post(
-        f"{wordpress.url}/wp-json/wp/v2/posts/{part2['id']}",
-        json={"status": "draft"},
-        auth=(wordpress.user, wordpress.app_password),
-        timeout=10,
-    ).raise_for_status()
+    update_remote(wordpress, part2["id"], status="draft")
 
     publish(config)
 
     assert "The Night Train" not in links(content(remote(wordpress, P1)))
     assert "The Night Train" in content(remote(wordpress, P1))
 
-    httpx.post(
-        f"{wordpress.url}/wp-json/wp/v2/posts/{part2['id']}",
-        json={"status": "publish"},
-        auth=(wordpress.user, wordpress.app_password),
-        timeout=10,
-    ).raise_for_status()
+    update_remote(wordpress, part2["id"], status="publish")
     publish(config)
     assert "The Night Train" in links(content(remote(wordpress, P1)))
 
@@ -297,12 +295,7 @@ def test_part_deleted_in_wordpress_goes_back_to_plain_text(
     publish(config, P1, P3)
     part3 = remote(wordpress, P3)
     assert part3 is not None
-    httpx.delete(
-        f"{wordpress.url}/wp-json/wp/v2/posts/{part3['id']}",
-        params={"force": "true"},
-        auth=(wordpress.user, wordpress.app_password),
-        timeout=10,
-    ).raise_for_status()
+    delete_remote(wordpress, part3["id"])
 
     publish(config)
 

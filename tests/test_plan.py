@@ -9,6 +9,7 @@ import pytest
 
 from pipeline.plan import (
     AnnounceItem,
+    Plan,
     describe,
     desired,
     fingerprint,
@@ -58,7 +59,12 @@ def live(posts: dict[str, Post], *slugs: str) -> dict[str, PostRecord]:
     }
 
 
-def plan_for(posts: dict[str, Post], records: dict[str, PostRecord], *targets: str) -> object:
+def plan_for(
+    posts: dict[str, Post],
+    records: dict[str, PostRecord],
+    *targets: str,
+    announcements: dict[str, AnnounceItem] | None = None,
+) -> Plan:
     return make_plan(
         list(posts.values()),
         records,
@@ -66,7 +72,7 @@ def plan_for(posts: dict[str, Post], records: dict[str, PostRecord], *targets: s
         site_url=SITE,
         media={},
         image_hashes={},
-        announcements={},
+        announcements=announcements or {},
     )
 
 
@@ -79,15 +85,7 @@ def test_dependencies_are_links_and_series_parts(posts: dict[str, Post]) -> None
 
 def test_backfills_only_live_posts_that_depend_on_the_new_one(posts: dict[str, Post]) -> None:
     records = live(posts, "a", "d", "e")
-    plan = make_plan(
-        list(posts.values()),
-        records,
-        [posts["c"]],
-        site_url=SITE,
-        media={},
-        image_hashes={},
-        announcements={},
-    )
+    plan = plan_for(posts, records, "c")
     assert [item.slug for item in plan.backfills] == ["a", "d"]
     assert plan.backfills[0].because == ("c",)
     assert [(p.slug, p.action) for p in plan.publishes] == [("c", "create")]
@@ -95,15 +93,7 @@ def test_backfills_only_live_posts_that_depend_on_the_new_one(posts: dict[str, P
 
 def test_nothing_to_do_when_everything_is_live_and_current(posts: dict[str, Post]) -> None:
     records = live(posts, *posts)
-    plan = make_plan(
-        list(posts.values()),
-        records,
-        [posts["a"]],
-        site_url=SITE,
-        media={},
-        image_hashes={},
-        announcements={},
-    )
+    plan = plan_for(posts, records, "a")
     assert plan.backfills == ()
     assert [p.action for p in plan.publishes] == ["unchanged"]
     assert plan.empty
@@ -112,30 +102,14 @@ def test_nothing_to_do_when_everything_is_live_and_current(posts: dict[str, Post
 def test_source_change_of_a_live_post_is_an_update(posts: dict[str, Post]) -> None:
     records = live(posts, "e")
     changed = records["e"].__class__(**{**records["e"].__dict__, "sent_hash": "old"})
-    plan = make_plan(
-        list(posts.values()),
-        {"e": changed},
-        [],
-        site_url=SITE,
-        media={},
-        image_hashes={},
-        announcements={},
-    )
+    plan = plan_for(posts, {"e": changed})
     assert [b.slug for b in plan.backfills] == ["e"]
     assert plan.backfills[0].because == ()
 
 
 def test_diff_shows_where_the_link_appears(posts: dict[str, Post]) -> None:
     records = live(posts, "a")
-    plan = make_plan(
-        list(posts.values()),
-        records,
-        [posts["b"]],
-        site_url=SITE,
-        media={},
-        image_hashes={},
-        announcements={},
-    )
+    plan = plan_for(posts, records, "b")
     diff = plan.backfills[0].diff
     assert "-See B." in diff
     assert f"+See [B]({SITE}/b/)." in diff
@@ -158,22 +132,14 @@ def test_fingerprint_covers_every_field(posts: dict[str, Post]) -> None:
 def test_describe_lists_every_kind_of_work(posts: dict[str, Post], tmp_path: Path) -> None:
     records = live(posts, "a")
     note = AnnounceItem("b", "New: B https://x.test/b/", 30, "a")
-    plan = make_plan(
-        list(posts.values()),
-        records,
-        [posts["b"]],
-        site_url=SITE,
-        media={},
-        image_hashes={},
-        announcements={"b": note},
-    )
+    plan = plan_for(posts, records, "b", announcements={"b": note})
     text = describe(plan, tmp_path)
     assert "create    b  'B'  (new post)" in text
     assert "backfill  a  (links b)" in text
     assert "announce  b  30/280, in reply to a's announcement" in text
     assert (
         describe(
-            make_plan([], {}, [], site_url=SITE, media={}, image_hashes={}, announcements={}),
+            plan_for({}, {}),
             tmp_path,
         )
         == "nothing to do"
