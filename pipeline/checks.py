@@ -3,62 +3,52 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pipeline.core import schedule
-from pipeline.core.announce import check_template
-from pipeline.errors import ConfigError, InputError, PipelineError, PostError
+from pipeline.errors import InputError, PipelineError
 from pipeline.workspace import Workspace
 
 
 def offline_problems(workspace: Workspace) -> list[InputError]:
-    """Schedule clashes and announcement templates that cannot work, beyond each post's checks."""
+    """Schedule clashes, beyond each post's own checks (announcements included: the workspace
+    holds back a post whose announcement cannot be made)."""
     settings = workspace.settings
     _, problems = schedule.resolve(
         workspace.posts, settings.schedule, settings.path, settings.posts_dir
     )
-    try:
-        check_template(settings.x.template)
-    except InputError as exc:
-        problems.append(
-            ConfigError(
-                f"x.template: {exc.message}",
-                path=settings.path,
-                line=_line_of(settings.path.read_text(), "template"),
-                fix=exc.fix,
-            )
-        )
-    for post in workspace.posts:
-        if isinstance(post.announce, str):
-            try:
-                check_template(post.announce)
-            except InputError as exc:
-                problems.append(
-                    PostError(
-                        f"announce: {exc.message}",
-                        path=post.path,
-                        line=post.line_of("announce"),
-                        fix=exc.fix,
-                    )
-                )
     return problems
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
-            return number
-    return None
+@dataclass(frozen=True)
+class Login:
+    """One online check: what was checked, and the error if it failed."""
+
+    what: str
+    error: PipelineError | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return self.error.exit_code if self.error is not None else 0
+
+    def describe(self) -> str:
+        if self.error is None:
+            return self.what
+        message = self.error.render() if isinstance(self.error, InputError) else str(self.error)
+        return f"{self.what}: {message}"
 
 
-def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
-    """Log in to WordPress and X; (what was checked, the error or None) for each. Missing X
-    credentials are not an error: announcements are then recorded as skipped."""
+def online_report(workspace: Workspace) -> list[Login]:
+    """Log in to WordPress and X. Missing X credentials are not an error: announcements are
+    then recorded as skipped."""
+    from pipeline.config import missing_wordpress_credentials
     from pipeline.wiring import wordpress_client, x_client
 
-    report: list[tuple[str, str | None]] = []
+    report: list[Login] = []
     wordpress = wordpress_client(workspace)
     if wordpress is None:
-        report.append(("WordPress", "no credentials: set [wordpress] user and app_password"))
+        missing = missing_wordpress_credentials(workspace.settings.credentials_path)
+        report.append(Login("WordPress", missing))
     else:
         with wordpress:
             report.append(
@@ -69,17 +59,16 @@ def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
             )
     x = x_client(workspace)
     if x is None:
-        report.append(("X: no credentials; announcements will be recorded as skipped", None))
+        report.append(Login("X: no credentials; announcements will be recorded as skipped"))
     else:
         with x:
             report.append(_try(f"X {workspace.settings.x.api_url}", lambda: "@" + x.me()))
     return report
 
 
-def _try(what: str, call: Callable[[], str]) -> tuple[str, str | None]:
+def _try(what: str, call: Callable[[], str]) -> Login:
     try:
         who = call()
     except PipelineError as exc:
-        message = exc.render() if isinstance(exc, InputError) else str(exc)
-        return what, message
-    return f"{what}: logged in as {who}", None
+        return Login(what, exc)
+    return Login(f"{what}: logged in as {who}")

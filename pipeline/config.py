@@ -19,8 +19,10 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.announce import check_placeholders
 from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, InputError, shown
+from pipeline.redact import MIN_SECRET_LENGTH
 from pipeline.timeutil import BadTime, parse_duration, to_utc
 
 DEFAULT_TEMPLATE = "New on the blog: {title} {url}"
@@ -56,6 +58,8 @@ class WordPressCredentials:
     user: str | None = None
     app_password: Secret | None = None
     token: Secret | None = None
+    # Where the password (or token) was read from, for fixes that say where to change it.
+    origin: str = "credentials.toml"
 
     @property
     def configured(self) -> bool:
@@ -115,6 +119,18 @@ class WordPressSettings:
     allow_insecure_http: bool = False
     concurrency: int = 4
     timeout: float = 30.0
+    # Where url and api_root are written, for an error found only when the site answers.
+    config_path: Path | None = None
+    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+    def error(self, key: str, message: str, fix: str) -> ConfigError:
+        """A ConfigError about ``key`` of [wordpress], pointing at its line."""
+        return ConfigError(
+            f"wordpress.{key}: {message}",
+            path=self.config_path,
+            line=self.key_lines.get(key),
+            fix=fix,
+        )
 
 
 @dataclass(frozen=True)
@@ -184,9 +200,9 @@ def load_settings(path: Path) -> Settings:
     return Settings(
         path=path,
         timezone=tz,
-        posts_dir=_path(data, "posts_dir", "posts", base, where),
-        state_dir=_path(data, "state_dir", ".pipeline", base, where),
-        credentials_path=_path(data, "credentials", "credentials.toml", base, where),
+        posts_dir=_path(data, "posts_dir", "posts", base, where, kind="folder"),
+        state_dir=_path(data, "state_dir", ".pipeline", base, where, kind="folder"),
+        credentials_path=_path(data, "credentials", "credentials.toml", base, where, kind="file"),
         wordpress=_wordpress(data.get("wordpress"), where),
         x=_x(data.get("x", {}), where),
         schedule=_schedule(data.get("schedule", []), tz, where),
@@ -244,6 +260,11 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
         ) from exc
 
 
+def line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """The line of ``key`` (in ``[section]``) in a config file, for a message about it."""
+    return _Locator(path, _read_text(path)).line(key, section)
+
+
 class _Locator:
     """Finds the line a key is written on, so errors can point at it."""
 
@@ -290,17 +311,37 @@ def _timezone(value: object, where: _Locator) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise where.error(
-            f"unknown timezone {value!r}",
+            f"unknown timezone {shown(value)}",
             "timezone",
             fix='use an IANA name such as "America/New_York"',
         ) from exc
 
 
-def _path(data: Mapping[str, Any], key: str, default: str, base: Path, where: _Locator) -> Path:
+def _path(
+    data: Mapping[str, Any], key: str, default: str, base: Path, where: _Locator, *, kind: str
+) -> Path:
+    """A path from the config, relative to it; what is there already must be a ``kind``
+    ("file" or "folder"): the pipeline reads or creates it later, far from this line."""
     value = data.get(key, default)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value or "\0" in value:
         raise where.error("must be a path", key, fix=f'e.g. {key} = "{default}"')
-    return (base / Path(value).expanduser()).resolve()
+    path = (base / Path(value).expanduser()).resolve()
+    # The nearest part of the path that exists: a file there blocks creating what is below it.
+    there = next(p for p in (path, *path.parents) if p.exists() or p == p.parent)
+    if there != path and not there.is_dir():
+        raise where.error(
+            f"{there} is a file, so {path} cannot be created",
+            key,
+            fix=f"point {key} somewhere else (or move the file {there} away)",
+        )
+    if path.is_dir() if kind == "file" else path.exists() and not path.is_dir():
+        other = "a folder" if kind == "file" else "a file"
+        raise where.error(
+            f"{path} is {other}, not a {kind}",
+            key,
+            fix=f"point {key} at a {kind} (or move what is at {path} away)",
+        )
+    return path
 
 
 def _int(
@@ -347,12 +388,15 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         raise where.error(
             "must be a number of seconds", "timeout", "wordpress", fix="e.g. timeout = 30"
         )
+    lines = {key: where.line(key, "wordpress") for key in ("url", "api_root")}
     return WordPressSettings(
         url=url,
         api_root=api_root,
         allow_insecure_http=insecure,
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=float(timeout),
+        config_path=where.path,
+        key_lines={key: line for key, line in lines.items() if line is not None},
     )
 
 
@@ -397,6 +441,10 @@ def _x(data: object, where: _Locator) -> XSettings:
             "x",
             fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
         )
+    try:
+        check_placeholders(template)
+    except InputError as exc:  # a template that can never work is bad config, not a failure
+        raise where.error(exc.message, "template", "x", fix=exc.fix) from exc
     api_url = data.get("api_url", DEFAULT_X_API)
     parts = urlsplit(api_url) if isinstance(api_url, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
@@ -474,6 +522,13 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
     env = os.environ if env is None else env
     data: dict[str, Any] = {}
     warnings: list[str] = []
+    lines: dict[tuple[str, str], int | None] = {}
+    if path.exists() and not path.is_file():
+        raise ConfigError(
+            "is not a file",
+            path=path,
+            fix="point credentials in pipeline.toml at a credentials.toml file",
+        )
     if path.is_file():
         text = _read_text(path)
         data = _parse_toml(text, path)
@@ -488,24 +543,51 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
             for key, value in table.items():
                 if not isinstance(value, str):  # never show the value: it may be a secret
                     raise where.error("must be a string", key, section, fix=f'{key} = "..."')
+                lines[(section, key)] = where.line(key, section)
         warnings += _permission_warning(path)
     values: dict[tuple[str, str], str] = {}
+    origins: dict[tuple[str, str], str] = {}
     for (section, key), var in ENV_KEYS.items():
-        value = env.get(var) or data.get(section, {}).get(key)
-        if isinstance(value, str) and value:
-            values[(section, key)] = value
-    return _credentials(values, tuple(warnings))
+        if env.get(var):
+            values[(section, key)] = env[var]
+            origins[(section, key)] = f"the environment variable {var}"
+        elif isinstance(data.get(section, {}).get(key), str) and data[section][key]:
+            values[(section, key)] = data[section][key]
+            line = lines.get((section, key))
+            origins[(section, key)] = f"{key} in {path}" + (f" (line {line})" if line else "")
+    warnings += _short_secrets(values, origins)
+    return _credentials(values, origins, tuple(warnings))
 
 
-def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) -> Credentials:
+def _short_secrets(
+    values: Mapping[tuple[str, str], str], origins: Mapping[tuple[str, str], str]
+) -> list[str]:
+    """Secrets too short to be masked in output (they would garble ordinary words)."""
+    return [
+        f"{origins[name]}: only {len(value.strip())} characters, too short to be masked in "
+        f"output and logs (fix: use the full key, or a password of at least "
+        f"{MIN_SECRET_LENGTH} characters)"
+        for name, value in values.items()
+        if name[1] != "user" and len(value.strip()) < MIN_SECRET_LENGTH
+    ]
+
+
+def _credentials(
+    values: dict[tuple[str, str], str],
+    origins: dict[tuple[str, str], str],
+    warnings: tuple[str, ...],
+) -> Credentials:
     def secret(section: str, key: str) -> Secret | None:
         value = values.get((section, key))
         return Secret(value) if value else None
 
+    token = ("wordpress", "token")
+    used = token if token in values else ("wordpress", "app_password")
     wordpress = WordPressCredentials(
         user=values.get(("wordpress", "user")),
         app_password=secret("wordpress", "app_password"),
         token=secret("wordpress", "token"),
+        origin=origins.get(used, "credentials.toml"),
     )
     x = XCredentials(**{key: secret("x", key) for section, key in ENV_KEYS if section == "x"})
     return Credentials(wordpress=wordpress, x=x, warnings=warnings)

@@ -9,6 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+# A value quoted in a message is cut to this many characters: a value from a file can be
+# megabytes long (a YAML alias bomb), and a message is one line.
+SHOWN_CHARS = 60
+
+
+def shown(value: object, limit: int = SHOWN_CHARS) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 class PipelineError(Exception):
     """Base of every error the pipeline raises on purpose."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from pipeline.core.posts import (
     is_local,
     slugify,
 )
-from pipeline.errors import PostError
+from pipeline.errors import PostError, shown
 from pipeline.timeutil import BadTime, to_utc
 
 try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
@@ -108,7 +108,7 @@ def load_post(
     text = _decode(raw, path)
     meta, key_lines, body, body_line = _split(text, path)
     warnings = [
-        f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {key!r} is ignored "
+        f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {shown(key)} is ignored "
         f"(fix: remove it, or use one of: {', '.join(sorted(KNOWN_KEYS))})"
         for key in meta
         if key not in KNOWN_KEYS
@@ -217,6 +217,8 @@ def _parse_yaml(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[
     loader = _Loader(fm)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_nodes(node, path, offset)
         data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -243,6 +245,69 @@ def _parse_yaml(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[
     assert node is not None  # a mapping was constructed from it
     lines = {str(k.value): offset + k.start_mark.line for k, _ in node.value}
     return {str(k): v for k, v in data.items()}, lines
+
+
+# Front matter is a few dozen values. An alias may repeat a value (``tags: *common``), but
+# aliases of aliases multiply: nine lines can stand for a billion values (an "alias bomb"). The
+# document is refused once it would expand past these, before anything is built from it.
+MAX_YAML_VALUES = 10_000
+MAX_YAML_DEPTH = 20
+
+
+def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
+    """Refuse duplicate keys (YAML says keys are unique; PyYAML keeps the last silently), alias
+    bombs and deep nesting, each at its line; ``offset`` is the line of the YAML's first line."""
+    sizes: dict[int, int] = {}  # id(node) -> values it expands to, for nodes shared by aliases
+
+    def fail(node: yaml.Node, message: str, fix: str) -> PostError:
+        return PostError(message, path=path, line=offset + node.start_mark.line, fix=fix)
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:
+            if sizes[id(node)] < 0:
+                raise fail(node, "a YAML alias refers to itself", "remove the alias (*name)")
+            return sizes[id(node)]
+        if depth > MAX_YAML_DEPTH:
+            raise fail(node, f"YAML nested deeper than {MAX_YAML_DEPTH} levels", "flatten it")
+        sizes[id(node)] = -1  # in progress: an alias back to it is a cycle
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            _unique_keys(node, fail, offset)
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_YAML_VALUES:
+                raise fail(
+                    node,
+                    f"the front matter expands to more than {MAX_YAML_VALUES} values "
+                    "(aliases of aliases?)",
+                    "write the values out; use YAML aliases (*name) sparingly",
+                )
+        sizes[id(node)] = total
+        return total
+
+    size(root, 0)
+
+
+def _unique_keys(
+    node: yaml.MappingNode, fail: Callable[[yaml.Node, str, str], PostError], offset: int
+) -> None:
+    first: dict[tuple[str, str], yaml.Node] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        earlier = first.setdefault((key.tag, key.value), key)
+        if earlier is not key:
+            raise fail(
+                key,
+                f"key {shown(key.value)} is written twice (first on line "
+                f"{offset + earlier.start_mark.line}); only one can count",
+                "keep one of them and delete the other",
+            )
 
 
 class _Fields:
@@ -276,7 +341,7 @@ class _Fields:
         if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
             raise self.error(
                 "slug",
-                f"{slug!r} is not a valid slug",
+                f"{shown(slug)} is not a valid slug",
                 "use lower-case letters, digits and single hyphens",
             )
         return slug
@@ -294,13 +359,15 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise self.error("part", f"{value!r} is not a part number", "write part: 1, 2, 3 ...")
+            raise self.error(
+                "part", f"{shown(value)} is not a part number", "write part: 1, 2, 3 ..."
+            )
         return value
 
     def status(self) -> str:
         value = self.meta.get("status", "ready")
         if value not in STATUSES:
-            raise self.error("status", f"{value!r} is not a status", "use draft or ready")
+            raise self.error("status", f"{shown(value)} is not a status", "use draft or ready")
         return str(value)
 
     def when(self, key: str, tz: ZoneInfo) -> datetime | None:
@@ -357,19 +424,72 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
     root = _real(posts_dir)
     if not target.is_relative_to(root):
         raise PostError(
-            f"image {src!r} points outside the posts folder",
+            f"image {shown(src)} points outside the posts folder",
             path=post_path,
             line=line,
             fix=f"put the image under {root} and link it relatively",
         )
     if not target.is_file():
         raise PostError(
-            f"image {src!r} does not exist",
+            f"image {shown(src)} does not exist",
             path=post_path,
             line=line,
             fix="check the path; it is relative to the post's folder",
         )
+    problem = image_problem(target)
+    if problem is not None:
+        what, fix = problem
+        raise PostError(f"image {shown(src)} {what}", path=post_path, line=line, fix=fix)
     return Image(src=src, path=target, line=line)
+
+
+# What WordPress takes as an image upload by default (wp_get_mime_types()), as Pillow names the
+# formats; MPO is the JPEG many phone cameras write.
+IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF", "ICO"})
+_IMAGE_FIX = "save it again as a PNG, JPEG, GIF or WebP image (or point at the right file)"
+_CHECKED: dict[tuple[Path, int, int], tuple[str, str] | None] = {}
+
+
+def image_problem(path: Path) -> tuple[str, str] | None:
+    """Why the file at ``path`` cannot go to WordPress as an image, as (what, fix); None if it
+    can. The content is read, not the name: a text file saved as .png is not an image, and
+    WordPress would refuse it half-way through a publish. Remembered while size and mtime stay."""
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}", "check the file and its permissions"
+    key = (path, info.st_size, info.st_mtime_ns)
+    if key not in _CHECKED:
+        _CHECKED[key] = _verify_image(path)
+    return _CHECKED[key]
+
+
+def _verify_image(path: Path) -> tuple[str, str] | None:
+    import warnings
+
+    from PIL import Image as Pillow
+    from PIL import UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            # A very large picture is still a picture; WordPress makes its own smaller sizes.
+            warnings.simplefilter("ignore", Pillow.DecompressionBombWarning)
+            with Pillow.open(path) as picture:
+                kind = picture.format or "unknown"
+                picture.verify()
+    except Pillow.DecompressionBombError:
+        return None
+    except UnidentifiedImageError:
+        return "is not an image: its content is no PNG, JPEG, GIF, WebP or other image", _IMAGE_FIX
+    except OSError as exc:
+        if exc.strerror:  # could not read the file
+            return f"cannot be read: {exc.strerror}", "check the file and its permissions"
+        return f"is a damaged image ({exc})", _IMAGE_FIX
+    except (ValueError, SyntaxError) as exc:  # Pillow's plugins raise these for broken files
+        return f"is a damaged image ({exc})", _IMAGE_FIX
+    if kind not in IMAGE_FORMATS:
+        return f"is a {kind} image, which WordPress does not take", _IMAGE_FIX
+    return None
 
 
 # Only the block structure is parsed for all of the body; the inline content (the slow part) only

@@ -275,6 +275,10 @@ class Publisher:
         except AuthError:
             self._fail(post.slug, "publish", "", "credentials refused", started, result)
             raise
+        except InputError as exc:  # the config is wrong (not WordPress there): no retries
+            self.store.set_step(post.slug, "publish", status="pending", error=exc.render())
+            self.store.log(post.slug, "publish", "failed", exc.render())
+            raise
         except PipelineError as exc:
             self._fail(post.slug, "publish", "", str(exc), started, result)
             return False

@@ -7,8 +7,6 @@ pure over store records and steps (``now`` is passed in where time matters), exc
 
 from __future__ import annotations
 
-import functools
-import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -687,37 +685,3 @@ def _rebuild_announce(store: Store, post: Post) -> str:
     )
     store.set_step(post.slug, "announce", status="unknown", error=note)
     return "unknown"
-
-
-# ---------------------------------------------------------------------------------------------
-
-
-def redacted_json(value: Any, secrets: Sequence[str], redact: Redact) -> str:
-    """``value`` as one line of JSON with no secret in it.
-
-    Dumped as it is first (json's fast path); only a value in which a secret shows, raw or as
-    JSON escapes it, is scrubbed string by string and dumped again.
-    """
-    text = json.dumps(value, ensure_ascii=False)
-    for secret in secrets:
-        if secret and (secret in text or _escaped(secret) in text):
-            return json.dumps(scrub(value, redact), ensure_ascii=False)
-    return text
-
-
-@functools.cache
-def _escaped(secret: str) -> str:
-    """How ``secret`` looks inside a JSON string."""
-    return json.dumps(secret, ensure_ascii=False)[1:-1]
-
-
-def scrub(value: Any, redact: Redact) -> Any:
-    """Redact every string inside a JSON-able value (before dumping, so escaping cannot hide
-    a secret from the redaction)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, dict):
-        return {key: scrub(item, redact) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub(item, redact) for item in value]
-    return value

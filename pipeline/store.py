@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError
+from pipeline.redact import Redactor
 from pipeline.timeutil import utc_iso
 
 Clock = Callable[[], datetime]
@@ -97,24 +98,29 @@ MIGRATIONS: tuple[str, ...] = (
 
 
 class Store:
-    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, clock: Clock, redactor: Redactor | None = None
+    ) -> None:
         self.conn = conn
         self.clock = clock
+        self.redactor = redactor  # masks secrets in what is written to the job log and steps
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.RLock()
 
     @classmethod
-    def open(cls, path: Path, clock: Clock | None = None) -> Store:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def open(
+        cls, path: Path, clock: Clock | None = None, *, redactor: Redactor | None = None
+    ) -> Store:
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA busy_timeout=30000")
             _use_wal(conn)
             conn.execute("PRAGMA synchronous=NORMAL")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
         conn.row_factory = sqlite3.Row
-        store = cls(conn, clock or (lambda: datetime.now(UTC)))
+        store = cls(conn, clock or (lambda: datetime.now(UTC)), redactor)
         store.migrate()
         return store
 
@@ -249,6 +255,9 @@ class Store:
     ) -> Step:
         """Create or move a step. Every call is one transaction: the record before acting."""
         assert status in STEP_STATUSES, status
+        if self.redactor is not None:
+            error = self.redactor(error) if error is not None else None
+            detail = self.redactor.scrub(detail) if detail is not None else None
         with self.transaction() as conn:
             current = conn.execute(
                 "SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?",
@@ -303,6 +312,7 @@ class Store:
     def log(
         self, post: str, step: str, outcome: str, details: str = "", duration_ms: int | None = None
     ) -> None:
+        details = self.redactor(details) if self.redactor is not None else details
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO log (at, post, step, outcome, details, duration_ms) "

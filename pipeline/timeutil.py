@@ -1,13 +1,26 @@
-"""Dates in config and front matter: ISO 8601 with an offset, or naive in the site's timezone."""
+"""Dates in config and front matter: ISO 8601 with an offset, or naive in the site's timezone.
+
+Every time and span a person writes is read here, and only here, so that each is bounded: a year
+outside ``MIN_YEAR``..``MAX_YEAR`` or a span longer than ``MAX_SPAN`` is refused with an error
+instead of overflowing later (``9999-12-31 23:00`` in New York is past ``datetime.max`` in UTC).
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pipeline.errors import shown
+
+# Far enough for any post: old posts brought in by import, and schedules years ahead. Beyond
+# these, adding a catch-up window or a backoff to the time could overflow datetime.
+MIN_YEAR = 1900
+MAX_YEAR = 2999
+MAX_SPAN = timedelta(days=3650)
+
 
 class BadTime(ValueError):
-    """A time that cannot be read, or that does not exist in its timezone."""
+    """A time that cannot be read, is out of range, or does not exist in its timezone."""
 
 
 def to_utc(value: object, tz: ZoneInfo) -> datetime:
@@ -16,10 +29,19 @@ def to_utc(value: object, tz: ZoneInfo) -> datetime:
     Naive times are read in ``tz``. A time that falls in a DST gap (the clocks jump over it) is
     refused rather than silently moved; a repeated time in the DST fold takes its first occurrence.
     """
-    when = _parse(value)
+    when = _in_range(_parse(value))
     if when.tzinfo is None:
         when = _localize(when, tz)
     return when.astimezone(UTC)
+
+
+def _in_range(when: datetime) -> datetime:
+    if not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise BadTime(
+            f"{when.replace(tzinfo=None).isoformat(sep=' ', timespec='minutes')} is out of "
+            f"range (the year must be {MIN_YEAR} to {MAX_YEAR})"
+        )
+    return when
 
 
 def _parse(value: object) -> datetime:
@@ -33,7 +55,7 @@ def _parse(value: object) -> datetime:
     try:
         return datetime.fromisoformat(text)
     except ValueError as exc:
-        raise BadTime(f"{text!r} is not a valid date and time ({exc})") from exc
+        raise BadTime(f"{shown(text)} is not a valid date and time ({exc})") from exc
 
 
 def _localize(naive: datetime, tz: ZoneInfo) -> datetime:
@@ -52,8 +74,11 @@ def parse_duration(text: str) -> timedelta:
     units = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
     value = text.strip().lower()
     if len(value) < 2 or value[-1] not in units or not value[:-1].isdigit():
-        raise BadTime(f"{text!r} is not a duration like 90s, 15m, 24h, 2d or 1w")
-    return timedelta(seconds=int(value[:-1]) * units[value[-1]])
+        raise BadTime(f"{shown(text)} is not a duration like 90s, 15m, 24h, 2d or 1w")
+    seconds = int(value[:-1]) * units[value[-1]]
+    if seconds > MAX_SPAN.total_seconds():
+        raise BadTime(f"{shown(text)} is longer than {MAX_SPAN.days} days")
+    return timedelta(seconds=seconds)
 
 
 def utc_now() -> datetime:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pipeline.config import find_config, load_settings, missing_wordpress_credentials
 from pipeline.core.posts import Post
 from pipeline.publisher import Echo, Publisher
+from pipeline.redact import Redactor
 from pipeline.store import Store
 from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
@@ -74,6 +75,7 @@ def services(
     x: XClient | None = None
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
+        store.redactor = Redactor.of(workspace.credentials)
         wordpress = wordpress_client(workspace, clock) if online else None
         x = x_client(workspace) if online else None
         yield Services(workspace, store, wordpress, x, clock)

@@ -5,9 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.config import Credentials, Settings, find_config, load_credentials, load_settings
+from pipeline.config import (
+    Credentials,
+    Settings,
+    find_config,
+    line_of,
+    load_credentials,
+    load_settings,
+)
 from pipeline.core.posts import LoadResult, Post
-from pipeline.errors import InputError, PostError
+from pipeline.errors import ConfigError, InputError, PostError, shown
 from pipeline.loading import load_posts
 
 
@@ -45,7 +52,61 @@ def load_workspace(
         )
     credentials = load_credentials(settings.credentials_path)
     loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs, bodies=bodies)
+    if bodies:  # about to be published: a post whose announcement can never be made waits
+        loaded = announceable(loaded, settings)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)
+
+
+def announceable(loaded: LoadResult, settings: Settings) -> LoadResult:
+    """The posts whose announcement can be composed; the others become errors at their line.
+
+    Titles, excerpts and hashtags are shortened to fit; the template's own text, the link,
+    the series name and the part number are not. A template that cannot fit even alone is
+    bad config; one that cannot fit a post's series, or a post's own ``announce:``, holds back
+    that post only, so the rest of the batch goes on.
+    """
+    from pipeline.core.announce import check_template
+
+    template = settings.x.template
+    try:
+        check_template(template)
+    except InputError as exc:
+        raise ConfigError(
+            f"x.template: {exc.message}",
+            path=settings.path,
+            line=line_of(settings.path, "template", "x"),
+            fix=exc.fix,
+        ) from exc
+    good: list[Post] = []
+    errors = list(loaded.errors)
+    for post in loaded.posts:
+        own = isinstance(post.announce, str)
+        try:
+            if post.announce is not False:
+                check_template(
+                    post.announce if isinstance(post.announce, str) else template,
+                    series=post.series,
+                    part=post.part,
+                )
+        except InputError as exc:
+            key = "announce" if own else "series"
+            whose = "announce" if own else f"with series {shown(post.series)}, [x] template"
+            errors.append(
+                PostError(
+                    f"{whose}: {exc.message}",
+                    path=post.path,
+                    line=post.line_of(key),
+                    fix=exc.fix
+                    if own
+                    else "shorten the series name or the [x] template, or "
+                    'give this post its own announce: "..."',
+                )
+            )
+            continue
+        good.append(post)
+    if len(good) == len(loaded.posts):
+        return loaded
+    return LoadResult(tuple(good), tuple(errors), loaded.warnings)
 
 
 def find_post(loaded: LoadResult, ref: str, posts_dir: Path) -> Post:
@@ -64,6 +125,6 @@ def find_post(loaded: LoadResult, ref: str, posts_dir: Path) -> Post:
         if error.path is not None and error.path.resolve() in candidates:
             raise error
     raise PostError(
-        f"no post {ref!r}",
+        f"no post {shown(ref)}",
         fix=f"give a slug or a path of a post under {posts_dir} (pipeline status lists them)",
     )

@@ -294,10 +294,10 @@ user = "editor"
 app_password = "abcd efgh ijkl mnop"
 
 [x]
-consumer_key = "ck-file"
-consumer_secret = "cs-file"
-access_token = "at-file"
-access_token_secret = "ats-file"
+consumer_key = "ck-from-the-file"
+consumer_secret = "cs-from-the-file"
+access_token = "at-from-the-file"
+access_token_secret = "ats-from-the-file"
 """
 
 
@@ -318,24 +318,30 @@ def test_credentials_from_the_file(tmp_path: Path) -> None:
     assert credentials.x.configured
     assert credentials.warnings == ()
     assert sorted(credentials.secrets()) == sorted(
-        ["abcd efgh ijkl mnop", "ck-file", "cs-file", "at-file", "ats-file"]
+        [
+            "abcd efgh ijkl mnop",
+            "ck-from-the-file",
+            "cs-from-the-file",
+            "at-from-the-file",
+            "ats-from-the-file",
+        ]
     )
 
 
 def test_environment_variables_override_file_keys(tmp_path: Path) -> None:
     env = {
-        "PIPELINE_WORDPRESS_APP_PASSWORD": "from-env",
-        "PIPELINE_X_ACCESS_TOKEN": "at-env",
-        "PIPELINE_X_BEARER_TOKEN": "bearer-env",
+        "PIPELINE_WORDPRESS_APP_PASSWORD": "password-from-env",
+        "PIPELINE_X_ACCESS_TOKEN": "at-from-the-env",
+        "PIPELINE_X_BEARER_TOKEN": "bearer-from-the-env",
         "UNRELATED": "x",
     }
     credentials = load_credentials(write_credentials(tmp_path), env=env)
 
     assert credentials.wordpress.user == "editor"  # not overridden: from the file
-    assert credentials.wordpress.app_password == Secret("from-env")
-    assert credentials.x.access_token == Secret("at-env")
-    assert credentials.x.consumer_key == Secret("ck-file")
-    assert credentials.x.bearer_token == Secret("bearer-env")
+    assert credentials.wordpress.app_password == Secret("password-from-env")
+    assert credentials.x.access_token == Secret("at-from-the-env")
+    assert credentials.x.consumer_key == Secret("ck-from-the-file")
+    assert credentials.x.bearer_token == Secret("bearer-from-the-env")
 
 
 def test_environment_alone_is_enough(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from pipeline.errors import PostError
 from pipeline.loading import load_post, load_posts
 from pipeline.timeutil import BadTime, to_utc
 from tests.corpus_cases import CORPUS, EXPECTED, GOOD, TIMEZONE, Expected, cases
+from tests.images import png
 
 NEW_YORK = ZoneInfo(TIMEZONE)
 
@@ -152,7 +153,7 @@ def test_invalid_yaml_on_a_later_line(tmp_path: Path) -> None:
 
 
 def test_body_lines_of_images_and_links(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(b"png")
+    (tmp_path / "a.png").write_bytes(png())
     write(tmp_path, "target.md", "title: Target")
     body = "One.\n\nTwo\n![pic](a.png) and\n[target](post:target)\n"
     write(tmp_path, "source.md", "title: Source\nseries: S", body)
@@ -167,7 +168,7 @@ def test_body_lines_of_images_and_links(tmp_path: Path) -> None:
 
 def test_front_matter_is_read_into_the_post(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "cover.png").write_bytes(b"png")
+    (tmp_path / "images" / "cover.png").write_bytes(png())
     write(
         tmp_path,
         "full.md",
@@ -383,7 +384,7 @@ def test_load_post_raises_the_error_it_would_report(tmp_path: Path) -> None:
 
 
 def test_links_and_images_are_found_wherever_markdown_puts_them(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(b"png")
+    (tmp_path / "a.png").write_bytes(png())
     write(tmp_path, "target.md", "title: Target")
     body = (
         "Intro with `[code](post:in-code)` only.\n"  # line 4: code, not a link

@@ -10,6 +10,7 @@ import pytest
 from pipeline.core.posts import Post
 from pipeline.core.render import SERIES_MARKER, Site, render, series_index
 from pipeline.loading import load_posts
+from tests.images import png
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_YORK = ZoneInfo("America/New_York")
@@ -59,7 +60,7 @@ def site_for(posts: dict[str, Post], live: dict[str, str] | None = None) -> Site
 
 
 def test_titled_image_becomes_a_figure_with_caption(tmp_path: Path) -> None:
-    (tmp_path / "pic.png").write_bytes(b"png")
+    (tmp_path / "pic.png").write_bytes(png())
     write(tmp_path, "p.md", "title: P", '![A *bold* alt](pic.png "Look & see")\n')
 
     html = render(load(tmp_path)["p"], Site()).html
@@ -70,7 +71,7 @@ def test_titled_image_becomes_a_figure_with_caption(tmp_path: Path) -> None:
 
 
 def test_untitled_image_stays_an_img_in_a_paragraph(tmp_path: Path) -> None:
-    (tmp_path / "pic.png").write_bytes(b"png")
+    (tmp_path / "pic.png").write_bytes(png())
     write(tmp_path, "p.md", "title: P", "![Just alt](pic.png)\n")
 
     html = render(load(tmp_path)["p"], Site()).html
@@ -79,7 +80,7 @@ def test_untitled_image_stays_an_img_in_a_paragraph(tmp_path: Path) -> None:
 
 
 def test_titled_image_inside_text_stays_inline(tmp_path: Path) -> None:
-    (tmp_path / "pic.png").write_bytes(b"png")
+    (tmp_path / "pic.png").write_bytes(png())
     write(tmp_path, "p.md", "title: P", 'Before ![alt](pic.png "cap") after.\n')
 
     html = render(load(tmp_path)["p"], Site()).html
@@ -89,8 +90,8 @@ def test_titled_image_inside_text_stays_inline(tmp_path: Path) -> None:
 
 def test_local_images_map_to_their_media_urls(tmp_path: Path) -> None:
     (tmp_path / "img").mkdir()
-    (tmp_path / "img" / "a.png").write_bytes(b"a")
-    (tmp_path / "img" / "my pic.png").write_bytes(b"b")
+    (tmp_path / "img" / "a.png").write_bytes(png(seed=1))
+    (tmp_path / "img" / "my pic.png").write_bytes(png(seed=2))
     write(
         tmp_path,
         "p.md",
@@ -114,7 +115,7 @@ def test_local_images_map_to_their_media_urls(tmp_path: Path) -> None:
 
 
 def test_unmapped_local_images_keep_their_relative_path(tmp_path: Path) -> None:
-    (tmp_path / "a.png").write_bytes(b"a")
+    (tmp_path / "a.png").write_bytes(png(seed=1))
     write(tmp_path, "p.md", "title: P", "![a](a.png)\n")
     assert 'src="a.png"' in render(load(tmp_path)["p"], Site()).html
 

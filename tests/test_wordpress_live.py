@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AuthError, WordPressError
 from pipeline.wordpress import ApiRoot, PostFields, WordPressClient, make_http_client
+from tests.images import png
 from tests.wp_local import LocalWordPress
 
 pytestmark = pytest.mark.wordpress
@@ -61,23 +60,6 @@ def site(wordpress: LocalWordPress) -> Iterator[Site]:
     opened = Site(wordpress)
     yield opened
     opened.close()
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A small valid PNG (WordPress's image library must be able to read it)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def fields(**changes: Any) -> PostFields:

@@ -302,11 +302,27 @@ def test_falls_back_to_rest_route_without_pretty_permalinks(wp: FakeWordPress) -
 
 def test_a_site_without_the_rest_api_is_not_wordpress() -> None:
     client = client_for(lambda request: html_page(404), api_root=None)
-    with pytest.raises(WordPressError, match="does not look like a WordPress site") as caught:
+    with pytest.raises(ConfigError, match="does not look like a WordPress site") as caught:
         client.me()
+    assert caught.value.exit_code == 2  # bad input: asking again would get the same answer
     assert "fix:" in str(caught.value)
     assert "/wp-json/" in str(caught.value)
     assert "rest_route" in str(caught.value)
+
+
+def test_a_wrong_api_root_is_bad_config_not_a_missing_post() -> None:
+    # A configured root that is not WordPress's API: a missing post there would look deleted.
+    client = client_for(lambda request: html_page(404), api_root=f"{SITE}/wrong/wp/v2")
+    with pytest.raises(ConfigError, match="is not a WordPress REST API root") as caught:
+        client.get_post(7)
+    assert caught.value.message.startswith("wordpress.api_root: ")
+    assert "fix:" in str(caught.value)
+    assert client.requests_sent == 1  # not retried
+
+
+def test_a_missing_post_is_still_a_missing_post(wp: FakeWordPress) -> None:
+    client = client_for(wp)
+    assert client.get_post(12345) is None
 
 
 def test_the_url_builder_merges_params_in_both_forms() -> None:

@@ -36,6 +36,7 @@ from pipeline.errors import (
     RateLimited,
     XError,
 )
+from pipeline.redact import RedactingFilter, Redactor
 from pipeline.retrying import RetryPolicy
 
 # tweepy always talks to this host; a different api_url is reached by rewriting in the adapter.
@@ -89,14 +90,14 @@ class XClient:
             raise AuthError(f"no X credentials are configured (fix: {MISSING_FIX})")
         self._api_url = api_url.rstrip("/")
         self._oauth1 = credentials.oauth1
-        self._secrets = [s for s in credentials.secrets() if s]
+        self._redact = Redactor(credentials.secrets())
         self._retries = retries or X_RETRIES
         self._username: str | None = None
         self._client = _tweepy_client(credentials)
         self._auth = _upload_auth(credentials)
         adapter = _ApiAdapter(self._api_url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
         self._client.session.mount(PUBLIC_API + "/", adapter)
-        _REDACTOR.add(self._secrets)
+        _LIBRARY_LOGS.add(self._redact)
 
     def __repr__(self) -> str:
         auth = "oauth1" if self._oauth1 else "bearer"
@@ -237,11 +238,6 @@ class XClient:
                 "may not exist; check the account before posting again"
             )
         return XError(f"could not reach X at {self._api_url} while {action} ({_describe(exc)})")
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        return text
 
 
 class _Auth:
@@ -419,8 +415,9 @@ def _read_image(image: Path) -> bytes:
         ) from exc
 
 
-class _Redactor(logging.Filter):
-    """Masks credentials in library debug logs: tweepy logs the bearer header, oauthlib the keys."""
+class _LibraryLogs:
+    """Masks credentials in library debug logs: tweepy logs the bearer header, oauthlib the keys.
+    One filter on those loggers for the process, masking the keys of every client made."""
 
     LOGGERS = (
         "tweepy.client",
@@ -430,21 +427,12 @@ class _Redactor(logging.Filter):
     )
 
     def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
+        self.filter = RedactingFilter()
 
-    def add(self, secrets: list[str]) -> None:
-        self.secrets.update(secrets)
+    def add(self, redactor: Redactor) -> None:
+        self.filter.redactor = self.filter.redactor.adding(redactor.secrets)
         for name in self.LOGGERS:
-            logging.getLogger(name).addFilter(self)  # adding the same filter twice is a no-op
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "********")
-            record.msg, record.args = message, ()
-        return True
+            logging.getLogger(name).addFilter(self.filter)  # adding it twice is a no-op
 
 
-_REDACTOR = _Redactor()
+_LIBRARY_LOGS = _LibraryLogs()

@@ -6,55 +6,156 @@ them, so that ``pipeline --help`` starts fast.
 
 from __future__ import annotations
 
+import io
+import os
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from pipeline import __version__
 from pipeline.errors import InputError, PipelineError
+from pipeline.redact import Redactor
 
 if TYPE_CHECKING:
+    from pipeline.config import Credentials
     from pipeline.workspace import Workspace
+
+# An error, warning or skipped line is cut to this many characters, after masking.
+MESSAGE_CHARS = 1000
 
 
 class Context:
-    """What every command shares: the --config choice and the workspace, loaded on first use."""
+    """What every command shares: the --config choice, the workspace (loaded on first use) and
+    the redactor of the credentials in use, through which all output goes."""
 
     def __init__(self, config: str | None) -> None:
         self.config = config
         self._workspace: Workspace | None = None
-        self.secrets: list[str] = []
+        self.redactor = _environment_redactor()
+        # A running scheduler re-reads credentials.toml: its redactor follows the file.
+        self.follow: Callable[[], Redactor] | None = None
 
     def workspace(self) -> Workspace:
         if self._workspace is None:
             from pipeline.workspace import open_workspace
 
             self._workspace = open_workspace(self.config)
-            self.secrets = self._workspace.credentials.secrets()
+            self.use(self._workspace.credentials)
         return self._workspace
 
+    def use(self, credentials: Credentials) -> None:
+        """Mask these credentials (and those set in the environment) from now on."""
+        self.redactor = Redactor.of(credentials).adding(_environment_redactor().secrets)
+
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "********")
-        return text
+        text = self.redactor(text)
+        return self.follow()(text) if self.follow is not None else text
+
+    def message(self, text: str) -> str:
+        """One line for an error or warning: masked, then cut to MESSAGE_CHARS."""
+        masked = self.redact(text)
+        return masked if len(masked) <= MESSAGE_CHARS else masked[: MESSAGE_CHARS - 1] + "…"
+
+
+def _environment_redactor() -> Redactor:
+    """The credentials set in the environment: known before any file is read."""
+    from pipeline.config import ENV_KEYS
+
+    values = [os.environ[var] for var in ENV_KEYS.values() if os.environ.get(var)]
+    user = os.environ.get(ENV_KEYS[("wordpress", "user")], "")
+    password = os.environ.get(ENV_KEYS[("wordpress", "app_password")], "")
+    return Redactor(values, pairs=[(user, password)])
 
 
 class PipelineGroup(click.Group):
-    """Turns pipeline errors into one clear line and an exit code; never a traceback."""
+    """Turns pipeline errors into one clear line and an exit code; never a traceback. Every
+    line a command prints (stdout and stderr, logging too) is masked on its way out."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except PipelineError as exc:
-            obj = ctx.find_object(Context)
-            message = exc.render() if isinstance(exc, InputError) else str(exc)
-            fail(obj.redact(message) if obj else message, exc.exit_code)
+        with _masked_output(lambda: ctx.find_object(Context)):
+            try:
+                return super().invoke(ctx)
+            except PipelineError as exc:
+                obj = ctx.find_object(Context)
+                message = exc.render() if isinstance(exc, InputError) else str(exc)
+                fail(obj.message(message) if obj else message, exc.exit_code)
 
 
 def fail(message: str, code: int) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
+
+
+@contextmanager
+def _masked_output(context: Callable[[], Context | None]) -> Iterator[None]:
+    """sys.stdout and sys.stderr through the context's redactor while a command runs."""
+
+    def redact(text: str) -> str:
+        obj = context()
+        return obj.redact(text) if obj is not None else text
+
+    saved = sys.stdout, sys.stderr
+    sys.stdout = MaskedStream(sys.stdout, redact)
+    sys.stderr = MaskedStream(sys.stderr, redact)
+    try:
+        yield
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        sys.stdout, sys.stderr = saved
+
+
+class MaskedStream(io.TextIOBase):
+    """A text stream that masks what is written to it, a line at a time (so that a secret
+    written in two pieces is still seen whole), before passing it on."""
+
+    def __init__(self, target: IO[str], redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self.target = target
+        self.redact = redact
+        self._pending = ""
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self.target, "errors", None)
+
+    def writable(self) -> bool:
+        return True
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        lines = (self._pending + text).split("\n")
+        self._pending = lines.pop()
+        if lines:
+            self._send("\n".join(lines) + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        if self._pending:
+            self._send(self._pending)
+            self._pending = ""
+        self.target.flush()
+
+    def _send(self, text: str) -> None:
+        masked = self.redact(text)
+        try:
+            self.target.write(masked)
+        except UnicodeEncodeError:  # a terminal set to ASCII: replace rather than fail
+            self.target.write(masked.encode(self.encoding, "replace").decode(self.encoding))
 
 
 @click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})

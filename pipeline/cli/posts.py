@@ -29,22 +29,20 @@ def check(obj: Context, online: bool) -> None:
 
     workspace = obj.workspace()
     for warning in workspace.warnings():
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"warning: {obj.message(warning)}", err=True)
     problems = [*workspace.loaded.errors, *offline_problems(workspace)]
     for error in problems:
-        click.echo(f"error: {error.render()}", err=True)
+        click.echo(f"error: {obj.message(error.render())}", err=True)
     click.echo(
         f"{len(workspace.posts)} posts loaded, {len(problems)} problems ({workspace.settings.path})"
     )
-    failed = False
+    code = 2 if problems else 0
     if online:
-        for what, trouble in online_report(workspace):
-            failed = failed or trouble is not None
-            click.echo(obj.redact(f"{what}: {trouble}" if trouble else what))
-    if problems:
-        sys.exit(2)
-    if failed:
-        sys.exit(1)
+        for login in online_report(workspace):
+            click.echo(obj.message(login.describe()))
+            # Refused credentials are bad input, as for publish (2); an unreachable site is 1.
+            code = max(code, login.exit_code)
+    sys.exit(code)
 
 
 @click.command()
@@ -60,7 +58,7 @@ def preview(obj: Context, out: Path | None) -> None:
     from pipeline.preview import write_preview
 
     workspace = obj.workspace()
-    _report_problems(workspace)
+    _report_problems(obj, workspace)
     target = out or workspace.settings.state_dir / "preview"
     written = write_preview(
         workspace.posts, workspace.settings.posts_dir, target, live=_live_links(workspace)
@@ -96,8 +94,8 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     from pipeline.wiring import services
 
     with services(obj.config, online=False) as found:
-        obj.secrets = found.workspace.credentials.secrets()
-        targets, bad = _targets(found, posts)
+        obj.use(found.workspace.credentials)
+        targets, bad = _targets(obj, found, posts)
         if not posts:
             from pipeline.scheduler.runner import due_now
 
@@ -130,8 +128,8 @@ def publish(
     from pipeline.wiring import services
 
     with services(obj.config, online=not dry_run) as found:
-        obj.secrets = found.workspace.credentials.secrets()
-        targets, bad = _targets(found, posts)
+        obj.use(found.workspace.credentials)
+        targets, bad = _targets(obj, found, posts)
         publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
         announce = not no_announce
         click.echo(
@@ -159,7 +157,7 @@ def publish(
         sys.exit(1)
 
 
-def _targets(found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[str]]:
+def _targets(obj: Context, found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[str]]:
     """The posts named on the command line; a bad one is reported and the rest go on."""
     targets: list[Post] = []
     bad: list[str] = []
@@ -167,7 +165,7 @@ def _targets(found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[s
         try:
             targets.append(found.workspace.find(ref))
         except InputError as exc:
-            click.echo(f"skipped: {exc.render()}", err=True)
+            click.echo(f"skipped: {obj.message(exc.render())}", err=True)
             bad.append(ref)
     return targets, bad
 
@@ -186,7 +184,7 @@ def _live_links(workspace: Workspace) -> dict[str, str]:
         store.close()
 
 
-def _report_problems(workspace: Workspace) -> None:
+def _report_problems(obj: Context, workspace: Workspace) -> None:
     """Bad posts are reported and skipped; the rest of the batch goes on."""
     for error in workspace.loaded.errors:
-        click.echo(f"skipped: {error.render()}", err=True)
+        click.echo(f"skipped: {obj.message(error.render())}", err=True)

@@ -12,25 +12,13 @@ import click
 from pipeline.cli.app import Context
 
 
-class _Redact(logging.Filter):
-    """Secrets never reach the log, whatever a library puts in a message."""
-
-    def __init__(self, redact: Callable[[str], str]) -> None:
-        super().__init__()
-        self.redact = redact
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = self.redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
 def _log_to_stderr(redact: Callable[[str], str]) -> None:
+    from pipeline.redact import RedactingFormatter
+
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redact(redact))
+    # Masked here as well as by the stream: a traceback is formatted here, in one piece.
+    line = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(RedactingFormatter(redact, line))
     logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
     # APScheduler's own INFO lines ("Added job", "Running job") repeat ours: warnings only.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -81,18 +69,15 @@ def run(obj: Context, once: bool, check_every: float, watch_every: float) -> Non
     from pipeline.scheduler.service import Scheduler
 
     settings = load_settings(find_config(obj.config))
-    obj.secrets = load_credentials(settings.credentials_path).secrets()
-
-    def redact(text: str) -> str:
-        return scheduler.redact(obj.redact(text))  # the credentials as they are now
-
+    obj.use(load_credentials(settings.credentials_path))
     scheduler = Scheduler(
         obj.config,
         tick=timedelta(seconds=check_every),
         poll=timedelta(seconds=watch_every),
-        echo=lambda line: click.echo(redact(line)),
+        echo=click.echo,  # masked by the output stream, with the credentials as they are now
     )
-    _log_to_stderr(redact)
+    obj.follow = scheduler.redactor
+    _log_to_stderr(obj.redact)
     scheduler.run()
 
 
@@ -101,15 +86,18 @@ def _once(obj: Context) -> None:
     from pipeline.wiring import services
 
     with services(obj.config) as found:
-        obj.secrets = found.workspace.credentials.secrets()
+        obj.use(found.workspace.credentials)
         for warning in found.workspace.warnings():
-            click.echo(f"warning: {obj.redact(warning)}", err=True)
+            click.echo(f"warning: {obj.message(warning)}", err=True)
         now = datetime.now(UTC)
         report = run_once(found, now, echo=lambda line: click.echo(obj.redact(line)))
         later = upcoming(found, now)
         tz = found.workspace.settings.timezone
-    for problem in report.problems:
-        click.echo(f"skipped: {obj.redact(problem.render())}", err=True)
+        # Posts that did not load are skipped, whether due or not: they are bad input all
+        # the same, and one of them may be a post due now.
+        problems = [*found.workspace.loaded.errors, *report.problems]
+    for problem in problems:
+        click.echo(f"skipped: {obj.message(problem.render())}", err=True)
     for slug in report.result.conflicts:
         click.echo(
             f"conflict: {slug} was edited in WordPress; left alone "
@@ -132,5 +120,5 @@ def _once(obj: Context) -> None:
         )
     if not report.result.ok:
         sys.exit(1)
-    if report.problems:
+    if problems:
         sys.exit(2)

@@ -75,11 +75,13 @@ class Opened:
 def opened(obj: Context) -> Iterator[Opened]:
     """The settings and the state file, and the secrets to redact; not the posts."""
     from pipeline.config import find_config, load_credentials, load_settings
+    from pipeline.redact import Redactor
     from pipeline.store import Store
 
     settings = load_settings(find_config(obj.config))
-    obj.secrets = load_credentials(settings.credentials_path).secrets()
-    store = Store.open(settings.db_path)
+    credentials = load_credentials(settings.credentials_path)
+    obj.use(credentials)
+    store = Store.open(settings.db_path, redactor=Redactor.of(credentials))
     try:
         yield Opened(settings, store)
     finally:
@@ -90,7 +92,7 @@ def load_posts(obj: Context, found: Opened, *, bodies: bool = True) -> Workspace
     from pipeline.workspace import load_workspace
 
     workspace = load_workspace(found.settings, found.store.pinned_slugs(), bodies=bodies)
-    obj.secrets = workspace.credentials.secrets()
+    obj.use(workspace.credentials)
     return workspace
 
 
@@ -163,13 +165,10 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
             invalid=invalid,
         )
     for problem in problems:
-        click.echo(f"warning: {obj.redact(problem.render())}", err=True)
+        click.echo(f"warning: {obj.message(problem.render())}", err=True)
     if as_json:
         # One document, a post per line: readable, and json's fast encoder (indent= is slow).
-        lines = (
-            state.redacted_json(row.to_json(settings.timezone), obj.secrets, obj.redact)
-            for row in rows
-        )
+        lines = (obj.redactor.json(row.to_json(settings.timezone)) for row in rows)
         click.echo("[\n" + ",\n".join(lines) + "\n]")
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")

@@ -12,8 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Formatter
 
-from twitter_text import parse_tweet
-
 from pipeline.errors import InputError
 
 MAX_LENGTH = 280
@@ -58,19 +56,41 @@ class AnnouncementTooLong(InputError):
 
 def weighted_length(text: str) -> int:
     """X's weighted length of ``text``, as X counts it when the post is created."""
+    # Imported here: twitter_text takes 0.3 s to import, and reading a config checks a
+    # template's placeholders (check_placeholders) without measuring anything.
+    from twitter_text import parse_tweet
+
     return int(parse_tweet(text).weightedLength)
 
 
-def check_template(template: str) -> None:
+def check_placeholders(template: str) -> None:
+    """Raise InputError if the template has an unknown placeholder or a stray brace."""
+    _parse(template)
+
+
+def check_template(template: str, *, series: str | None = None, part: int | None = None) -> None:
     """Raise InputError if the template has an unknown placeholder or a stray brace, or
     AnnouncementTooLong if its own text and a link leave no room (titles can be cut, it cannot).
+
+    With ``series`` and ``part``, for one post: they are never cut either. What passes here
+    always composes, whatever the post's title, excerpt and tags.
     """
     parts = _parse(template)
     values = dict.fromkeys(PLACEHOLDERS, "")
     values["url"] = "https://example.com/"  # any link counts 23
+    values["series"] = _clean(series or "")
+    values["part"] = "" if part is None else str(part)
     text = _render(parts, values)
+    if _surely_fits(text):
+        return
     if weighted_length(text) > MAX_LENGTH:
         raise AnnouncementTooLong(weighted_length(text))
+
+
+def _surely_fits(text: str) -> bool:
+    """True when ``text`` fits without measuring it: no character weighs more than 2, and a URL
+    (each has a dot) counts 23 whatever its length."""
+    return 2 * len(text) + 23 * text.count(".") <= MAX_LENGTH
 
 
 def compose(

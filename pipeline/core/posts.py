@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from pipeline.errors import PostError
+from pipeline.errors import PostError, shown
 
 MAX_POST_BYTES = 2 * 1024 * 1024
 STATUSES = ("draft", "ready")
@@ -120,7 +120,8 @@ def check_set(
             others = ", ".join(str(p.path) for p in group if p is not post)
             errors.append(
                 PostError(
-                    f"slug {slug!r} is also used by {others}; held back until only one uses it",
+                    f"slug {shown(slug)} is also used by {others}; held back until only one "
+                    "uses it",
                     path=post.path,
                     line=line,
                     fix="give one of them another slug: ...",
@@ -131,7 +132,7 @@ def check_set(
             others = ", ".join(str(p.path) for p in group if p is not post)
             errors.append(
                 PostError(
-                    f"part {part} of series {series!r} is also claimed by {others}; held back "
+                    f"part {part} of series {shown(series)} is also claimed by {others}; held back "
                     "until only one claims it",
                     path=post.path,
                     line=post.line_of("part"),

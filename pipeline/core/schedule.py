@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord
-from pipeline.errors import ConfigError, InputError, PostError
+from pipeline.errors import ConfigError, InputError, PostError, shown
 from pipeline.timeutil import BadTime, to_utc
 
 
@@ -79,7 +79,7 @@ def resolve(
         if found is None:
             errors.append(
                 ConfigError(
-                    f"schedule: no post {entry.post!r}",
+                    f"schedule: no post {shown(entry.post)}",
                     path=config_path,
                     line=entry.line,
                     fix="use a slug or a path under posts_dir (pipeline status lists them)",

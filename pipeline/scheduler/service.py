@@ -47,6 +47,7 @@ from pipeline.core import schedule
 from pipeline.core.records import PostRecord, Step
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
+from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.scheduler.runner import RunReport, run_due, scheduled
 from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_now
@@ -179,6 +180,7 @@ class Runtime:
         self._bad: Fingerprint | None = None
         self._fingerprint = fingerprint(settings)
         workspace = load_workspace(settings, store.pinned_slugs())
+        store.redactor = Redactor.of(workspace.credentials)
         wordpress, self._http = self._wordpress(workspace)
         self._services = Services(workspace, store, wordpress, x_client(workspace), clock)
         self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
@@ -187,13 +189,10 @@ class Runtime:
     def settings(self) -> Settings:
         return self._services.workspace.settings
 
-    def secrets(self) -> list[str]:
-        return self._services.workspace.credentials.secrets()
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets():
-            text = text.replace(secret, "********")
-        return text
+    @property
+    def redactor(self) -> Redactor:
+        """Masks the credentials as they are now (they may change while running)."""
+        return self._services.store.redactor or NO_SECRETS
 
     def current(self) -> Services:
         """The services for the files as they are now."""
@@ -232,8 +231,9 @@ class Runtime:
             workspace = load_workspace(settings, self.store.pinned_slugs())
         except InputError as exc:
             self._bad = seen
-            log.error("%s; keeping the previous configuration", self.redact(exc.render()))
+            log.error("%s; keeping the previous configuration", self.redactor(exc.render()))
             return
+        self.store.redactor = Redactor.of(workspace.credentials)
         wordpress, x, http = old.wordpress, old.x, self._http
         if _wordpress_config(workspace) != _wordpress_config(old.workspace):
             if http is not None:
@@ -296,33 +296,27 @@ def run_job(config_path: str) -> None:
     if runtime is not None and runtime.stopping.is_set():
         log.info("stopping: run skipped")
         return
+    redact: Redactor = runtime.redactor if runtime is not None else NO_SECRETS
     try:
         if runtime is not None:
-            redact = runtime.redact
             report = runtime.run(echo=lambda line: log.info("%s", redact(line)))
-            secrets = runtime.secrets()
+            redact = runtime.redactor
         else:
             with services(config_path) as found:
-                secrets = found.workspace.credentials.secrets()
+                redact = found.store.redactor or NO_SECRETS
                 report = run_due(found, now=datetime.now(UTC), echo=lambda line: log.info(line))
     except PipelineError as exc:
         message = exc.render() if isinstance(exc, InputError) else str(exc)
-        log.error("run failed: %s", runtime.redact(message) if runtime else message)
+        log.error("run failed: %s", redact(message))
         return
     # Held posts are reported once, when held (run_due's echo), not in every run's summary.
-    summary = describe_report(report, held=False)
+    summary = redact(describe_report(report, held=False))
     if report.result.failed:
-        log.warning("run: %s", _redact(summary, secrets))
+        log.warning("run: %s", summary)
     elif report.published or report.result.done:
-        log.info("run: %s", _redact(summary, secrets))
+        log.info("run: %s", summary)
     else:
         log.debug("run: nothing due")
-
-
-def _redact(text: str, secrets: Sequence[str]) -> str:
-    for secret in secrets:
-        text = text.replace(secret, "********")
-    return text
 
 
 def describe_report(report: RunReport, *, held: bool = True) -> str:
@@ -440,10 +434,10 @@ class Scheduler:
         """Re-read the files and the state, and re-sync the jobs. Safe in a signal handler."""
         self._commands.put(("resync", why))
 
-    def redact(self, text: str) -> str:
-        """``text`` without the current credentials (they may change while running)."""
+    def redactor(self) -> Redactor:
+        """Masks the current credentials (they may change while running)."""
         runtime = self._runtime
-        return runtime.redact(text) if runtime is not None else text
+        return runtime.redactor if runtime is not None else NO_SECRETS
 
     def jobs(self) -> list[Any]:
         """APScheduler's jobs (all job stores), while running."""
@@ -575,7 +569,7 @@ class Scheduler:
                         log.info("%s: re-reading the files and re-syncing the jobs", why)
                     self._sync(datetime.now(UTC), force=command == "resync")
             except PipelineError as exc:
-                log.error("%s", self.runtime.redact(str(exc)))
+                log.error("%s", self.runtime.redactor(str(exc)))
             except Exception:
                 log.exception("scheduler control: unexpected error (the scheduler goes on)")
 
@@ -608,10 +602,11 @@ class Scheduler:
 
         settings = found.workspace.settings
         slots, problems = scheduled(found.workspace, found.store, now, assign=True)
+        problems = [*found.workspace.loaded.errors, *problems]  # bad posts too, once each
         for problem in problems:
             text = problem.render()
             if text not in self._problems:
-                log.warning("schedule: %s", text)
+                log.warning("skipped: %s", text)
         self._problems = {problem.render() for problem in problems}
         wanted = publish_jobs(slots, found.store.posts(), found.store.steps(), now)
         existing = {

@@ -19,7 +19,6 @@ Exactly-once rules this module keeps:
 
 from __future__ import annotations
 
-import base64
 import logging
 import threading
 from collections import Counter
@@ -31,7 +30,8 @@ from typing import Any
 import httpx
 
 from pipeline.config import WordPressCredentials, WordPressSettings
-from pipeline.errors import AmbiguousOutcome, WordPressError
+from pipeline.errors import AmbiguousOutcome, ConfigError, WordPressError
+from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 from pipeline.wordpress.discovery import ApiRoot, Params, discover, require_secure
@@ -75,15 +75,27 @@ class WordPressClient:
         allow_insecure_http: bool = False,
         retry: RetryPolicy | None = None,
         clock: Clock = utc_now,
-        redact: Sequence[str] = (),
+        redactor: Redactor = NO_SECRETS,
+        credentials_origin: str = "credentials.toml",
+        settings: WordPressSettings | None = None,
     ) -> None:
-        self._t = Transport(http, site_url, user_label, retry=retry, clock=clock, redact=redact)
+        self._t = Transport(
+            http,
+            site_url,
+            user_label,
+            retry=retry,
+            clock=clock,
+            redactor=redactor,
+            credentials_origin=credentials_origin,
+        )
         self._site = site_url.rstrip("/")
         self._allow_insecure = allow_insecure_http
         self._clock = clock
         self._lock = threading.Lock()  # the term cache
         self._discovery_lock = threading.Lock()  # so that threads discover the root once
         self._root = ApiRoot.from_setting(api_root) if api_root else None
+        # For errors that are the config's: where url and api_root are written.
+        self._settings = settings or WordPressSettings(url=site_url, api_root=api_root)
         self._terms: dict[str, dict[str, int]] = {"categories": {}, "tags": {}}
 
     @classmethod
@@ -100,11 +112,9 @@ class WordPressClient:
         require_secure(settings.url, settings.allow_insecure_http)
         if settings.api_root is not None:
             require_secure(settings.api_root, settings.allow_insecure_http)
-        secrets = creds.secrets()
-        if creds.user is not None and creds.app_password is not None:
-            # A server echoing our Authorization header must not leak it into a message either.
-            pair = f"{creds.user}:{creds.app_password.reveal()}".encode()
-            secrets.append(base64.b64encode(pair).decode("ascii"))
+        # A server echoing our Authorization header must not leak it into a message either.
+        password = creds.app_password
+        pairs = [(creds.user, password.reveal())] if creds.user and password else []
         return cls(
             http,
             settings.api_root,
@@ -113,7 +123,9 @@ class WordPressClient:
             allow_insecure_http=settings.allow_insecure_http,
             retry=retry,
             clock=clock,
-            redact=secrets,
+            redactor=Redactor(creds.secrets(), pairs=pairs),
+            credentials_origin=creds.origin,
+            settings=settings,
         )
 
     def close(self) -> None:
@@ -138,7 +150,10 @@ class WordPressClient:
         """The wp/v2 root, discovered once from the site URL unless configured."""
         with self._discovery_lock:
             if self._root is None:
-                self._root = discover(self._t, self._site, self._allow_insecure)
+                try:
+                    self._root = discover(self._t, self._site, self._allow_insecure)
+                except ConfigError as exc:
+                    raise self._settings.error("url", exc.message, exc.fix or "") from exc
             root = self._root
         require_secure(root.base, self._allow_insecure)
         return root
@@ -442,6 +457,8 @@ class WordPressClient:
         )
         send = self._t.send_create if creates else self._t.send_idempotent
         response = send(request, doing)
+        if response.status_code == 404 and _no_route(response):
+            raise self._wrong_root(response, f"{method} {path}")
         ok = (
             response.is_success
             or response.status_code in accept
@@ -450,6 +467,26 @@ class WordPressClient:
         if not ok:
             self._t.fail(response, doing)
         return response
+
+    def _wrong_root(self, response: httpx.Response, route: str) -> ConfigError:
+        """WordPress answers a missing post or media with its JSON error; a 404 without one, or
+        ``rest_no_route``, means the API is not where we send: the config is wrong."""
+        kind = response.headers.get("Content-Type", "no content type").split(";")[0]
+        if self._settings.api_root is not None:
+            return self._settings.error(
+                "api_root",
+                f"{self._settings.api_root} is not a WordPress REST API root: {route} answered "
+                f"HTTP 404 ({kind})",
+                "set api_root to the site's wp/v2 root (WordPress.com: "
+                "https://public-api.wordpress.com/wp/v2/sites/YOUR-SITE), or remove it to find "
+                "it from url",
+            )
+        return self._settings.error(
+            "url",
+            f"{self._site} answers {route} with HTTP 404 ({kind}): its REST API is not where "
+            "WordPress advertises it",
+            "check url is the blog's home page address, or set api_root",
+        )
 
     def _post(self, data: Any, doing: str) -> RemotePost:
         try:
@@ -462,6 +499,11 @@ class WordPressClient:
             return _media_from(self._t.as_dict(data, doing))
         except (KeyError, TypeError, ValueError) as exc:
             raise self._t.unexpected(doing, data) from exc
+
+
+def _no_route(response: httpx.Response) -> bool:
+    error = _error_json(response)
+    return error is None or error.get("code") == "rest_no_route"
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:

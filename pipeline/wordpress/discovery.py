@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from pipeline.config import is_loopback
-from pipeline.errors import ConfigError, WordPressError
+from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
     from pipeline.wordpress.transport import Transport
@@ -105,12 +105,11 @@ def discover(transport: Transport, site: str, allow_insecure: bool) -> ApiRoot:
     )
     if isinstance(plain, ApiRoot):
         return plain
-    raise WordPressError(
-        f"{site} does not look like a WordPress site with the REST API on: "
-        f"{'; '.join(tried)} (fix: set [wordpress] url to the blog's home page address; if "
-        "it is WordPress, a plugin or the host may have disabled the REST API — enable it, "
-        "or set api_root)",
-        code="not_wordpress",
+    # Bad input, not a failure: asking again later would get the same answers.
+    raise ConfigError(
+        f"{site} does not look like a WordPress site with the REST API on: {'; '.join(tried)}",
+        fix="set [wordpress] url to the blog's home page address; if it is WordPress, a "
+        "plugin or the host may have disabled the REST API — enable it, or set api_root",
     )
 
 

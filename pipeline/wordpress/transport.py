@@ -17,7 +17,7 @@ import math
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
@@ -32,6 +32,7 @@ from pipeline.config import (
     missing_wordpress_credentials,
 )
 from pipeline.errors import AmbiguousOutcome, AuthError, WordPressError
+from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 from pipeline.wordpress.discovery import require_secure
@@ -45,6 +46,7 @@ NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Errors after which an idempotent request is worth sending again.
 TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
 SNIPPET_CHARS = 200
+ERROR_CHARS = 500  # WordPress's own message, with its parameters
 
 
 class _BasicAuth(httpx.Auth):
@@ -124,14 +126,16 @@ class Transport:
         *,
         retry: RetryPolicy | None = None,
         clock: Clock = utc_now,
-        redact: Sequence[str] = (),
+        redactor: Redactor = NO_SECRETS,
+        credentials_origin: str = "credentials.toml",
     ) -> None:
         self.http = http
         self._site = site_url.rstrip("/")
         self._user = user_label
         self._retry = retry or RetryPolicy()
         self._clock = clock
-        self._redact = tuple(s for s in redact if s)
+        self._redactor = redactor
+        self._origin = credentials_origin
         self._lock = threading.Lock()
         self.requests_by_method: Counter[str] = Counter()
 
@@ -189,7 +193,7 @@ class Transport:
         """A 5xx after a create: WordPress (or a plugin) may have died after saving."""
         if response.status_code == 429:
             self.fail(response, doing)
-        reason = _error_text(response) or f"HTTP {response.status_code}"
+        reason = self._error_text(response) or f"HTTP {response.status_code}"
         raise AmbiguousOutcome(
             self.clean(
                 f"{doing}: WordPress failed with {reason}; it may or may not have "
@@ -266,8 +270,8 @@ class Transport:
             raise WordPressError(
                 self.clean(
                     f"WordPress answered {doing} with HTTP {response.status_code} but not JSON: "
-                    f"{_snippet(response)!r} (fix: a PHP warning or a plugin is printing into the "
-                    "answer; turn off display_errors / WP_DEBUG_DISPLAY on the site)"
+                    f"{self._snippet(response)!r} (fix: a PHP warning or a plugin is printing "
+                    "into the answer; turn off display_errors / WP_DEBUG_DISPLAY on the site)"
                 ),
                 status=response.status_code,
                 code="not_json",
@@ -277,11 +281,11 @@ class Transport:
         status = response.status_code
         if status in (401, 403) or _login_ignored(response):
             raise self._auth_error(response, doing)
-        text = _error_text(response)
+        text = self._error_text(response)
         if text is None:
             message = (
                 f"WordPress answered {doing} with HTTP {status} and no JSON error: "
-                f"{_snippet(response)!r}"
+                f"{self._snippet(response)!r}"
             )
         else:
             message = f"WordPress refused {doing}: {text}"
@@ -291,12 +295,12 @@ class Transport:
         raise WordPressError(self.clean(message), status=status, code=_error_code(response))
 
     def _auth_error(self, response: httpx.Response, doing: str) -> AuthError:
-        what = _error_text(response) or f"HTTP {response.status_code}"
+        what = self._error_text(response) or f"HTTP {response.status_code}"
         if response.status_code == 403:
             head = f"WordPress at {self._site} does not let user {self._user!r} do this"
         else:
             head = f"WordPress at {self._site} did not accept the login of user {self._user!r}"
-        hint = _auth_hint(response.status_code, _error_code(response))
+        hint = _auth_hint(response.status_code, _error_code(response), self._origin)
         return AuthError(self.clean(f"{head} ({doing}): {what}. {hint}"))
 
     def as_dict(self, data: Any, doing: str) -> dict[str, Any]:
@@ -310,16 +314,23 @@ class Transport:
         return data
 
     def unexpected(self, doing: str, data: Any) -> WordPressError:
-        shown = repr(data)[:SNIPPET_CHARS]
+        shown = self._redactor.cut(repr(data), SNIPPET_CHARS)
         return WordPressError(
             self.clean(f"unexpected answer from WordPress {doing}: {shown}"),
             code="unexpected_answer",
         )
 
     def clean(self, text: str) -> str:
-        for secret in self._redact:
-            text = text.replace(secret, "********")
-        return text
+        return self._redactor(text)
+
+    def _snippet(self, response: httpx.Response) -> str:
+        """The start of an answer that is not WordPress's JSON, for a message. Masked before it
+        is cut: a page echoing the request's headers would otherwise show half a password."""
+        return self._redactor.cut(" ".join(response.text.split()), SNIPPET_CHARS)
+
+    def _error_text(self, response: httpx.Response) -> str | None:
+        text = _error_text(response)
+        return self._redactor.cut(text, ERROR_CHARS) if text is not None else None
 
 
 def retry_after_seconds(value: str | None, now: datetime) -> float | None:
@@ -396,7 +407,7 @@ def _login_ignored(response: httpx.Response) -> bool:
     return any(isinstance(d, dict) and d.get("status") == 401 for d in inner)
 
 
-def _auth_hint(status: int, code: str | None) -> str:
+def _auth_hint(status: int, code: str | None, origin: str) -> str:
     if status == 403:
         return (
             "The user lacks the permission (fix: give the user the Author role or higher — "
@@ -404,7 +415,7 @@ def _auth_hint(status: int, code: str | None) -> str:
         )
     wrong = (
         "the application password is wrong or was revoked (fix: create a new one under "
-        "Users → Profile → Application Passwords and put it in credentials.toml)"
+        f"Users → Profile → Application Passwords and put it in {origin})"
     )
     unavailable = (
         "application passwords work only over HTTPS unless the site sets "
@@ -427,10 +438,6 @@ def _auth_hint(status: int, code: str | None) -> str:
 def _route(url: httpx.URL) -> str:
     route = url.params.get("rest_route")
     return route if route is not None else url.path
-
-
-def _snippet(response: httpx.Response) -> str:
-    return " ".join(response.text.split())[:SNIPPET_CHARS]
 
 
 def _transport_reason(exc: httpx.TransportError) -> str:

@@ -1,0 +1,192 @@
+"""The one redactor: every credential, in every encoding it can travel in, masked in every sink.
+
+Built from the credentials (and the tokens of a login), a :class:`Redactor` is a function from
+text to text. The CLI's output streams, its log handler, the job log (``Store.log``), the error
+messages of the HTTP clients and ``--json`` output all go through one, so a secret that a
+server echoes back (a proxy or a debugging plugin printing the request's headers) is masked
+before anything shows or stores it — and before any message is cut short, so that half a
+secret never survives a cut.
+
+The rule, and why:
+
+- A credential of at least ``MIN_SECRET_LENGTH`` (8) characters is masked. Shorter ones are
+  never masked — they would garble ordinary words where they happen to appear (a password
+  ``post`` would turn "post" into ``********`` everywhere) — and ``pipeline check`` warns about
+  each one: such a credential cannot be kept out of output, and should be replaced.
+- One of ``WHOLE_TOKEN_BELOW`` (12) or more characters is masked wherever it appears. A shorter
+  one (8 to 11) only as a whole token: not glued to a letter or digit on either side (an escape
+  such as ``%3A`` or ``\\n`` just before it counts as a separator).
+- The encodings masked, each of the secret and of ``user:secret`` (HTTP Basic auth): as is;
+  without its spaces (WordPress application passwords are shown in groups of four); base64
+  (standard and URL-safe, with or without padding, and inside a longer base64 text at any
+  alignment); percent-encoded (``quote``, ``quote_plus``, RFC 3986 as OAuth 1.0a signs header
+  parameters, upper- and lower-case hex, and encoded twice as in a signature base string);
+  JSON-escaped (ASCII or not, and with ``\\/`` as PHP writes it); HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
+
+if TYPE_CHECKING:
+    from pipeline.config import Credentials
+
+MASK = "********"
+MIN_SECRET_LENGTH = 8
+WHOLE_TOKEN_BELOW = 12
+# Before a short secret: not a letter or digit, unless it is the end of an escape (%3A, \n, \u00e9).
+_BEFORE = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf])|(?<=\\u[0-9A-Fa-f]{4}))"
+_AFTER = r"(?![A-Za-z0-9])"
+
+
+class Redactor:
+    """Masks the secrets it was built from: ``redactor(text)``, ``redactor.json(value)``."""
+
+    def __init__(self, secrets: Iterable[str] = (), *, pairs: Iterable[tuple[str, str]] = ()):
+        """``secrets``: credential values; ``pairs``: (user, secret) sent as HTTP Basic auth."""
+        given = {s for s in secrets if s}
+        self._pairs = frozenset((user, secret) for user, secret in pairs if user and secret)
+        given |= {secret for _, secret in self._pairs}
+        self.secrets = frozenset(given)
+        self.too_short = frozenset(s for s in given if len(s.strip()) < MIN_SECRET_LENGTH)
+        self._pattern = _compile(self.secrets - self.too_short, self._pairs)
+
+    @classmethod
+    def of(cls, credentials: Credentials, tokens: Iterable[str] = ()) -> Redactor:
+        """The redactor for a workspace's credentials, and any tokens a login keeps."""
+        wordpress = credentials.wordpress
+        pairs = []
+        if wordpress.user and wordpress.app_password is not None:
+            pairs.append((wordpress.user, wordpress.app_password.reveal()))
+        return cls([*credentials.secrets(), *tokens], pairs=pairs)
+
+    def adding(self, secrets: Iterable[str]) -> Redactor:
+        """A redactor for these secrets as well (a token obtained while running)."""
+        return Redactor([*self.secrets, *secrets], pairs=self._pairs)
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(MASK, text)
+
+    def __bool__(self) -> bool:
+        return self._pattern is not None
+
+    def cut(self, text: str, limit: int) -> str:
+        """``text`` masked, then cut to ``limit`` characters (never the other way round)."""
+        masked = self(text)
+        return masked if len(masked) <= limit else masked[: limit - 1] + "…"
+
+    def json(self, value: Any) -> str:
+        """``value`` as one line of JSON with no secret in it, however JSON escapes it."""
+        text = json.dumps(value, ensure_ascii=False)
+        if self(text) == text:
+            return text  # the fast path: nothing to mask
+        return self(json.dumps(self.scrub(value), ensure_ascii=False))
+
+    def scrub(self, value: Any) -> Any:
+        """Every string inside a JSON-able value masked (keys too)."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {self.scrub(key): self.scrub(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(item) for item in value]
+        return value
+
+
+def _compile(secrets: Iterable[str], pairs: Iterable[tuple[str, str]]) -> re.Pattern[str] | None:
+    anywhere: set[str] = set()
+    whole: set[str] = set()
+    for secret in secrets:
+        plain = {secret, secret.strip(), "".join(secret.split())}
+        for value in plain:
+            if len(value) < MIN_SECRET_LENGTH:
+                continue
+            target = anywhere if len(value) >= WHOLE_TOKEN_BELOW else whole
+            target.update(_escaped(_percent(value)))
+            anywhere.update(_escaped(_base64(value)))
+    for user, secret in pairs:
+        if len(secret.strip()) >= MIN_SECRET_LENGTH:
+            anywhere.update(_escaped(_base64(f"{user}:{secret}")))
+    whole -= anywhere
+    if not anywhere and not whole:
+        return None
+    branches = [re.escape(form) for form in sorted(anywhere, key=len, reverse=True)]
+    if whole:
+        inner = "|".join(re.escape(form) for form in sorted(whole, key=len, reverse=True))
+        branches.append(f"{_BEFORE}(?:{inner}){_AFTER}")
+    return re.compile("|".join(branches))
+
+
+def _percent(value: str) -> Iterator[str]:
+    yield value
+    for encoded in (quote(value, safe=""), quote(value), quote_plus(value)):
+        yield encoded
+        yield re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)
+    yield quote(quote(value, safe=""), safe="")  # OAuth 1.0a's signature base string
+
+
+def _base64(value: str) -> Iterator[str]:
+    """The base64 of ``value`` on its own, and the part of it that is the same whatever comes
+    before and after it in a longer text (three alignments)."""
+    raw = value.encode()
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        yield whole
+        yield whole.rstrip("=")
+        for shift in range(3):
+            encoded = encode(b"\0" * shift + raw).decode("ascii")
+            first = -(-8 * shift // 6)  # the first character made of value's bits only
+            last = 8 * (shift + len(raw)) // 6  # one past the last such character
+            if last - first >= MIN_SECRET_LENGTH:
+                yield encoded[first:last]
+
+
+def _escaped(forms: Iterable[str]) -> set[str]:
+    """Each form as it is, and as JSON, PHP's JSON and HTML write it."""
+    found: set[str] = set()
+    for form in forms:
+        found.add(form)
+        found.add(json.dumps(form)[1:-1])
+        found.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        found.add(json.dumps(form)[1:-1].replace("/", "\\/"))
+        found.add(html.escape(form))
+    return {form for form in found if len(form) >= MIN_SECRET_LENGTH}
+
+
+NO_SECRETS = Redactor()
+
+
+class RedactingFormatter(logging.Formatter):
+    """A log formatter whose lines, tracebacks included, never show a secret."""
+
+    def __init__(self, redact: Callable[[str], str], fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.redact = redact
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redact(super().format(record))
+
+
+class RedactingFilter(logging.Filter):
+    """For loggers of libraries that log credentials (tweepy logs the bearer header, oauthlib the
+    keys): the record's message is masked before any handler sees it."""
+
+    def __init__(self, redactor: Redactor = NO_SECRETS) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self.redactor(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
