@@ -54,11 +54,28 @@ def test_a_refused_login_says_why_without_the_secret(
     wrong = "wrong-app-password-1234"
     done = check_online(config, PIPELINE_WORDPRESS_APP_PASSWORD=wrong)
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    assert done.returncode == 2, output  # refused credentials are bad input, as for publish
     assert "did not accept the login of user 'admin'" in output
     assert "Application Passwords" in output  # says what to do
+    # ... and where: the password came from the environment, not from credentials.toml
+    assert "put it in the environment variable PIPELINE_WORDPRESS_APP_PASSWORD" in output
     assert "X " in output
     assert "credentials" in output.lower()
     assert wrong not in output
     assert "not-the-consumer-secret" not in output
     assert "Traceback" not in output
+
+
+def test_a_refused_password_from_the_file_names_the_file(
+    wordpress: LocalWordPress, tmp_path: Path
+) -> None:
+    config = make_site(tmp_path, wordpress)
+    credentials = config.parent / "credentials.toml"
+    credentials.write_text(
+        f'[wordpress]\nuser = "{wordpress.user}"\napp_password = "wrong-app-password-1234"\n'
+    )
+    done = check_online(config)
+    output = done.stdout + done.stderr
+    assert done.returncode == 2, output
+    assert f"put it in app_password in {credentials} (line 3)" in output
+    assert "wrong-app-password-1234" not in output
