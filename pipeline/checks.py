@@ -17,7 +17,7 @@ def offline_problems(workspace: Workspace) -> list[InputError]:
     _, problems = schedule.resolve(
         workspace.posts, settings.schedule, settings.path, settings.posts_dir
     )
-    return problems
+    return [*settings.schedule_problems, *problems]
 
 
 @dataclass(frozen=True)

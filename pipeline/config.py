@@ -151,6 +151,8 @@ class Settings:
     wordpress: WordPressSettings
     x: XSettings
     schedule: tuple[ScheduleEntry, ...] = ()
+    # [[schedule]] entries that could not be read: reported and skipped, the others go on.
+    schedule_problems: tuple[ConfigError, ...] = ()
     catch_up: timedelta = timedelta(hours=24)
     max_attempts: int = 5
     cadence: Cadence | None = None
@@ -197,6 +199,7 @@ def load_settings(path: Path) -> Settings:
     where.reject_unknown(data, TOP_KEYS, section=None)
     tz = _timezone(data.get("timezone", "UTC"), where)
     base = path.parent
+    schedule, schedule_problems = _schedule(data.get("schedule", []), tz, where)
     return Settings(
         path=path,
         timezone=tz,
@@ -205,7 +208,8 @@ def load_settings(path: Path) -> Settings:
         credentials_path=_path(data, "credentials", "credentials.toml", base, where, kind="file"),
         wordpress=_wordpress(data.get("wordpress"), where),
         x=_x(data.get("x", {}), where),
-        schedule=_schedule(data.get("schedule", []), tz, where),
+        schedule=schedule,
+        schedule_problems=schedule_problems,
         catch_up=_duration(data, "catch_up", "24h", where),
         max_attempts=_int(data, "max_attempts", 5, where, section=None),
         cadence=_cadence(data.get("cadence"), where),
@@ -238,11 +242,20 @@ def _cadence(data: object, where: _Locator) -> Cadence | None:
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError("not UTF-8 text", path=path, fix="save the file as UTF-8") from exc
+        raw = path.read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise ConfigError(
+            f"cannot read: {exc.strerror}", path=path, line=1, fix="check the file's permissions"
+        ) from exc
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+            path=path,
+            line=raw[: exc.start].count(b"\n") + 1,
+            fix="save the file as UTF-8",
+        ) from exc
 
 
 def _parse_toml(text: str, path: Path) -> dict[str, Any]:
@@ -282,6 +295,19 @@ class _Locator:
                 in_section = name == section
                 continue
             if in_section and pattern.match(raw):
+                return number
+        return None
+
+    def line_after(self, header: int | None, key: str) -> int | None:
+        """The line of ``key`` in the table whose header is on line ``header``."""
+        if header is None:
+            return None
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for number in range(header + 1, len(self.lines) + 1):
+            raw = self.lines[number - 1]
+            if raw.strip().startswith("["):
+                return None
+            if pattern.match(raw):
                 return number
         return None
 
@@ -464,7 +490,11 @@ def _x(data: object, where: _Locator) -> XSettings:
     )
 
 
-def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:
+def _schedule(
+    data: object, tz: ZoneInfo, where: _Locator
+) -> tuple[tuple[ScheduleEntry, ...], tuple[ConfigError, ...]]:
+    """The [[schedule]] entries that can be read, and a problem for each one that cannot: one
+    bad entry is reported and skipped, the others still go out on time."""
     if not isinstance(data, list):
         raise where.error(
             "must be a list of [[schedule]] tables",
@@ -472,27 +502,39 @@ def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntr
             fix='write [[schedule]] tables with post = "..." and at = "..."',
         )
     entries = []
-    lines = [n for n, raw in enumerate(where.lines, 1) if raw.strip() == "[[schedule]]"]
+    problems = []
+    headers = [n for n, raw in enumerate(where.lines, 1) if raw.strip() == "[[schedule]]"]
     for index, item in enumerate(data):
-        line = lines[index] if index < len(lines) else None
-        if not isinstance(item, dict) or not isinstance(item.get("post"), str) or "at" not in item:
-            raise ConfigError(
-                "[[schedule]] needs post and at",
-                path=where.path,
-                line=line,
-                fix='e.g. post = "my-slug" and at = "2026-12-01 09:00"',
-            )
+        line = headers[index] if index < len(headers) else None
         try:
-            at = to_utc(item["at"], tz)
-        except BadTime as exc:
-            raise ConfigError(
-                f"schedule.at: {exc}",
-                path=where.path,
-                line=line,
-                fix='write it like "2026-12-01 09:00"',
-            ) from exc
-        entries.append(ScheduleEntry(post=item["post"], at=at, line=line or 0))
-    return tuple(entries)
+            entries.append(_schedule_entry(item, tz, where, line))
+        except ConfigError as exc:
+            problems.append(exc)
+    return tuple(entries), tuple(problems)
+
+
+def _schedule_entry(item: object, tz: ZoneInfo, where: _Locator, line: int | None) -> ScheduleEntry:
+    fix = 'e.g. post = "my-slug" and at = "2026-12-01 09:00"'
+    if not isinstance(item, dict) or not isinstance(item.get("post"), str) or "at" not in item:
+        raise ConfigError("[[schedule]] needs post and at", path=where.path, line=line, fix=fix)
+    unknown = sorted(set(item) - {"post", "at"})
+    if unknown:
+        raise ConfigError(
+            f"schedule: unknown key {shown(unknown[0])}",
+            path=where.path,
+            line=where.line_after(line, unknown[0]) or line,
+            fix="remove it; an entry has post and at",
+        )
+    try:
+        at = to_utc(item["at"], tz)
+    except BadTime as exc:
+        raise ConfigError(
+            f"schedule.at: {exc}",
+            path=where.path,
+            line=where.line_after(line, "at") or line,
+            fix='write it like "2026-12-01 09:00"',
+        ) from exc
+    return ScheduleEntry(post=item["post"], at=at, line=line or 0)
 
 
 ENV_KEYS = {

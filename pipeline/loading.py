@@ -160,7 +160,9 @@ def _read_bytes(path: Path) -> bytes:
             )
         raw = path.read_bytes()
     except OSError as exc:
-        raise PostError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise PostError(
+            f"cannot read: {exc.strerror}", path=path, line=1, fix="check the file's permissions"
+        ) from exc
     if not raw.strip():
         raise PostError(
             "the file is empty",
@@ -429,6 +431,13 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
             line=line,
             fix=f"put the image under {root} and link it relatively",
         )
+    if target.is_dir():
+        raise PostError(
+            f"image {shown(src)} is a folder, not an image",
+            path=post_path,
+            line=line,
+            fix="link the image file inside it",
+        )
     if not target.is_file():
         raise PostError(
             f"image {shown(src)} does not exist",
@@ -458,6 +467,8 @@ def image_problem(path: Path) -> tuple[str, str] | None:
         info = path.stat()
     except OSError as exc:
         return f"cannot be read: {exc.strerror}", "check the file and its permissions"
+    if info.st_size == 0:
+        return "is an empty file", _IMAGE_FIX
     key = (path, info.st_size, info.st_mtime_ns)
     if key not in _CHECKED:
         _CHECKED[key] = _verify_image(path)

@@ -45,9 +45,10 @@ def load_workspace(
     settings: Settings, pinned_slugs: dict[str, str] | None = None, *, bodies: bool = True
 ) -> Workspace:
     if not settings.posts_dir.is_dir():
-        raise InputError(
+        raise ConfigError(
             f"posts folder {settings.posts_dir} does not exist",
             path=settings.path,
+            line=line_of(settings.path, "posts_dir"),
             fix="create it, or set posts_dir in pipeline.toml",
         )
     credentials = load_credentials(settings.credentials_path)

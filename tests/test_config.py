@@ -141,7 +141,6 @@ def test_naive_schedule_times_use_the_configured_zone_on_both_sides_of_dst(tmp_p
         ("bad_timezone", 2, "unknown timezone 'America/New_Yrok'", "IANA name"),
         ("insecure_http", 4, "wordpress.url: plain http://", "allow_insecure_http = true"),
         ("invalid_toml", 4, "invalid TOML", "correct the TOML syntax"),
-        ("schedule_dst_gap", 10, "2026-03-08 02:30 does not exist in America/New_York", "09:00"),
     ],
 )
 def test_config_errors_from_the_corpus(case: str, line: int, what: str, fix: str) -> None:
@@ -172,8 +171,6 @@ def test_config_errors_from_the_corpus(case: str, line: int, what: str, fix: str
         (MINIMAL + '[x]\napi_url = "ftp://x.example"\n', 4, "x.api_url: must be an http(s) URL"),
         (MINIMAL + '[x]\napi_url = "http://x.example"\n', 4, "plain http://"),
         ('[wordpress]\nurl = "blog.example.com"\n', 2, "wordpress.url: must be an http(s) URL"),
-        (MINIMAL + '[[schedule]]\npost = "a"\n', 3, "[[schedule]] needs post and at"),
-        (MINIMAL + '[[schedule]]\npost = "a"\nat = "2026-02-30 09:00"\n', 3, "not a valid date"),
     ],
 )
 def test_bad_values_name_key_line_and_fix(tmp_path: Path, text: str, line: int, what: str) -> None:
@@ -183,6 +180,43 @@ def test_bad_values_name_key_line_and_fix(tmp_path: Path, text: str, line: int, 
     assert (error.path, error.line) == (path, line)
     assert what in error.message
     assert error.fix
+
+
+def test_a_bad_schedule_entry_is_skipped_and_the_others_kept() -> None:
+    path = CONFIGS / "schedule_dst_gap" / "pipeline.toml"
+    settings = load_settings(path)
+
+    assert [entry.post for entry in settings.schedule] == ["a-post"]
+    (problem,) = settings.schedule_problems
+    assert (problem.path, problem.line) == (path, 12)  # the at = line of the second entry
+    assert "2026-03-08 02:30 does not exist in America/New_York" in problem.message
+    assert problem.fix is not None
+    assert "09:00" in problem.fix
+
+
+@pytest.mark.parametrize(
+    ("entry", "line", "what"),
+    [
+        ('post = "a"\n', 3, "[[schedule]] needs post and at"),
+        ('post = "a"\nat = "2026-02-30 09:00"\n', 5, "not a valid date"),
+        ('post = "a"\nat = "9999-12-31 23:00"\n', 5, "out of range"),
+        ('post = "a"\nat = 9999-12-31T23:00:00\n', 5, "out of range"),  # a TOML datetime
+        ('post = "a"\nat = 0001-01-01T00:00:00-05:00\n', 5, "out of range"),
+        ('post = "a"\nwhen = "2026-12-01 09:00"\nat = "2026-12-01 09:00"\n', 5, "unknown key"),
+    ],
+)
+def test_bad_schedule_entries_name_their_line(
+    tmp_path: Path, entry: str, line: int, what: str
+) -> None:
+    good = '[[schedule]]\npost = "b"\nat = "2026-12-01 09:00"\n'
+    path = write_config(tmp_path, MINIMAL + "[[schedule]]\n" + entry + good)
+    settings = load_settings(path)
+
+    assert [e.post for e in settings.schedule] == ["b"]
+    (problem,) = settings.schedule_problems
+    assert (problem.path, problem.line) == (path, line)
+    assert what in problem.message
+    assert problem.fix
 
 
 def test_missing_wordpress_table(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from pipeline.core.posts import MAX_POST_BYTES, LoadResult, slugify
 from pipeline.errors import PostError
 from pipeline.loading import load_post, load_posts
 from pipeline.timeutil import BadTime, to_utc
-from tests.corpus_cases import CORPUS, EXPECTED, GOOD, TIMEZONE, Expected, cases
+from tests.corpus_cases import CORPUS, EXPECTED, GOOD, TIMEZONE, Expected, cases, load_case
 from tests.images import png
 
 NEW_YORK = ZoneInfo(TIMEZONE)
@@ -41,7 +41,7 @@ def test_every_corpus_folder_is_described() -> None:
 @pytest.mark.parametrize("case", cases())
 def test_corpus_folder_reports_exactly_its_errors_and_keeps_the_rest(case: str) -> None:
     folder = CORPUS / case
-    result = load(folder)
+    result = load_case(folder)
 
     expected = {(folder / e.file, e.line) for e in EXPECTED if e.case == case}
     assert {(e.path, e.line) for e in result.errors} == expected
@@ -57,7 +57,7 @@ def test_corpus_folder_reports_exactly_its_errors_and_keeps_the_rest(case: str) 
 def test_corpus_error_names_file_line_what_and_fix(expected: Expected) -> None:
     folder = CORPUS / expected.case
     path = folder / expected.file
-    (error,) = [e for e in load(folder).errors if e.path == path]
+    (error,) = [e for e in load_case(folder).errors if e.path == path]
 
     assert error.line == expected.line
     assert expected.what in error.message

@@ -119,6 +119,7 @@ def scheduled(
     slots, problems = resolve(
         workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
     )
+    problems = [*settings.schedule_problems, *problems]
     if settings.cadence is None:
         return slots, problems
     queue = cadence_queue(workspace.posts, slots, store.posts())
