@@ -265,6 +265,13 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
         match = re.search(r"\(at line (\d+)", str(exc))
         line = int(match.group(1)) if match else None
         reason = re.sub(r"\s*\(at line.*\)", "", str(exc))
+        if reason.startswith("Cannot overwrite a value"):  # what tomllib says of a repeated key
+            raise ConfigError(
+                "a key is written twice (TOML: only once per table)",
+                path=path,
+                line=line,
+                fix="keep one of them and delete the other",
+            ) from exc
         raise ConfigError(
             f"invalid TOML: {reason}",
             path=path,
@@ -286,12 +293,16 @@ class _Locator:
         self.lines = text.splitlines()
 
     def line(self, key: str, section: str | None = None) -> int | None:
+        """The line of ``key = ...`` in ``[section]`` (top level: None), or of the table
+        ``[key]`` itself at the top level."""
         in_section = section is None
         pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number, raw in enumerate(self.lines, start=1):
             stripped = raw.strip()
             if stripped.startswith("["):
                 name = stripped.strip("[]").strip()
+                if section is None and name == key:
+                    return number
                 in_section = name == section
                 continue
             if in_section and pattern.match(raw):
@@ -639,6 +650,7 @@ def _permission_warning(path: Path) -> list[str]:
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         return [
-            f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); fix: chmod 600 {path}"
+            f"{path}:1: readable by other users (mode {stat.S_IMODE(mode):o}) (fix: chmod 600 "
+            f"{path})"
         ]
     return []

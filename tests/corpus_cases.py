@@ -170,3 +170,463 @@ def load_case(folder: Path) -> LoadResult:
 def cases() -> list[str]:
     """Every folder of the corpus: a new folder must be added to the tables above."""
     return sorted(p.name for p in CORPUS.iterdir() if p.is_dir() and any(p.glob("*.md")))
+
+
+# --- pipeline.toml and credentials.toml -------------------------------------------------------
+
+SETTINGS = CORPUS / "settings"
+
+
+@dataclass(frozen=True)
+class SettingsCase:
+    """A folder under ``tests/corpus/settings``: a pipeline.toml and/or credentials.toml (else
+    ``base.toml`` / ``base-credentials.toml``, with ``@URL@``, ``@USER@``, ``@PASSWORD@``,
+    ``@DUE@`` and ``@NOT_WORDPRESS@`` filled in by the drill), and any files it needs."""
+
+    name: str
+    file: str  # the file the one message names, relative to the site folder
+    line: int | None  # None: the message cannot name a line (``why`` says why)
+    what: str
+    fix: str
+    publish_exit: int = 2
+    once_exit: int = 2
+    goes_out: bool = False  # a bad [[schedule]] entry or a warning: the good post still goes out
+    kind: str = "error"  # the message's prefix: error, skipped or warning
+    why: str = ""  # why the exit code, the line or goes_out is what it is
+    env_password: str | None = None  # PIPELINE_WORDPRESS_APP_PASSWORD for the run
+    credentials_mode: int = 0o600
+
+    def environment(self, site: object) -> dict[str, str]:
+        if self.env_password is None:
+            return {}
+        return {"PIPELINE_WORDPRESS_APP_PASSWORD": self.env_password}
+
+
+_NO_POST = "the configuration cannot work: nothing is published until it is fixed"
+_NO_CREDENTIALS = "no login to WordPress: nothing can be published until it is fixed"
+_SOFT = (
+    "one bad [[schedule]] entry is skipped, the good post goes out; publish does not read the "
+    "schedule, so it exits 0"
+)
+
+SETTINGS_CASES: tuple[SettingsCase, ...] = (
+    SettingsCase(
+        "config_invalid_toml",
+        "pipeline.toml",
+        3,
+        "invalid TOML",
+        "correct the TOML syntax",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_duplicate_key",
+        "pipeline.toml",
+        3,
+        "a key is written twice",
+        "keep one of them",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_unknown_key",
+        "pipeline.toml",
+        4,
+        "colour: unknown key",
+        "remove it, or use one of",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_unknown_section_key",
+        "pipeline.toml",
+        9,
+        "x.tempalte: unknown key",
+        "template",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_bad_timezone",
+        "pipeline.toml",
+        1,
+        "unknown timezone 'America/New_Yrok'",
+        "IANA name",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_timezone_not_text",
+        "pipeline.toml",
+        1,
+        "timezone: must be a string",
+        'timezone = "Europe/Paris"',
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_not_utf8",
+        "pipeline.toml",
+        9,
+        "not UTF-8 text (byte 0xfc)",
+        "save the file as UTF-8",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_no_wordpress_table",
+        "pipeline.toml",
+        None,
+        "the [wordpress] table with url is missing",
+        "add [wordpress]",
+        why="a missing table has no line",
+    ),
+    SettingsCase(
+        "config_url_not_url",
+        "pipeline.toml",
+        6,
+        "wordpress.url: must be an http(s) URL",
+        "https://blog.example.com",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_url_insecure",
+        "pipeline.toml",
+        6,
+        "wordpress.url: plain http://",
+        "allow_insecure_http = true",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_api_root_insecure",
+        "pipeline.toml",
+        7,
+        "wordpress.api_root: plain http://",
+        "use https://",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_insecure_not_bool",
+        "pipeline.toml",
+        7,
+        "allow_insecure_http: must be true or false",
+        "allow_insecure_http = true",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_concurrency_text",
+        "pipeline.toml",
+        7,
+        "concurrency: must be a whole number",
+        "concurrency = 4",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_timeout_negative",
+        "pipeline.toml",
+        7,
+        "timeout: must be a number of seconds",
+        "timeout = 30",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_template_placeholder",
+        "pipeline.toml",
+        9,
+        "unknown placeholder {titel}",
+        "use only {title}",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_template_brace",
+        "pipeline.toml",
+        9,
+        "stray brace",
+        "{{ and }}",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_template_empty",
+        "pipeline.toml",
+        9,
+        "x.template: must be a non-empty string",
+        "template = ",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_template_too_long",
+        "pipeline.toml",
+        9,
+        "324 weighted characters",
+        "shorten the template",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_x_api_url_insecure",
+        "pipeline.toml",
+        10,
+        "x.api_url: plain http://",
+        "use https://",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_catch_up_word",
+        "pipeline.toml",
+        4,
+        "'a while' is not a duration",
+        'catch_up = "24h"',
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_catch_up_huge",
+        "pipeline.toml",
+        4,
+        "is longer than 3650 days",
+        'catch_up = "24h"',
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_max_attempts_zero",
+        "pipeline.toml",
+        4,
+        "max_attempts: must be a whole number",
+        "max_attempts = 5",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_cadence_bad_day",
+        "pipeline.toml",
+        12,
+        "cadence.days: must be a list of weekdays",
+        '["tue", "fri"]',
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_cadence_bad_time",
+        "pipeline.toml",
+        13,
+        "cadence.at: must be a time of day",
+        'at = "09:00"',
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_state_dir_is_a_file",
+        "pipeline.toml",
+        3,
+        "notes.txt is a file, not a folder",
+        "point state_dir at a folder",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_state_dir_below_a_file",
+        "pipeline.toml",
+        3,
+        "notes.txt/state cannot be created",
+        "point state_dir somewhere else",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_posts_dir_is_a_file",
+        "pipeline.toml",
+        2,
+        "notes.txt is a file, not a folder",
+        "point posts_dir at a folder",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_posts_dir_missing",
+        "pipeline.toml",
+        2,
+        "nowhere does not exist",
+        "set posts_dir",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_credentials_is_a_folder",
+        "pipeline.toml",
+        4,
+        "secrets is a folder, not a file",
+        "point credentials at a file",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_not_wordpress",
+        "pipeline.toml",
+        6,
+        "does not look like a WordPress site",
+        "set [wordpress] url to the blog's home page",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "config_api_root_wrong",
+        "pipeline.toml",
+        7,
+        "is not a WordPress REST API root",
+        "set api_root to the site's wp/v2 root",
+        why=_NO_POST,
+    ),
+    SettingsCase(
+        "credentials_invalid_toml",
+        "credentials.toml",
+        2,
+        "invalid TOML",
+        "correct the TOML syntax",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_duplicate_key",
+        "credentials.toml",
+        4,
+        "a key is written twice",
+        "keep one of them",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_unknown_section",
+        "credentials.toml",
+        1,
+        "wordpres: unknown key",
+        "wordpress, x",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_unknown_key",
+        "credentials.toml",
+        3,
+        "wordpress.password: unknown key",
+        "app_password",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_not_a_string",
+        "credentials.toml",
+        4,
+        "wordpress.token: must be a string",
+        'token = "..."',
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_not_utf8",
+        "credentials.toml",
+        4,
+        "not UTF-8 text (byte 0xfc)",
+        "save the file as UTF-8",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_x_not_a_table",
+        "credentials.toml",
+        1,
+        "x: must be a table",
+        "[x]",
+        why=_NO_CREDENTIALS,
+    ),
+    SettingsCase(
+        "credentials_empty",
+        "credentials.toml",
+        None,
+        "no WordPress credentials",
+        "user and app_password",
+        why="nothing is written in it: there is no line to name",
+    ),
+    SettingsCase(
+        "schedule_year_9999",
+        "pipeline.toml",
+        17,
+        "9999-12-31 23:00 is out of range",
+        "2026-12-01 09:00",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_datetime_9999",
+        "pipeline.toml",
+        17,
+        "9999-12-31 23:00 is out of range",
+        "2026-12-01 09:00",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_not_a_date",
+        "pipeline.toml",
+        17,
+        "'next tuesday' is not a valid date",
+        "2026-12-01 09:00",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_missing_at",
+        "pipeline.toml",
+        15,
+        "[[schedule]] needs post and at",
+        "post = ",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_unknown_post",
+        "pipeline.toml",
+        15,
+        "schedule: no post 'no-such-post'",
+        "a slug or a path",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_dst_gap",
+        "pipeline.toml",
+        17,
+        "2026-03-08 02:30 does not exist in America/New_York",
+        "2026-12-01 09:00",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "schedule_unknown_key",
+        "pipeline.toml",
+        17,
+        "schedule: unknown key 'when'",
+        "remove it",
+        publish_exit=0,
+        goes_out=True,
+        kind="skipped",
+        why=_SOFT,
+    ),
+    SettingsCase(
+        "credentials_wrong_password",
+        "credentials.toml",
+        3,
+        "did not accept the login of user",
+        "put it in app_password in",
+        why="refused credentials (exit 2, as bad input); the fix names the file and line",
+    ),
+    SettingsCase(
+        "credentials_wrong_password_in_env",
+        "PIPELINE_WORDPRESS_APP_PASSWORD",
+        None,
+        "did not accept the login of user",
+        "put it in the environment variable PIPELINE_WORDPRESS_APP_PASSWORD",
+        why="the password comes from the environment: the fix names the variable, no file",
+        env_password="wrong password from the environment",
+    ),
+    SettingsCase(
+        "credentials_readable_by_others",
+        "credentials.toml",
+        1,
+        "readable by other users (mode 644)",
+        "chmod 600",
+        publish_exit=0,
+        once_exit=0,
+        goes_out=True,
+        kind="warning",
+        why="a warning: the file works, but other users can read the passwords",
+        credentials_mode=0o644,
+    ),
+)

@@ -129,6 +129,8 @@ def publish(
 
     with services(obj.config, online=not dry_run) as found:
         obj.use(found.workspace.credentials)
+        for warning in found.workspace.warnings():
+            click.echo(f"warning: {obj.message(warning)}", err=True)
         targets, bad = _targets(obj, found, posts)
         publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
         announce = not no_announce
