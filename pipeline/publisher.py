@@ -272,12 +272,12 @@ class Publisher:
         started = time.monotonic()
         try:
             how = self._write(post, force=force)
-        except AuthError:
-            self._fail(post.slug, "publish", "", "credentials refused", started, result)
-            raise
-        except InputError as exc:  # the config is wrong (not WordPress there): no retries
-            self.store.set_step(post.slug, "publish", status="pending", error=exc.render())
-            self.store.log(post.slug, "publish", "failed", exc.render())
+        except (AuthError, InputError) as exc:
+            # Refused credentials, or a config that cannot work (not WordPress there): waiting
+            # would not help, so no retry is scheduled; the post stays owed for the next run.
+            message = exc.render() if isinstance(exc, InputError) else str(exc)
+            self.store.set_step(post.slug, "publish", status="pending", error=message)
+            self._log(post.slug, "publish", "failed", message, started)
             raise
         except PipelineError as exc:
             self._fail(post.slug, "publish", "", str(exc), started, result)
