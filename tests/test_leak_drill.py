@@ -346,7 +346,24 @@ def test_no_secret_leaks_in_any_encoding(
     )
     print(report)
     assert not hits, "\n".join(hits[:40])
-    # The drill went where it meant to: the failure paths failed, and said so.
-    masked = sum(text.count("********") for text in drill.evidence.texts.values())
-    assert masked > 0, "no echoed secret was masked: the echo servers were never reached?"
+    # The drill went where it meant to: the echoes reached the messages, masked, and the
+    # failure paths failed and said so.
+    everything = "\n".join(drill.evidence.texts.values())
+    assert "Basic ********" in everything  # WordPress's Authorization header, echoed
+    assert 'oauth_consumer_key="********"' in everything  # X's OAuth 1.0a header, echoed
+    assert "Bearer ********" in everything
     assert any(code == 2 for name, code in drill.exits if name.startswith("refused"))
+
+
+def test_the_search_finds_half_a_secret() -> None:
+    """What the drill would have found before the fix: an error page cut to 200 characters,
+    then masked, left the first half of ``Basic <base64 of user:password>`` in the message."""
+    password = "abcd efgh ijkl mnop qrst uvwx"
+    value = base64.b64encode(f"editor:{password}".encode()).decode()
+    cut = ("x" * 150 + "Authorization: Basic " + value)[:200].replace(value, "********")
+    evidence = Evidence()
+    evidence.add("message", cut)
+    assert evidence.hits({"password": windows(encodings(password, "editor"))})
+    percent = Evidence()
+    percent.add("message", f"key={quote_plus('ck-' + password)}")  # percent-encoded, unmasked
+    assert percent.hits({"key": windows(encodings("ck-" + password))})
