@@ -91,6 +91,14 @@ class DuplicateTweet(XError):
     """X refused the text as a duplicate: an identical post already exists."""
 
 
+class CreditsExhausted(XError):
+    """X answered 402: the developer account has no credits left. Held until the writer tops
+    up and runs ``pipeline retry``; never retried on a backoff (each try would fail the same)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=402, code="credits")
+
+
 class RateLimited(XError):
     """X's rate limit: try again after ``reset_at`` (UTC)."""
 
