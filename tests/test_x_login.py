@@ -32,7 +32,7 @@ from pipeline.auth.tokens import TokenManager, TokenStore
 from pipeline.config import Secret, XCredentials
 from pipeline.errors import AuthError, CreditsExhausted, PipelineError
 from pipeline.retrying import RetryPolicy
-from pipeline.xclient import XClient
+from pipeline.channels.x import XClient
 from tests.fakex import FakeX
 
 EPOCH = 2_000_000_000.0
