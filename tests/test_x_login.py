@@ -28,11 +28,11 @@ from pipeline.auth.oauth2 import (
     start,
     x_provider,
 )
-from pipeline.auth.tokens import TokenManager, TokenStore
+from pipeline.auth.tokens import BearerAuth, TokenManager, TokenStore
+from pipeline.channels.x import XClient
 from pipeline.config import Secret, XCredentials
 from pipeline.errors import AuthError, CreditsExhausted, PipelineError
 from pipeline.retrying import RetryPolicy
-from pipeline.channels.x import XClient
 from tests.fakex import FakeX
 
 EPOCH = 2_000_000_000.0
@@ -366,6 +366,28 @@ def test_a_401_before_expiry_is_renewed_once_and_the_post_is_sent_again(
     assert statuses(fake, "POST /2/tweets") == [401, 201]
     assert fake.live_texts() == [LINK_POST]
     assert manager.refreshes == 1
+
+
+def test_bearer_auth_gives_any_httpx_client_the_same_renewal(
+    fake: FakeX,
+    http: httpx.Client,
+    clock: Clock,
+    port: int,
+    store: TokenStore,
+    manager: TokenManager,
+) -> None:
+    log_in(fake, http, clock, port, store)
+    saved = store.load()
+    assert saved is not None
+    http.post(
+        f"{fake.url}/2/oauth2/revoke",
+        data={"token": saved.access_token.reveal()},
+        auth=(fake.oauth.client_id, fake.oauth.client_secret or ""),
+    )
+    with httpx.Client(auth=BearerAuth(manager, clock)) as api:
+        me = api.get(f"{fake.url}/2/users/me")
+    assert me.json()["data"]["username"] == "writer"
+    assert statuses(fake, "GET /2/users/me") == [401, 200]
 
 
 def test_a_revoked_login_is_an_auth_error_that_says_to_log_in_again(
