@@ -96,7 +96,11 @@ class DuplicatePost(ChannelError):
 
 
 class CreditsExhausted(ChannelError):
-    """The account has no credits left for this request (X's HTTP 402): held until topped up."""
+    """The account has no credits left (X's HTTP 402). Held until the writer tops up and runs
+    ``pipeline retry``; never retried on a backoff (each try would fail the same)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=402, code="credits")
 
 
 class CannotTell(ChannelError):
