@@ -411,8 +411,9 @@ class Publisher:
         return "done", what
 
     def _blocked(self, item: PublishItem) -> tuple[str, str]:
-        self.journal.failed(item.slug, "publish", "", item.reason)
-        return "failed", f"publish: {item.reason}"
+        """Waits for the writer (a post in WordPress's trash): held, not retried."""
+        self.journal.held(item.slug, "publish", "", item.reason)
+        return "held", f"publish: {item.reason}"
 
     def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.

@@ -19,6 +19,8 @@ from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
+    import httpx
+
     from pipeline.channels.base import Channel
     from pipeline.wordpress import WordPressClient
 
@@ -56,14 +58,17 @@ class Services:
 
 
 def wordpress_client(
-    workspace: Workspace, clock: Callable[[], datetime] = utc_now
+    workspace: Workspace,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.BaseTransport | None = None,
 ) -> WordPressClient | None:
+    """The site's client; ``transport`` is the one seam tests swap (a fake WordPress)."""
     if not workspace.credentials.wordpress.configured:
         return None
     from pipeline.wordpress import WordPressClient, make_http_client
 
     settings = workspace.settings.wordpress
-    http = make_http_client(settings, workspace.credentials.wordpress)
+    http = make_http_client(settings, workspace.credentials.wordpress, transport)
     return WordPressClient.connect(http, settings, workspace.credentials.wordpress, clock=clock)
 
 
@@ -99,7 +104,11 @@ def _x_setup(workspace: Workspace, online: bool) -> ChannelSetup:
 
 @contextmanager
 def services(
-    config: str | None, *, online: bool = True, clock: Callable[[], datetime] = utc_now
+    config: str | None,
+    *,
+    online: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.BaseTransport | None = None,
 ) -> Iterator[Services]:
     """Open the workspace with the slugs already published pinned, and the clients."""
     settings = load_settings(find_config(config))
@@ -108,7 +117,7 @@ def services(
     channels: list[ChannelSetup] = []
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
-        wordpress = wordpress_client(workspace, clock) if online else None
+        wordpress = wordpress_client(workspace, clock, transport) if online else None
         channels = channel_setups(workspace, online=online)
         yield Services(workspace, store, wordpress, channels, clock)
     finally:

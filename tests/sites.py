@@ -62,8 +62,10 @@ def make_site(
 
 
 @contextmanager
-def open_site(config: Path, clock: Any = utc_now) -> Iterator[Services]:
-    with services(str(config), clock=clock) as found:
+def open_site(
+    config: Path, clock: Any = utc_now, transport: httpx.BaseTransport | None = None
+) -> Iterator[Services]:
+    with services(str(config), clock=clock, transport=transport) as found:
         yield found
 
 
@@ -97,6 +99,16 @@ def update_remote(wordpress: LocalWordPress, post_id: int, **fields: str) -> Non
     answer = httpx.post(
         f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
         json=fields,
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
+def trash_remote(wordpress: LocalWordPress, post_id: int) -> None:
+    """A post moved to the trash in wp-admin."""
+    answer = httpx.delete(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
         auth=(wordpress.user, wordpress.app_password),
         timeout=10,
     )

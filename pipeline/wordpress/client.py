@@ -184,13 +184,14 @@ class WordPressClient:
         return self._post(self._t.json(response, doing), doing)
 
     def posts_by_ids(self, ids: Sequence[int]) -> dict[int, RemotePost]:
-        """The posts with these ids that still exist, in any status but trash, 100 a request."""
+        """The posts with these ids that still exist, in any status (trash too: a trashed post is
+        not the same as a deleted one — it can be restored), 100 a request."""
         found: dict[int, RemotePost] = {}
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]
             params: Params = (
                 ("include", ",".join(str(i) for i in chunk)),
-                ("status", "any"),
+                ("status", "publish,future,draft,pending,private,trash"),
                 ("context", "edit"),
                 ("per_page", 100),
             )
