@@ -83,7 +83,11 @@ class AmbiguousOutcome(RemoteError):
     """
 
 
-class XError(RemoteError):
+class ChannelError(RemoteError):
+    """A social network (X, Bluesky, Mastodon) answered with an error, or could not be reached."""
+
+
+class XError(ChannelError):
     """X answered with an error."""
 
 
@@ -91,12 +95,16 @@ class DuplicateTweet(XError):
     """X refused the text as a duplicate: an identical post already exists."""
 
 
-class RateLimited(XError):
-    """X's rate limit: try again after ``reset_at`` (UTC)."""
+class RateLimited(ChannelError):
+    """A network's rate limit: try again after ``reset_at`` (UTC)."""
 
     def __init__(self, message: str, *, reset_at: datetime) -> None:
         self.reset_at = reset_at
         super().__init__(message, status=429)
+
+
+class CannotTell(PipelineError):
+    """The network gives no way to know whether an earlier post exists: the writer must say."""
 
 
 class ConflictError(PipelineError):
