@@ -23,7 +23,6 @@ PDS answers ``ExpiredToken`` (and a new session when the refresh token is spent 
 from __future__ import annotations
 
 import hashlib
-import io
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ import stamina
 
 from pipeline import __version__
 from pipeline.channels.base import Limits, Outgoing, Sent
+from pipeline.channels.images import fit_under
 from pipeline.channels.settings import BlueskyCredentials, BlueskySettings, secure_url
 from pipeline.config import Secret
 from pipeline.core.lengths import BLUESKY_MAX_GRAPHEMES
@@ -45,7 +45,6 @@ from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
     ChannelError,
-    InputError,
     PipelineError,
     RateLimited,
 )
@@ -66,15 +65,6 @@ DELETE_RECORD = "com.atproto.repo.deleteRecord"
 POST_URL = "https://bsky.app/profile/{did}/post/{rkey}"
 
 THUMB_MAX_BYTES = 1_000_000  # app.bsky.embed.external#external.thumb maxSize
-THUMB_MAX_SIDE = 2000  # the apps show cards at most this wide; larger only costs bytes
-JPEG_QUALITIES = (85, 75, 65)
-SHRINK_STEPS = 6  # each step scales the sides by 3/4; six steps reach about a fifth
-IMAGE_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 SESSION_ERRORS = ("ExpiredToken", "InvalidToken")
 RATE_LIMIT_FALLBACK = timedelta(minutes=5)
 
@@ -274,7 +264,7 @@ class BlueskyChannel:
         return record
 
     def _upload_thumb(self, image: Path) -> JSON:
-        content, mime = thumbnail(image)
+        content, mime = fit_under(image, THUMB_MAX_BYTES)
         # An upload that went astray leaves only an unused blob, which the PDS deletes.
         answer = self._safe(
             "POST",
@@ -496,58 +486,6 @@ class _ServerError(Exception):
     def __init__(self, error: _XrpcError) -> None:
         super().__init__(str(error))
         self.error = error
-
-
-def thumbnail(image: Path, limit: int = THUMB_MAX_BYTES) -> tuple[bytes, str]:
-    """The card's image as (bytes, MIME type): as it is if small enough, else a smaller JPEG."""
-    try:
-        content = image.read_bytes()
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the image: {exc.strerror}",
-            path=image,
-            fix="check featured_image in the post's front matter",
-        ) from exc
-    mime = next((m for magic, m in IMAGE_TYPES if content.startswith(magic)), None)
-    if content[:4] == b"RIFF" and content[8:12] == b"WEBP":
-        mime = "image/webp"
-    if mime is not None and len(content) <= limit:
-        return content, mime
-    return _downscaled(content, image, limit), "image/jpeg"
-
-
-def _downscaled(content: bytes, image: Path, limit: int) -> bytes:
-    from PIL import Image, ImageOps, UnidentifiedImageError  # only when an image needs it
-
-    try:
-        with Image.open(io.BytesIO(content)) as opened:
-            picture = ImageOps.exif_transpose(opened)
-            picture.load()
-    except (UnidentifiedImageError, OSError) as exc:
-        raise InputError(
-            "the featured image is not an image Pillow can read",
-            path=image,
-            fix="use a JPEG, PNG, GIF or WebP file",
-        ) from exc
-    if picture.mode != "RGB":  # JPEG has no alpha: flatten onto white
-        background = Image.new("RGB", picture.size, "white")
-        rgba = picture.convert("RGBA")
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        picture = background
-    picture.thumbnail((THUMB_MAX_SIDE, THUMB_MAX_SIDE))
-    for _ in range(SHRINK_STEPS):
-        for quality in JPEG_QUALITIES:
-            out = io.BytesIO()
-            picture.save(out, "JPEG", quality=quality, optimize=True)
-            if out.tell() <= limit:
-                return out.getvalue()
-        width, height = picture.size
-        picture = picture.resize((max(1, width * 3 // 4), max(1, height * 3 // 4)))
-    raise InputError(
-        f"the featured image cannot be made smaller than {limit} bytes for Bluesky's card",
-        path=image,
-        fix="use a smaller image",
-    )
 
 
 def _session(answer: JSON) -> BlueskySession:
