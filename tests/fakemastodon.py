@@ -203,11 +203,13 @@ class FakeMastodon(LoopbackFake):
         media = [{k: v for k, v in m.items() if k != "content"} for m in self.media.values()]
         return {"statuses": self.statuses, "media": media, "requests": self.requests}
 
-    def seed_statuses(self, count: int, *, text: str = "An older post") -> None:
-        """Statuses the account wrote before (for finding in a long history)."""
+    def seed_statuses(
+        self, count: int, *, at: float | None = None, text: str = "Another post"
+    ) -> None:
+        """Statuses the account wrote at ``at`` (default: now), for finding in a long history."""
         with self._lock:
             for n in range(count):
-                self._store_status(f"{text} {n}", {}, None, [])
+                self._store_status(f"{text} {n}", {}, None, [], at=at)
 
     # -- LoopbackFake --
 
@@ -499,8 +501,10 @@ class FakeMastodon(LoopbackFake):
         media_ids: list[str],
         *,
         visibility: str = "public",
+        at: float | None = None,
     ) -> JSONDict:
-        status_id = str((int(self.now * 1000) << 16) | (next(self._sequence) & 0xFFFF))
+        created = self.now if at is None else at
+        status_id = str((int(created * 1000) << 16) | (next(self._sequence) & 0xFFFF))
         status = {
             "id": status_id,
             "text": text,
@@ -510,7 +514,7 @@ class FakeMastodon(LoopbackFake):
             "language": fields.get("language") or "en",
             "in_reply_to_id": reply_to or None,
             "media_ids": [str(m) for m in media_ids],
-            "created_at": self.now,
+            "created_at": created,
             "deleted": False,
         }
         for media_id in status["media_ids"]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import itertools
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -188,7 +189,7 @@ class MastodonChannel:
             lambda: api.account_statuses(account_id, exclude_reblogs=True, limit=FIND_PAGE),
             "looking through the account's posts",
         )
-        for _ in range(FIND_PAGES):
+        for pages in itertools.count(1):
             for status in page:
                 if _announces(status, item):
                     return _sent(status)
@@ -196,6 +197,8 @@ class MastodonChannel:
                     return None
             if len(page) < FIND_PAGE:
                 return None  # the account's whole history has been seen
+            if pages == FIND_PAGES:
+                break
             page = self._call(
                 functools.partial(api.fetch_next, page), "looking through the account's posts"
             )
@@ -203,7 +206,7 @@ class MastodonChannel:
                 return None
         raise CannotTell(
             f"Mastodon: no post linking {item.link} among the account's newest "
-            f"{FIND_PAGE * FIND_PAGES} posts, and the account has older ones; if it was "
+            f"{FIND_PAGE * FIND_PAGES} posts, and there may be older ones; if it was "
             "announced before those, say so with pipeline retry"
         )
 
@@ -384,6 +387,7 @@ class MastodonChannel:
         return ChannelError(f"Mastodon {where} while {doing}: {detail}", status=status)
 
     def _reset_at(self) -> datetime:
+        # Mastodon.py read X-RateLimit-Reset and moved it by the server's clock offset (Date).
         reset = self._api.ratelimit_reset if self._api is not None else None
         if reset:
             return datetime.fromtimestamp(float(reset), UTC)
