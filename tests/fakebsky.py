@@ -36,7 +36,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import itertools
 import json
 import os
 import secrets
@@ -195,7 +194,12 @@ class FakeBluesky(LoopbackFake):
         self.refreshes = 0
         self._key = secrets.token_bytes(32)
         self._live_refresh: set[str] = set()  # jti of refresh tokens not yet rotated
-        self._revs = itertools.count(1)
+        self._tid_last = 0
+
+    def _next_tid(self) -> str:
+        """A fresh TID, for the PDS's own record keys and commit revisions."""
+        self._tid_last = max(self._tid_last + 1, int(self.now * 1_000_000))
+        return _tid(self._tid_last)
 
     def credentials(self) -> BlueskyCredentials:
         return BlueskyCredentials(handle=self.handle, app_password=Secret(self.app_password))
@@ -423,7 +427,7 @@ class FakeBluesky(LoopbackFake):
         if not isinstance(collection, str) or not isinstance(record, dict):
             return invalid("Input must have the properties repo, collection and record")
         if rkey is None:
-            rkey = _next_tid(self.now)
+            rkey = self._next_tid()
         if not isinstance(rkey, str) or not RECORD_KEY.fullmatch(rkey) or rkey in (".", ".."):
             return invalid(f"Invalid record key: {rkey}")
         problem = self._post_problem(record, rkey) if collection == POST else None
@@ -446,7 +450,7 @@ class FakeBluesky(LoopbackFake):
             "value": value,
             "deleted": False,
         }
-        commit = {"cid": cid_for(f"commit-{uri}".encode(), 0x71), "rev": _next_tid(self.now)}
+        commit = {"cid": cid_for(f"commit-{uri}".encode(), 0x71), "rev": self._next_tid()}
         return Answer(200, {"uri": uri, "cid": cid, "commit": commit, "validationStatus": "valid"})
 
     def _delete(self, body: JSONDict) -> Answer:
@@ -459,7 +463,7 @@ class FakeBluesky(LoopbackFake):
         uri = record["uri"]
         return Answer(
             200,
-            {"commit": {"cid": cid_for(f"del-{uri}".encode(), 0x71), "rev": _next_tid(self.now)}},
+            {"commit": {"cid": cid_for(f"del-{uri}".encode(), 0x71), "rev": self._next_tid()}},
         )
 
     # -- validation of app.bsky.feed.post, as the PDS's lexicon check does --
@@ -679,14 +683,10 @@ def _is_datetime(value: object) -> bool:
 
 
 _ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
-_tid_last = 0
 
 
-def _next_tid(now: float) -> str:
-    """A fresh TID for the fake's own record keys and commit revisions."""
-    global _tid_last
-    _tid_last = max(_tid_last + 1, int(now * 1_000_000))
-    value = (_tid_last << 10) | 0x155
+def _tid(micros: int) -> str:
+    value = (micros << 10) | 0x155  # the fake's clock id
     return "".join(_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
 

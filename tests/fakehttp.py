@@ -11,16 +11,22 @@ fake started with ``main`` in another process can be steered from a test.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
+import os
+import re
 import signal
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
+from urllib.parse import parse_qs
 
 from tests.fakex import Answer, Incoming, JSONDict, _Fault, _Server
 
@@ -262,6 +268,30 @@ def run_standalone(fake: LoopbackFake, argv_port: int) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def standalone(module: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """Run ``python -m module --port 0`` in another process; yields the URL it printed."""
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--port", "0"],
+        cwd=root,
+        env=env or dict(os.environ),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", url), url
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+    assert process.returncode == 0
+
+
 def standalone_parser(prog: str, description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
@@ -271,8 +301,6 @@ def standalone_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 def form_fields(body: bytes) -> dict[str, list[str]]:
     """An application/x-www-form-urlencoded body, Rails style (``media_ids[]`` is a list)."""
-    from urllib.parse import parse_qs
-
     return parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
 
 

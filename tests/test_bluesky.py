@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from pipeline.config import Secret
 from pipeline.errors import AmbiguousOutcome, AuthError, ChannelError, ConfigError, RateLimited
 from pipeline.retrying import RetryPolicy
 from tests.fakebsky import DEFAULT_APP_PASSWORD, POST, THUMB_MAX_SIZE, TID, FakeBluesky
+from tests.fakehttp import standalone
 
 NO_WAIT = RetryPolicy(attempts=3, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0)
 NOW = datetime(2026, 12, 1, 14, 30, 5, 123456, tzinfo=UTC)
@@ -516,3 +518,19 @@ def test_fake_answers_an_expired_token_as_the_pds(fake_bsky: FakeBluesky, token:
         400,
         {"error": "ExpiredToken", "message": "Token has expired"},
     )
+
+
+def test_standalone_fake_runs_as_a_process() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_BLUESKY_")}
+    env["PIPELINE_BLUESKY_APP_PASSWORD"] = "from-the-environment"
+    with standalone("tests.fakebsky", env) as url:
+        httpx.post(f"{url}/_fake/drop_next", json={}).raise_for_status()
+        credentials = BlueskyCredentials(
+            handle="writer.bsky.social", app_password=Secret("from-the-environment")
+        )
+        with BlueskyChannel.connect(
+            BlueskySettings(service=url), credentials, retry=NO_WAIT
+        ) as channel:
+            sent = channel.post(outgoing())  # the answer is dropped; the lookup adopts
+        state = httpx.get(f"{url}/_fake/state").json()
+    assert [r["uri"] for r in state["records"]] == [sent.id]

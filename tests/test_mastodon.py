@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from pipeline.channels.base import Outgoing, Sent
@@ -24,6 +26,7 @@ from pipeline.errors import (
     RateLimited,
 )
 from pipeline.retrying import RetryPolicy
+from tests.fakehttp import standalone
 from tests.fakemastodon import DEFAULT_TOKEN, FakeMastodon
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -347,3 +350,19 @@ def test_importing_the_channel_does_not_import_mastodon_py() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_standalone_fake_runs_as_a_process() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIPELINE_MASTODON_")}
+    env["PIPELINE_MASTODON_ACCESS_TOKEN"] = "fromTheEnvironment-0123456789"
+    with standalone("tests.fakemastodon", env) as url:
+        httpx.post(f"{url}/_fake/drop_next", json={}).raise_for_status()
+        credentials = MastodonCredentials(
+            access_token=Secret(env["PIPELINE_MASTODON_ACCESS_TOKEN"])
+        )
+        with MastodonChannel(
+            MastodonSettings(instance=url), credentials, timeout=5, retry=NO_WAIT
+        ) as channel:
+            sent = channel.post(outgoing())  # the answer is dropped; the key replays it
+        state = httpx.get(f"{url}/_fake/state").json()
+    assert [s["id"] for s in state["statuses"]] == [sent.id]

@@ -344,7 +344,8 @@ class BlueskyChannel:
     def _create_session(self) -> BlueskySession:
         password = self._credentials.app_password
         assert password is not None  # checked in __init__
-        body = {"identifier": self._credentials.handle, "password": password.reveal()}
+        handle = (self._credentials.handle or "").removeprefix("@")  # as people write it
+        body = {"identifier": handle, "password": password.reveal()}
         answer = self._safe("POST", CREATE_SESSION, "logging in", authed=False, json=body)
         return _session(answer)
 
