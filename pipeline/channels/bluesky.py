@@ -210,7 +210,10 @@ class BlueskyChannel:
                 if found is None:
                     raise _NotCreated(self._describe(exc)) from exc
                 return found
-            return self._sent(session.did, rkey, answer["cid"], record)
+            cid = answer.get("cid")
+            if not isinstance(cid, str):  # created, but the answer is unusable: read it back
+                return self._lookup(rkey) or self._sent(session.did, rkey, "", record)
+            return self._sent(session.did, rkey, cid, record)
 
         try:
             return self._retrying((_NotCreated, _Unknown), attempt)
