@@ -211,9 +211,12 @@ class BlueskyChannel:
                     raise _NotCreated(self._describe(exc)) from exc
                 return found
             cid = answer.get("cid")
-            if not isinstance(cid, str):  # created, but the answer is unusable: read it back
-                return self._lookup(rkey) or self._sent(session.did, rkey, "", record)
-            return self._sent(session.did, rkey, cid, record)
+            if isinstance(cid, str):
+                return self._sent(session.did, rkey, cid, record)
+            found = self._lookup(rkey)  # created, but the answer is unusable: read it back
+            if found is None:
+                raise AmbiguousOutcome("Bluesky accepted the post but its answer had no cid")
+            return found
 
         try:
             return self._retrying((_NotCreated, _Unknown), attempt)
@@ -285,7 +288,7 @@ class BlueskyChannel:
         """Reply refs under ``parent``: its thread's root (itself, if it is the first part)."""
         cid = parent.extra.get("cid")
         root = (parent.extra.get("root_uri"), parent.extra.get("root_cid"))
-        if cid is None or None in root:  # recorded without them: ask the PDS
+        if not cid or not all(root):  # recorded without them: ask the PDS
             did, collection, rkey = _parse_uri(parent.id)
             found = self._lookup(rkey, did=did, collection=collection)
             if found is None:
