@@ -41,11 +41,11 @@ from pathlib import Path
 import httpx
 from benchdoc import DOC, REPO, load_average, machine, write_section
 
-from pipeline import render as render_module
 from pipeline.config import load_credentials, load_settings
+from pipeline.core import render as render_module
 from pipeline.publisher import Result
-from pipeline.services import Services, utc_now
 from pipeline.store import Store
+from pipeline.wiring import Services, utc_now
 from pipeline.wordpress import WordPressClient, make_http_client
 from pipeline.workspace import load_workspace
 
@@ -231,7 +231,7 @@ def open_site(config: Path, wordpress: WordPressClient) -> Iterator[Services]:
     store = Store.open(settings.db_path, utc_now)
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
-        yield Services(workspace, store, wordpress, None, utc_now)
+        yield Services(workspace, store, wordpress, [], utc_now)
     finally:
         store.close()
 

@@ -13,12 +13,13 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
 from pipeline.errors import ConfigError
 from pipeline.timeutil import BadTime, parse_duration, to_utc
 
@@ -86,6 +87,14 @@ class XCredentials:
     def configured(self) -> bool:
         return self.oauth1 or self.bearer_token is not None
 
+    def missing(self) -> list[str]:
+        """The OAuth 1.0a keys still missing when some are set (none set: nothing missing)."""
+        names = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+        given = [getattr(self, name) is not None for name in names]
+        if not any(given) or self.configured:
+            return []
+        return [name for name, present in zip(names, given, strict=True) if not present]
+
     def secrets(self) -> list[str]:
         values = (
             self.consumer_key,
@@ -117,29 +126,17 @@ class WordPressSettings:
 
 
 @dataclass(frozen=True)
-class XSettings:
+class ChannelSettings:
+    """What every channel's table in pipeline.toml says: how to announce there."""
+
     template: str = DEFAULT_TEMPLATE
-    api_url: str = DEFAULT_X_API
     image: bool = False
     thread_series: bool = False
 
 
 @dataclass(frozen=True)
-class ScheduleEntry:
-    post: str  # a slug, or a path under posts_dir
-    at: datetime  # aware, UTC
-    line: int
-
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """Regular slots that take ``ready`` posts without a time of their own, in series order."""
-
-    days: tuple[int, ...]  # 0 = Monday
-    at: time  # local time in the site's timezone
+class XSettings(ChannelSettings):
+    api_url: str = DEFAULT_X_API
 
 
 @dataclass(frozen=True)

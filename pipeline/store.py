@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError
 from pipeline.timeutil import utc_iso
 
@@ -92,63 +93,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE posts ADD COLUMN sending_hash TEXT;
     """,
+    # 4: one announce step per channel (the target names it; X's were the only ones), and when
+    # each channel was first used, so that adding one does not announce the back catalogue
+    """
+    UPDATE steps SET target = 'x' WHERE kind = 'announce' AND target = '';
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('channel_since:x', '1970-01-01T00:00:00Z');
+    """,
 )
-
-STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    slug: str
-    source_path: str | None = None
-    source_hash: str | None = None
-    wp_id: int | None = None
-    permalink: str | None = None
-    wp_status: str | None = None
-    title: str | None = None
-    sent_hash: str | None = None
-    remote_hash: str | None = None
-    live_at: str | None = None
-    tweet_id: str | None = None
-    tweet_url: str | None = None
-    conflict: str | None = None
-    sending_hash: str | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.wp_status == "publish" and self.permalink is not None
-
-
-@dataclass(frozen=True)
-class Step:
-    id: int
-    post: str
-    kind: str
-    target: str
-    status: str
-    due_at: str | None
-    attempts: int
-    next_attempt_at: str | None
-    error: str | None
-    detail: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.target}" if self.target else self.kind
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    id: int
-    at: str
-    post: str
-    step: str
-    outcome: str
-    details: str
-    duration_ms: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Store:
@@ -347,6 +299,21 @@ class Store:
                 f"WHERE post = ? AND kind IN ({marks}) "
                 "AND status IN ('running', 'failed', 'pending', 'conflict')",
                 (note, self.now(), post, *kinds),
+            )
+
+    def channel_since(self, channel: str) -> str | None:
+        """When ``channel`` was first used to announce (UTC ISO), if it has been."""
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"channel_since:{channel}",)
+        ).fetchone()
+        return str(row["value"]) if row else None
+
+    def note_channel(self, channel: str) -> None:
+        """Remember when ``channel`` was first active (kept if already known)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (f"channel_since:{channel}", self.now()),
             )
 
     def reset_attempts(self, step: Step) -> None:

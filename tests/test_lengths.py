@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.core.lengths import (
-    graphemes,
-    length_function,
-    mastodon_length,
-    utf8_length,
-    x_weighted_length,
-)
+from pipeline.core.announce import Limits, measure
+from pipeline.core.lengths import graphemes, length_for, mastodon_length, utf8_length
 from pipeline.core.richtext import facets
 
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"
@@ -58,13 +53,19 @@ def test_mastodon_length_takes_the_instances_url_length() -> None:
     assert mastodon_length("https://example.com/", url_length=30) == 30
 
 
-def test_length_function_follows_limits_counting() -> None:
+def test_length_for_follows_limits_counting() -> None:
     text = "日本 https://example.com/" + "a" * 50
-    assert length_function("x-weighted")(text) == x_weighted_length(text) == 4 + 1 + 23
-    assert length_function("graphemes")(text) == graphemes(text) == len(text)
-    assert length_function("mastodon", 40)(text) == 3 + 40
+    assert length_for(text, "graphemes", None) == graphemes(text) == len(text)
+    assert length_for(text, "mastodon", 40) == 3 + 40
+    assert length_for(text, "mastodon", None) == 3 + 23
+    assert measure(text, Limits(300, "graphemes")) == len(text)
+    assert measure(text, Limits(280)) == 4 + 1 + 23  # X's weighted length, in announce
     with pytest.raises(ValueError, match="unknown way of counting"):
-        length_function("characters")
+        length_for(text, "characters", None)
+
+
+def test_a_full_stop_after_a_url_counts_as_mastodon_counts_it() -> None:
+    assert mastodon_length("read https://example.com/a.") == 5 + 23 + 1
 
 
 def covered(text: str) -> list[tuple[str, str]]:

@@ -1,9 +1,9 @@
-"""The one interface every social network is announced through (X, Bluesky, Mastodon).
+"""The one small interface every network implements; the publisher knows no network by name.
 
-Errors a channel raises (``pipeline.errors``): ``AuthError`` (credentials refused: this channel is
-held), ``RateLimited`` (defer until ``reset_at``), ``AmbiguousOutcome`` (the post may or may not
-exist), ``DuplicatePost`` and ``CreditsExhausted`` (X), ``ChannelError`` for other failures, and
-``CannotTell`` from ``find`` when the network gives no way to know.
+A channel posts one announcement, finds an earlier post of the same announcement (so a create
+whose outcome is unknown is adopted, not repeated), deletes, and says who it is logged in as.
+Composing the text within the network's limits is pure (:mod:`pipeline.core.announce`); the
+channel only says what its limits are.
 """
 
 from __future__ import annotations
@@ -13,51 +13,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-
-@dataclass(frozen=True)
-class Limits:
-    max_length: int  # X 280 (weighted), Bluesky 300 graphemes, Mastodon instance's
-    counting: str  # "x-weighted" | "graphemes" | "mastodon"
-    url_length: int | None = None  # Mastodon: characters_reserved_per_url (23)
+from pipeline.core.announce import Limits
 
 
 @dataclass(frozen=True)
 class Sent:
-    id: str  # tweet id / at:// uri / Mastodon status id
-    url: str | None  # public URL of the post
-    extra: Mapping[str, str] = field(default_factory=dict)  # e.g. Bluesky cid, root uri/cid
+    """A post on a network: its id (tweet id, at:// URI, status id) and public URL."""
+
+    id: str
+    url: str | None
+    extra: Mapping[str, str] = field(default_factory=dict)  # e.g. Bluesky's cid, thread root
 
 
 @dataclass(frozen=True)
 class Outgoing:
-    key: str  # stable per (article, channel): idempotency key / TID seed
-    text: str  # already composed within limits()
+    """One announcement, ready to send."""
+
+    key: str  # stable per (article, channel): an idempotency key, a record key's seed
+    text: str  # already composed within the channel's limits
     link: str  # the article's permalink
     title: str
     excerpt: str
-    image: Path | None  # featured image (attach, or card thumbnail), when enabled
+    image: Path | None  # the featured image, when the channel's `image` setting is on
     image_alt: str
-    reply_to: Sent | None  # previous part's post on this channel (thread_series)
+    reply_to: Sent | None  # the previous part's post on this channel (thread_series)
 
 
 class Channel(Protocol):
-    name: str  # "x" | "bluesky" | "mastodon"
+    name: str
 
     def limits(self) -> Limits: ...
 
-    def post(self, item: Outgoing) -> Sent: ...
+    def post(self, item: Outgoing) -> Sent:
+        """Create the post. Raises AmbiguousOutcome when it may or may not exist now."""
+        ...
 
     def find(self, item: Outgoing) -> Sent | None:
-        """The earlier post of this item, if any.
-
-        Raises ``pipeline.errors.CannotTell`` when the network gives no way to know (X).
-        """
+        """The post an earlier attempt made of ``item``, if any; CannotTell if unknowable."""
         ...
 
     def delete(self, sent: Sent) -> None: ...
 
     def whoami(self) -> str:
-        """The account name, for ``check --online``."""
+        """The account the credentials belong to (proves they work)."""
         ...
 
     def close(self) -> None: ...

@@ -35,10 +35,11 @@ import httpx
 import stamina
 
 from pipeline import __version__
-from pipeline.channels.base import Limits, Outgoing, Sent
+from pipeline.channels.base import Outgoing, Sent
 from pipeline.channels.images import fit_under
 from pipeline.channels.settings import BlueskyCredentials, BlueskySettings, secure_url
 from pipeline.config import Secret
+from pipeline.core.announce import Limits
 from pipeline.core.lengths import BLUESKY_MAX_GRAPHEMES
 from pipeline.core.richtext import facets
 from pipeline.errors import (
@@ -187,7 +188,7 @@ class BlueskyChannel:
     # -- the Channel interface --
 
     def limits(self) -> Limits:
-        return Limits(max_length=BLUESKY_MAX_GRAPHEMES, counting="graphemes")
+        return Limits(max_length=BLUESKY_MAX_GRAPHEMES, counting="graphemes", network="Bluesky")
 
     def whoami(self) -> str:
         return self._login().handle

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import stamina
 
 from pipeline import __version__
-from pipeline.channels.base import Limits, Outgoing, Sent
+from pipeline.channels.base import Outgoing, Sent
 from pipeline.channels.images import read_image
 from pipeline.channels.settings import (
     VISIBILITIES,
@@ -39,6 +39,7 @@ from pipeline.channels.settings import (
     MastodonSettings,
     secure_url,
 )
+from pipeline.core.announce import Limits
 from pipeline.core.lengths import MASTODON_URL_LENGTH
 from pipeline.errors import (
     AmbiguousOutcome,
@@ -148,6 +149,7 @@ class MastodonChannel:
             max_length=int(statuses.get("max_characters") or DEFAULT_MAX_CHARACTERS),
             counting="mastodon",
             url_length=int(statuses.get("characters_reserved_per_url") or MASTODON_URL_LENGTH),
+            network="Mastodon",
         )
 
     def whoami(self) -> str:

@@ -1,7 +1,8 @@
 """Settings and credentials of the Bluesky and Mastodon channels (``[bluesky]``, ``[mastodon]``).
 
 config.py reads the TOML into these; the key names are the contract in PRODUCT.md and issue 13.
-Defaults follow ``[x]``: no image and no threading unless asked for.
+``template``, ``image`` and ``thread_series`` are every channel's (``ChannelSettings``), with the
+same defaults as ``[x]``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pipeline.config import DEFAULT_TEMPLATE, Secret, is_loopback
+from pipeline.config import ChannelSettings, Secret, is_loopback
 from pipeline.errors import ConfigError
 
 DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
@@ -18,11 +19,8 @@ VISIBILITIES = ("public", "unlisted", "private", "direct")
 
 
 @dataclass(frozen=True)
-class BlueskySettings:
-    service: str = DEFAULT_BLUESKY_SERVICE  # the PDS
-    template: str = DEFAULT_TEMPLATE
-    thread_series: bool = False
-    image: bool = False  # the featured image as the link card's thumbnail
+class BlueskySettings(ChannelSettings):
+    service: str = DEFAULT_BLUESKY_SERVICE  # the PDS; image: the link card's thumbnail
 
 
 @dataclass(frozen=True)
@@ -39,12 +37,9 @@ class BlueskyCredentials:
 
 
 @dataclass(frozen=True)
-class MastodonSettings:
-    instance: str = DEFAULT_MASTODON_INSTANCE
-    template: str = DEFAULT_TEMPLATE
+class MastodonSettings(ChannelSettings):
+    instance: str = DEFAULT_MASTODON_INSTANCE  # image: attached, with its alt text
     visibility: str = "public"
-    thread_series: bool = False
-    image: bool = False  # the featured image attached, with its alt text
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline import schedule
+from pipeline.core import schedule
+from pipeline.core.posts import Post
+from pipeline.core.schedule import Slot, assign_cadence, cadence_queue, resolve
 from pipeline.errors import InputError
-from pipeline.posts import Post
+from pipeline.journal import Journal
 from pipeline.publisher import Echo, Result
-from pipeline.schedule import scheduled
-from pipeline.services import Services
-from pipeline.state import publishes_due_again
-from pipeline.timeutil import utc_iso
+from pipeline.status import publishes_due_again
+from pipeline.store import Store
+from pipeline.timeutil import from_iso, utc_iso
+from pipeline.wiring import Services
+from pipeline.workspace import Workspace
 
 
 @dataclass
@@ -66,7 +69,8 @@ def due_now(found: Services, now: datetime) -> DueWork:
 
 
 def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
-    scheduled(found.workspace, found.store, now, assign=True)
+    journal = found.journal(echo)
+    scheduled(found.workspace, found.store, now, assign=journal)
     work = due_now(found, now)
     store = found.store
     catch_up = found.workspace.settings.catch_up
@@ -75,19 +79,58 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
             f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
             f"({catch_up}); held: publish it with `pipeline publish {slot.slug}`"
         )
-        store.set_step(slot.slug, "publish", status="held", due_at=utc_iso(slot.at), error=note)
-        store.log(slot.slug, "publish", "held", note)
-        echo(f"{slot.slug}: held: {note}")
+        journal.held(slot.slug, "publish", "", note, due_at=utc_iso(slot.at))
     for slot in work.upcoming:
         step = store.step(slot.slug, "publish")
         if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
-            store.set_step(slot.slug, "publish", status="pending", due_at=utc_iso(slot.at))
-    publisher = found.publisher(echo)
-    result = publisher.publish(work.targets)
-    publisher.announce_pending(result=result)
+            journal.queued(slot.slug, "publish", due_at=utc_iso(slot.at))
+    result = found.publisher(echo).publish(work.targets, owed=True)
     return RunReport(
         result,
         [p.slug for p in work.targets],
         [s.slug for s in work.newly_held],
         list(work.problems),
     )
+
+
+def scheduled(
+    workspace: Workspace, store: Store, now: datetime, *, assign: Journal | None = None
+) -> tuple[dict[str, Slot], list[InputError]]:
+    """Every post's time: its own (publish_at, [[schedule]]) or its cadence slot.
+
+    With ``assign`` (the journal to record it in), posts newly queued for the cadence keep the
+    slot they are given now (recorded as their pending publish step), so their times never shift
+    between runs.
+    """
+    settings = workspace.settings
+    journal = assign
+    taken = (
+        {
+            step.post: from_iso(step.due_at)
+            for step in store.steps()
+            if step.kind == "publish"
+            and step.detail.get("cadence")
+            and step.due_at
+            and step.status != "done"
+        }
+        if settings.cadence is not None
+        else {}
+    )
+    slots, problems = resolve(
+        workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
+    )
+    if settings.cadence is None:
+        return slots, problems
+    queue = cadence_queue(workspace.posts, slots, store.posts())
+    new = assign_cadence(queue, taken, settings.cadence, settings.timezone, now)
+    for slug, at in new.items():
+        slots[slug] = Slot(slug, at, "cadence")
+        if journal is not None:
+            journal.queued(
+                slug,
+                "publish",
+                due_at=utc_iso(at),
+                detail={"cadence": True},
+                why=f"cadence slot {utc_iso(at)}",
+            )
+    return slots, problems
