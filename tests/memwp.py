@@ -37,17 +37,19 @@ fail (an answer instead, or a transport error before or after WordPress did the 
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 import re
 import secrets
 import string
+import struct
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote_plus, unquote
 
 import httpx
 import pytest
@@ -65,6 +67,8 @@ WP_VERSION = "6.1.9"
 MINUTE = timedelta(minutes=1)
 PASSWORD_CHARS = string.ascii_letters + string.digits
 PER_PAGE_MAX = 100
+# Collection parameters WordPress turns into lists (so its paging links show them as a[0]=...).
+LIST_PARAMS = frozenset({"status", "include", "exclude", "slug", "categories", "tags"})
 POST_STATUSES = ("publish", "future", "draft", "pending", "private")
 # WP_Query's status=any: every status not excluded from search (so neither trash nor auto-draft).
 ANY_STATUSES = frozenset(POST_STATUSES)
@@ -94,31 +98,131 @@ IMAGE_MAGIC = (
     (b"GIF89a", "gif"),
     (b"BM", "bmp"),
 )
-ROLE_CAPS: dict[str, frozenset[str]] = {
-    "subscriber": frozenset({"read"}),
-    "contributor": frozenset({"read", "edit_posts", "delete_posts"}),
-    "author": frozenset(
-        {
-            "read",
-            "edit_posts",
-            "delete_posts",
-            "publish_posts",
-            "edit_published_posts",
-            "delete_published_posts",
-            "upload_files",
-        }
+# populate_roles() of WordPress 6.1, as wp_user_roles holds it on a fresh install.
+ROLE_CAPS: dict[str, tuple[str, ...]] = {
+    "subscriber": (
+        "read",
+        "level_0",
+    ),
+    "contributor": (
+        "edit_posts",
+        "read",
+        "level_1",
+        "level_0",
+        "delete_posts",
+    ),
+    "author": (
+        "upload_files",
+        "edit_posts",
+        "edit_published_posts",
+        "publish_posts",
+        "read",
+        "level_2",
+        "level_1",
+        "level_0",
+        "delete_posts",
+        "delete_published_posts",
+    ),
+    "editor": (
+        "moderate_comments",
+        "manage_categories",
+        "manage_links",
+        "upload_files",
+        "unfiltered_html",
+        "edit_posts",
+        "edit_others_posts",
+        "edit_published_posts",
+        "publish_posts",
+        "edit_pages",
+        "read",
+        "level_7",
+        "level_6",
+        "level_5",
+        "level_4",
+        "level_3",
+        "level_2",
+        "level_1",
+        "level_0",
+        "edit_others_pages",
+        "edit_published_pages",
+        "publish_pages",
+        "delete_pages",
+        "delete_others_pages",
+        "delete_published_pages",
+        "delete_posts",
+        "delete_others_posts",
+        "delete_published_posts",
+        "delete_private_posts",
+        "edit_private_posts",
+        "read_private_posts",
+        "delete_private_pages",
+        "edit_private_pages",
+        "read_private_pages",
+    ),
+    "administrator": (
+        "switch_themes",
+        "edit_themes",
+        "activate_plugins",
+        "edit_plugins",
+        "edit_users",
+        "edit_files",
+        "manage_options",
+        "moderate_comments",
+        "manage_categories",
+        "manage_links",
+        "upload_files",
+        "import",
+        "unfiltered_html",
+        "edit_posts",
+        "edit_others_posts",
+        "edit_published_posts",
+        "publish_posts",
+        "edit_pages",
+        "read",
+        "level_10",
+        "level_9",
+        "level_8",
+        "level_7",
+        "level_6",
+        "level_5",
+        "level_4",
+        "level_3",
+        "level_2",
+        "level_1",
+        "level_0",
+        "edit_others_pages",
+        "edit_published_pages",
+        "publish_pages",
+        "delete_pages",
+        "delete_others_pages",
+        "delete_published_pages",
+        "delete_posts",
+        "delete_others_posts",
+        "delete_published_posts",
+        "delete_private_posts",
+        "edit_private_posts",
+        "read_private_posts",
+        "delete_private_pages",
+        "edit_private_pages",
+        "read_private_pages",
+        "delete_users",
+        "create_users",
+        "unfiltered_upload",
+        "edit_dashboard",
+        "update_plugins",
+        "delete_plugins",
+        "install_plugins",
+        "update_themes",
+        "install_themes",
+        "update_core",
+        "list_users",
+        "remove_users",
+        "promote_users",
+        "edit_theme_options",
+        "delete_themes",
+        "export",
     ),
 }
-ROLE_CAPS["editor"] = ROLE_CAPS["author"] | {
-    "edit_others_posts",
-    "delete_others_posts",
-    "edit_private_posts",
-    "read_private_posts",
-    "delete_private_posts",
-    "manage_categories",
-    "unfiltered_html",
-}
-ROLE_CAPS["administrator"] = ROLE_CAPS["editor"] | {"list_users", "edit_users", "manage_options"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +278,10 @@ class User:
     def can(self, capability: str) -> bool:
         return any(capability in ROLE_CAPS[role] for role in self.roles)
 
+    def capabilities(self) -> dict[str, bool]:
+        caps = {cap: True for role in self.roles for cap in ROLE_CAPS[role]}
+        return caps | dict.fromkeys(self.roles, True)
+
 
 class RestError(Exception):
     """A WP_Error on its way out as ``{code, message, data}``."""
@@ -192,9 +300,10 @@ def invalid_param(name: str, message: str, code: str, data: Any = None) -> RestE
     return error
 
 
-def not_in_enum(name: str, values: tuple[str, ...]) -> RestError:
+def not_in_enum(name: str, values: tuple[str, ...], param: str | None = None) -> RestError:
+    """rest_validate_enum(); ``param`` is the parameter reported when ``name`` is an item."""
     listed = ", ".join(values[:-1]) + ", and " + values[-1]
-    return invalid_param(name, f"{name} is not one of {listed}.", "rest_not_in_enum")
+    return invalid_param(param or name, f"{name} is not one of {listed}.", "rest_not_in_enum")
 
 
 @dataclass
@@ -370,7 +479,11 @@ class MemoryWordPress:
             response = self._dispatch(call)
         except RestError as error:
             response = httpx.Response(error.status, json=error.body)
-        response.headers.update({k: v for k, v in headers.items() if k not in response.headers})
+        # The answer's own headers win, as PHP's header() replaces one sent earlier (so a
+        # paging or "alternate" Link replaces the REST API's Link).
+        own = {k.lower(): v for k, v in response.headers.items() if k.lower() != "content-type"}
+        response.headers.clear()
+        response.headers.update({k.lower(): v for k, v in headers.items()} | own)
         if request.method == "HEAD":
             return httpx.Response(response.status_code, headers=response.headers)
         return response
@@ -584,7 +697,7 @@ class MemoryWordPress:
                     {"status": status_code},
                 )
             if status not in allowed:
-                raise not_in_enum("status[0]", allowed)
+                raise not_in_enum("status[0]", allowed, param="status")
         found: set[str] = set()
         for status in wanted:
             found |= ANY_STATUSES if status == "any" else {status}
@@ -629,7 +742,36 @@ class MemoryWordPress:
             )
         items = [shape(item) for item in rows[offset : offset + per_page] if permitted(item)]
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
+        links = self._paging_links(call, page, pages)
+        if links:
+            headers["Link"] = links
         return reply(200, items, headers)
+
+    def _paging_links(self, call: Call, page: int, pages: int) -> str:
+        """The ``prev``/``next`` links, from the query as WordPress sanitized it."""
+        base = [(k, v) for k, v in call.query.items() if k != "rest_route"]
+        links = []
+        if page > 1:
+            links.append(f'<{self._collection_url(call, base, min(page - 1, pages))}>; rel="prev"')
+        if pages > page:
+            links.append(f'<{self._collection_url(call, base, page + 1)}>; rel="next"')
+        return ", ".join(links)
+
+    def _collection_url(self, call: Call, params: list[tuple[str, Any]], page: int) -> str:
+        pairs: list[tuple[str, str]] = []
+        for key, value in params:
+            if key in LIST_PARAMS:
+                items = id_list(value) if key in ("include", "exclude") else slug_list(value)
+                pairs += [(f"{key}[{i}]", str(item)) for i, item in enumerate(items)]
+            elif key != "page":
+                pairs.append((key, str(value)))
+            else:
+                pairs.append((key, str(page)))  # add_query_arg() replaces it in place
+        if "page" not in call.query:
+            pairs.append(("page", str(page)))
+        url = httpx.URL(self.rest_url(call.route))
+        query = "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in pairs)
+        return str(url) + ("&" if url.query else "?") + query
 
     def _get_post(self, call: Call) -> httpx.Response:
         row = self._post_row(call)
@@ -926,9 +1068,7 @@ class MemoryWordPress:
             "title": self._rendered(row.title, text.texturize_title(row.title), edit),
         }
         if edit:
-            data["permalink_template"] = (
-                f"{self.url}/%postname%/" if self.pretty_permalinks else f"{self.url}/?p={row.id}"
-            )
+            data["permalink_template"] = self._permalink_template(row)
             data["generated_slug"] = self._unique_slug(
                 text.sanitize_title(row.title), row.id, row.type
             )
@@ -936,7 +1076,9 @@ class MemoryWordPress:
 
     def _post_body(self, row: Row, edit: bool) -> Json:
         content = self._rendered(row.content, text.autop(row.content), edit)
-        content |= {"protected": False, "block_version": int("<!-- wp:" in row.content)}
+        content["protected"] = False
+        if edit:
+            content["block_version"] = int("<!-- wp:" in row.content)
         excerpt = row.excerpt or text.trim_excerpt(row.content)
         return {
             "content": content,
@@ -966,6 +1108,12 @@ class MemoryWordPress:
             "collection": [{"href": self.rest_url(f"/wp/v2/{base}")}],
             "author": [{"embeddable": True, "href": self.rest_url(f"/wp/v2/users/{row.author}")}],
         }
+
+    def _permalink_template(self, row: Row) -> str:
+        """get_sample_permalink(): pretty for every status but the trash."""
+        if self.pretty_permalinks and row.status != "trash":
+            return f"{self.url}/%postname%/"
+        return f"{self.url}/?p={row.id}"
 
     def _link(self, row: Row) -> str:
         """get_permalink(): pretty for what the public can see, ``?p=ID`` for the rest."""
@@ -998,6 +1146,7 @@ class MemoryWordPress:
         row = Row(
             next(self._row_ids), "attachment", "inherit", "", now, now, now, author=call.user.id
         )
+        row.ping_status = "closed"  # get_default_comment_status('attachment', 'pingback')
         row.mime_type = mime
         row.file = f"{now:%Y/%m}/{filename}"
         row.guid = f"{self.url}/wp-content/uploads/{row.file}"
@@ -1144,20 +1293,21 @@ class MemoryWordPress:
             "title": self._rendered(row.title, text.texturize_title(row.title), edit),
         }
         if edit:
-            data["permalink_template"] = f"{self.url}/%postname%/"
+            data["permalink_template"] = f"{self.url}/?attachment_id={row.id}"
             data["generated_slug"] = row.name
+        description = self._attachment_html(row) + text.autop(row.content)
         data |= {
             "author": row.author,
             "comment_status": row.comment_status,
             "ping_status": row.ping_status,
             "template": "",
             "meta": [],
-            "description": self._rendered(row.content, text.autop(row.content), edit),
+            "description": self._rendered(row.content, description, edit),
             "caption": self._rendered(row.excerpt, text.autop(row.excerpt), edit),
             "alt_text": row.meta.get("_wp_attachment_image_alt", ""),
             "media_type": "image" if row.mime_type.startswith("image/") else "file",
             "mime_type": row.mime_type,
-            "media_details": {"filesize": len(row.data), "sizes": {}},
+            "media_details": self._media_details(row),
             "post": None,
             "source_url": row.guid,
         }
@@ -1165,6 +1315,34 @@ class MemoryWordPress:
             data["missing_image_sizes"] = []
         data["_links"] = self._post_links(row)
         return data
+
+    def _media_details(self, row: Row) -> Json:
+        """wp_generate_attachment_metadata() for an image small enough to need no sub-sizes."""
+        size = image_size(row.data)
+        if size is None:
+            return {"filesize": len(row.data)}
+        width, height = size
+        return {
+            "width": width,
+            "height": height,
+            "file": row.file,
+            "filesize": len(row.data),
+            "sizes": {},
+            "image_meta": dict(IMAGE_META),
+        }
+
+    def _attachment_html(self, row: Row) -> str:
+        """prepend_attachment(): the image, linked to its file, before the description."""
+        size = image_size(row.data) if row.mime_type.startswith("image/") else None
+        if size is None:
+            return f"<p class=\"attachment\"><a href='{row.guid}'>{row.title}</a></p>\n"
+        alt = text.esc_attr(row.meta.get("_wp_attachment_image_alt", ""))
+        image = (
+            f'<img width="{size[0]}" height="{size[1]}" src="{row.guid}" '
+            f'class="attachment-medium size-medium" alt="{alt}" decoding="async" '
+            'loading="lazy" />'
+        )
+        return f"<p class=\"attachment\"><a href='{row.guid}'>{image}</a></p>\n"
 
     # -- terms ---------------------------------------------------------------------------------
 
@@ -1342,7 +1520,7 @@ class MemoryWordPress:
             )
         if not truthy(call.get("force")):
             raise RestError(
-                "rest_trash_not_implemented",
+                "rest_trash_not_supported",
                 "Terms do not support trashing. Set 'force=true' to delete.",
                 501,
             )
@@ -1392,12 +1570,12 @@ class MemoryWordPress:
         data: Json = {
             "id": user.id,
             "name": user.name,
-            "url": "",
+            "url": self.url if user.id == 1 else "",
             "description": "",
             "link": f"{self.url}/author/{user.login}/",
             "slug": user.login,
-            "avatar_urls": {},
-            "meta": [],
+            "avatar_urls": avatar_urls(user.email, self.url.startswith("https:")),
+            "meta": {"persisted_preferences": []},
         }
         if call.context == "edit":
             data |= {
@@ -1409,8 +1587,7 @@ class MemoryWordPress:
                 "nickname": user.login,
                 "roles": list(user.roles),
                 "registered_date": rfc3339(user.registered.replace(tzinfo=None)) + "+00:00",
-                "capabilities": {c: True for role in user.roles for c in sorted(ROLE_CAPS[role])}
-                | dict.fromkeys(user.roles, True),
+                "capabilities": user.capabilities(),
                 "extra_capabilities": dict.fromkeys(user.roles, True),
             }
         return reply(200, data)
@@ -1562,6 +1739,51 @@ def filename_from_disposition(header: str) -> str | None:
     return filename or None
 
 
+IMAGE_META = {
+    "aperture": "0",
+    "credit": "",
+    "camera": "",
+    "caption": "",
+    "created_timestamp": "0",
+    "copyright": "",
+    "focal_length": "0",
+    "iso": "0",
+    "shutter_speed": "0",
+    "title": "",
+    "orientation": "0",
+    "keywords": [],
+}
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """getimagesize() for PNG, GIF, BMP and JPEG: (width, height), or None."""
+    kind = sniff_image(data)
+    if kind == "png" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return int(width), int(height)
+    if kind == "gif" and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return int(width), int(height)
+    if kind == "bmp" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return int(width), abs(int(height))
+    if kind == "jpg":
+        return jpeg_size(data)
+    return None
+
+
+def jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame size from a JPEG's first SOF marker."""
+    at = 2
+    while at + 9 < len(data) and data[at] == 0xFF:
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return int(width), int(height)
+        at += 2 + int(length)
+    return None
+
+
 def sniff_image(data: bytes) -> str | None:
     """The image type the bytes really are (wp_get_image_mime), as an extension."""
     for magic, extension in IMAGE_MAGIC:
@@ -1621,6 +1843,15 @@ def memwp(memwp_site: MemoryWordPress) -> Iterator[WordPressClient]:
     client = memwp_site.client()
     yield client
     client.close()
+
+
+def avatar_urls(email: str, secure: bool) -> dict[str, str]:
+    """get_avatar_url(): Gravatar by the md5 of the e-mail address, at three sizes."""
+    digest = hashlib.md5(email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    host = "https://secure" if secure else f"http://{int(digest[0], 16) % 3}"
+    return {
+        str(size): f"{host}.gravatar.com/avatar/{digest}?s={size}&d=mm&r=g" for size in (24, 48, 96)
+    }
 
 
 def http_date(when: datetime) -> str:

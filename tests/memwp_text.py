@@ -216,6 +216,12 @@ def specialchars(text: str) -> str:
     return escaped.replace("<", "&lt;").replace(">", "&gt;")
 
 
+def esc_attr(text: str) -> str:
+    """esc_attr(): _wp_specialchars() with quotes, no double encoding."""
+    escaped = specialchars(text)
+    return escaped.replace('"', "&quot;").replace("'", "&#039;")
+
+
 def sanitize_term_name(name: str) -> str:
     """The pre_term_name filters: sanitize_text_field, kses (no tags left), _wp_specialchars."""
     return specialchars(sanitize_text_field(name))
