@@ -67,6 +67,8 @@ WP_VERSION = "6.1.9"
 MINUTE = timedelta(minutes=1)
 PASSWORD_CHARS = string.ascii_letters + string.digits
 PER_PAGE_MAX = 100
+# The feeds and "embed": slugs WordPress never gives a post.
+BAD_SLUGS = frozenset({"feed", "rdf", "rss", "rss2", "atom", "embed"})
 # Collection parameters WordPress turns into lists (so its paging links show them as a[0]=...).
 LIST_PARAMS = frozenset({"status", "include", "exclude", "slug", "categories", "tags"})
 POST_STATUSES = ("publish", "future", "draft", "pending", "private")
@@ -549,7 +551,13 @@ class MemoryWordPress:
             try:
                 parsed = json.loads(body)
             except ValueError as exc:
-                raise RestError("rest_invalid_json", "Invalid JSON body passed.", 400) from exc
+                raise RestError(
+                    "rest_invalid_json",
+                    "Invalid JSON body passed.",
+                    400,
+                    json_error_code=4,
+                    json_error_message="Syntax error",
+                ) from exc
             data = parsed if isinstance(parsed, dict) else {}
         params = {**query, **(data or {})}
         user = self._authenticate(request.headers.get("Authorization"))
@@ -660,6 +668,12 @@ class MemoryWordPress:
 
     def _list_posts(self, call: Call) -> httpx.Response:
         statuses = self._status_filter(call)
+        if call.context == "edit" and (call.user is None or not call.user.can("edit_posts")):
+            raise RestError(
+                "rest_forbidden_context",
+                "Sorry, you are not allowed to edit posts in this post type.",
+                auth_status(call.user),
+            )
         rows = [r for r in self.posts() if r.status in statuses]
         if call.has("slug"):
             slugs = set(slug_list(call.get("slug")))
@@ -707,9 +721,9 @@ class MemoryWordPress:
         orderby = str(call.get("orderby") or "date")
         reverse = str(call.get("order") or "desc").lower() == "desc"
         keys: dict[str, Callable[[Row], Any]] = {
-            "date": lambda r: (r.date, r.id),
+            "date": lambda r: r.date,
             "id": lambda r: r.id,
-            "modified": lambda r: (r.modified, r.id),
+            "modified": lambda r: r.modified,
             "slug": lambda r: r.name,
             "title": lambda r: r.title.lower(),
         }
@@ -719,7 +733,8 @@ class MemoryWordPress:
         if orderby not in keys:
             listed = (*keys, "author", "include", "parent", "relevance", "include_slugs")
             raise not_in_enum("orderby", tuple(listed))
-        return sorted(rows, key=keys[orderby], reverse=reverse)
+        # MySQL returns rows of equal dates in id order, whichever way the dates are sorted.
+        return sorted(sorted(rows, key=lambda r: r.id), key=keys[orderby], reverse=reverse)
 
     def _page_of(
         self,
@@ -985,13 +1000,20 @@ class MemoryWordPress:
                 for r in self.rows.values()
             )
 
-        if not taken(slug) and slug not in ("feed", "rdf", "rss", "rss2", "atom", "embed"):
+        if not taken(slug) and slug not in BAD_SLUGS and not self._date_archive(slug, row_id):
             return slug
         for suffix in itertools.count(2):
             candidate = f"{text.truncate_slug(slug, 200 - (len(str(suffix)) + 1))}-{suffix}"
             if not taken(candidate):
                 return candidate
         raise AssertionError("unreachable")
+
+    def _date_archive(self, slug: str, row_id: int) -> bool:
+        """A new numeric slug would be read as a year archive under /%postname%/."""
+        row = self.rows.get(row_id)
+        if not self.pretty_permalinks or (row is not None and row.name == slug):
+            return False
+        return slug.isdigit() and int(slug) != 0 and (row is None or row.type == "post")
 
     def _after_save(self, row: Row, call: Call) -> None:
         """What the controller does after inserting: featured image, then terms."""
@@ -1065,13 +1087,13 @@ class MemoryWordPress:
             "status": row.status,
             "type": row.type,
             "link": self._link(row),
-            "title": self._rendered(row.title, text.texturize_title(row.title), edit),
+            "title": self._rendered(row.title, self._display_title(row), edit),
         }
         if edit:
             data["permalink_template"] = self._permalink_template(row)
-            data["generated_slug"] = self._unique_slug(
-                text.sanitize_title(row.title), row.id, row.type
-            )
+            # get_sample_permalink(): from the title, unique, shown decoded (editable_slug).
+            slug = self._unique_slug(text.sanitize_title(row.title, str(row.id)), row.id, row.type)
+            data["generated_slug"] = unquote(slug)
         return data | self._post_body(row, edit)
 
     def _post_body(self, row: Row, edit: bool) -> Json:
@@ -1096,6 +1118,12 @@ class MemoryWordPress:
             "tags": list(row.terms.get("post_tag", [])),
             "_links": self._post_links(row),
         }
+
+    @staticmethod
+    def _display_title(row: Row) -> str:
+        """get_the_title(): a private post's title says so."""
+        title = text.texturize_title(row.title)
+        return f"Private: {title}" if row.status == "private" else title
 
     @staticmethod
     def _rendered(raw: str, rendered: str, edit: bool) -> Json:
@@ -1575,7 +1603,7 @@ class MemoryWordPress:
             "link": f"{self.url}/author/{user.login}/",
             "slug": user.login,
             "avatar_urls": avatar_urls(user.email, self.url.startswith("https:")),
-            "meta": {"persisted_preferences": []},
+            "meta": {"persisted_preferences": []} if call.context == "edit" else [],
         }
         if call.context == "edit":
             data |= {
@@ -1685,7 +1713,11 @@ def int_param(value: Any, name: str) -> int:
 
 def int_list_param(value: Any, name: str) -> list[int]:
     items = value if isinstance(value, list) else parse_list(value)
-    return [int_param(item, f"{name}[{i}]") for i, item in enumerate(items)]
+    for i, item in enumerate(items):
+        if isinstance(item, bool) or not re.fullmatch(r"-?\d+", str(item)):
+            message = f"{name}[{i}] is not of type integer."
+            raise invalid_param(name, message, "rest_invalid_type", {"param": f"{name}[{i}]"})
+    return [int(item) for item in items]
 
 
 def truthy(value: Any) -> bool:
