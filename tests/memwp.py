@@ -676,7 +676,8 @@ class MemoryWordPress:
             )
         rows = [r for r in self.posts() if r.status in statuses]
         if call.has("slug"):
-            slugs = set(slug_list(call.get("slug")))
+            # WP_Query's post_name__in: sanitize_title_for_query(), which keeps accents.
+            slugs = {text.sanitize_title_for_query(part) for part in parse_list(call.get("slug"))}
             rows = [r for r in rows if r.name in slugs]
         if call.has("include"):
             ids = set(id_list(call.get("include")))
@@ -776,7 +777,13 @@ class MemoryWordPress:
         pairs: list[tuple[str, str]] = []
         for key, value in params:
             if key in LIST_PARAMS:
-                items = id_list(value) if key in ("include", "exclude") else slug_list(value)
+                items: list[Any] = (
+                    id_list(value)
+                    if key in ("include", "exclude")
+                    else slug_list(value)
+                    if key == "status"
+                    else parse_list(value)
+                )
                 pairs += [(f"{key}[{i}]", str(item)) for i, item in enumerate(items)]
             elif key != "page":
                 pairs.append((key, str(value)))

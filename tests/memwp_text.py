@@ -142,6 +142,11 @@ def sanitize_title(title: str, fallback: str = "") -> str:
     return slug or fallback
 
 
+def sanitize_title_for_query(title: str) -> str:
+    """sanitize_title($title, '', 'query'): how WP_Query reads a slug; accents stay."""
+    return sanitize_title_with_dashes(title, save=False)
+
+
 def sanitize_title_with_dashes(title: str, *, save: bool) -> str:
     text = strip_tags(title)
     text = re.sub(r"%([a-fA-F0-9]{2})", r"---\1---", text)
