@@ -574,20 +574,22 @@ class MemoryWordPress:
         user = next((u for u in self.users.values() if login in (u.login, u.email)), None)
         if user is None:
             code = "invalid_email" if "@" in login else "invalid_username"
-            return self._refused(
+            self._refused(
                 code,
                 "<strong>Error:</strong> Unknown username. Check again or try your email address.",
             )
+            return None
         if re.sub(r"[^a-z\d]", "", password, flags=re.I) in user.app_passwords:
             return user
-        return self._refused(
+        self._refused(
             "incorrect_password", "The provided password is an invalid application password."
         )
+        return None
 
     def _refused(self, code: str, message: str) -> None:
+        """The login was wrong: an error only where the site reports it (see the docstring)."""
         if self.report_auth_errors:
             raise RestError(code, message, 401)
-        return None
 
     def _dispatch(self, call: Call) -> httpx.Response:
         method = "GET" if call.method == "HEAD" else call.method
@@ -608,21 +610,18 @@ class MemoryWordPress:
 
     def _route_table(self) -> list[tuple[re.Pattern[str], dict[str, Handler]]]:
         item = r"(?P<id>[\d]+)"
-        editable = dict.fromkeys(("POST", "PUT", "PATCH"))
         table: list[tuple[str, dict[str, Handler]]] = [
             ("/", {"GET": self._index}),
             ("/wp/v2", {"GET": self._namespace_index}),
             ("/wp/v2/posts", {"GET": self._list_posts, "POST": self._create_post}),
             (
                 f"/wp/v2/posts/{item}",
-                {"GET": self._get_post, "DELETE": self._delete_post}
-                | {m: self._update_post for m in editable},
+                item_methods(self._get_post, self._update_post, self._delete_post),
             ),
             ("/wp/v2/media", {"GET": self._list_media, "POST": self._upload}),
             (
                 f"/wp/v2/media/{item}",
-                {"GET": self._get_media, "DELETE": self._delete_media}
-                | {m: self._update_media for m in editable},
+                item_methods(self._get_media, self._update_media, self._delete_media),
             ),
             ("/wp/v2/users/me", {"GET": self._me}),
         ]
@@ -631,8 +630,7 @@ class MemoryWordPress:
             table.append(
                 (
                     f"/wp/v2/{base}/{item}",
-                    {"GET": self._get_term, "DELETE": self._delete_term}
-                    | {m: self._update_term for m in editable},
+                    item_methods(self._get_term, self._update_term, self._delete_term),
                 )
             )
         return [(re.compile(route, re.IGNORECASE), handlers) for route, handlers in table]
@@ -734,8 +732,14 @@ class MemoryWordPress:
         if orderby not in keys:
             listed = (*keys, "author", "include", "parent", "relevance", "include_slugs")
             raise not_in_enum("orderby", tuple(listed))
-        # MySQL returns rows of equal dates in id order, whichever way the dates are sorted.
-        return sorted(sorted(rows, key=lambda r: r.id), key=keys[orderby], reverse=reverse)
+        # Ties come in MySQL's scan order: backwards along the date index for a plain listing,
+        # by id when a slug or id list picks the rows (as the real WordPress answers).
+        by_id = sorted(rows, key=lambda r: r.id, reverse=reverse and not self._picked(call))
+        return sorted(by_id, key=keys[orderby], reverse=reverse)
+
+    @staticmethod
+    def _picked(call: Call) -> bool:
+        return call.has("slug") or call.has("include")
 
     def _page_of(
         self,
@@ -971,14 +975,14 @@ class MemoryWordPress:
         self, fields: Json, row: Row, requested: str | None, status: str, title: str, previous: str
     ) -> str:
         """The slug: given, kept or made from the title; trash renames; then made unique."""
-        name = fields.get("name", row.name)
+        name = str(fields.get("name", row.name))
         if name and requested in ("draft", "pending"):
             # The REST controller asks for a unique slug as if the draft were published.
             name = self._unique_slug(name, row.id, "post")
         if not name and status not in FLOATING_STATUSES:
             name = text.sanitize_title(title, str(row.id))
         if previous == "trash" and status != "trash":
-            name = row.meta.pop("_wp_desired_post_slug", None) or name
+            name = row.meta.pop("_wp_desired_post_slug", "") or name
         if status != "trash" and name:
             for other in self.posts():
                 if other.id != row.id and other.status == "trash" and other.name == name:
@@ -1636,6 +1640,11 @@ class MemoryWordPress:
 
 # ---------------------------------------------------------------------------------------------
 # Request helpers (WordPress's parsing rules)
+
+
+def item_methods(read: Handler, edit: Handler, delete: Handler) -> dict[str, Handler]:
+    """READABLE, EDITABLE (POST, PUT, PATCH) and DELETABLE, as WordPress registers an item."""
+    return {"GET": read, "POST": edit, "PUT": edit, "PATCH": edit, "DELETE": delete}
 
 
 def php_query(url: httpx.URL) -> Json:

@@ -307,7 +307,8 @@ def test_a_post_edited_behind_our_back_reads_as_edited(
     edited = client.get_post(post.id)
     assert edited is not None
     assert (edited.content_raw, edited.title_raw) == ("<p>Edited in wp-admin.</p>", "Edited")
-    assert edited.modified_gmt is not None and post.modified_gmt is not None
+    assert edited.modified_gmt is not None
+    assert post.modified_gmt is not None
     assert edited.modified_gmt >= post.modified_gmt
     assert edited.date_gmt == post.date_gmt  # an edit keeps the publication date
     again, action = client.publish(fields(), known_id=post.id)
