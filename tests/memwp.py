@@ -523,9 +523,11 @@ class MemoryWordPress:
             "Date": http_date(self._now()),
             "Link": f'<{self.rest_url()}>; rel="https://api.w.org/"',
         }
-        row = self._public_row(request.url)
-        if request.url.path == "/" and "p" not in request.url.params:
+        by_id = "p" in request.url.params
+        if not by_id and (request.url.path == "/" or not self.pretty_permalinks):
+            # Without pretty permalinks WordPress reads no path: every page is the home page.
             return httpx.Response(200, headers=headers, text="<html><body>Home</body></html>")
+        row = self._public_row(request.url)
         if row is None:
             page = "<html><body><h1>Page not found</h1></body></html>"
             return httpx.Response(404, headers=headers, text=page)
@@ -533,8 +535,8 @@ class MemoryWordPress:
         return httpx.Response(200, headers=headers, text=body + "</body></html>")
 
     def _public_row(self, url: httpx.URL) -> Row | None:
-        if "p" in url.params and url.params["p"].isdigit():
-            row = self.rows.get(int(url.params["p"]))
+        if "p" in url.params:
+            row = self.rows.get(int(url.params["p"])) if url.params["p"].isdigit() else None
         else:
             slug = url.path.strip("/").lower()
             row = next((r for r in self.posts() if r.name == slug and slug), None)
@@ -602,8 +604,8 @@ class MemoryWordPress:
                 break
             call.match = match.groupdict()
             check_common_params(call)
-            response = handler(call)
-            return filter_fields(response, call.get("_fields"))
+            response = filter_fields(handler(call), call.get("_fields"))
+            return with_index_links(response) if call.route == "/" else response
         raise RestError(
             "rest_no_route", "No route was found matching the URL and request method.", 404
         )
@@ -645,7 +647,7 @@ class MemoryWordPress:
                 "description": "",
                 "url": self.url,
                 "home": self.url,
-                "gmt_offset": "0",
+                "gmt_offset": 0,
                 "timezone_string": "UTC",
                 "namespaces": NAMESPACES,
                 "authentication": {
@@ -656,6 +658,9 @@ class MemoryWordPress:
                     }
                 },
                 "routes": {route.pattern: {} for route, _ in self._routes},
+                "site_logo": 0,
+                "site_icon": 0,
+                "site_icon_url": "",
             },
         )
 
@@ -1849,8 +1854,7 @@ def filter_fields(response: httpx.Response, fields: Any) -> httpx.Response:
     wanted = parse_list(fields)
     data = json.loads(response.content)
     kept = [pick(item, wanted) for item in data] if isinstance(data, list) else pick(data, wanted)
-    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
-    return httpx.Response(response.status_code, json=kept, headers=headers)
+    return reply(response.status_code, kept, response.headers)
 
 
 def pick(data: Any, wanted: list[str]) -> Any:
@@ -1871,8 +1875,17 @@ def pick(data: Any, wanted: list[str]) -> Any:
     return kept
 
 
+def with_index_links(response: httpx.Response) -> httpx.Response:
+    """The index's own links, which WordPress adds whatever ``_fields`` asked for."""
+    data = json.loads(response.content)
+    data["_links"] = {"help": [{"href": "https://developer.wordpress.org/rest-api/"}]}
+    return reply(response.status_code, data, response.headers)
+
+
 def reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, json=body, headers=dict(headers or {}))
+    """A JSON answer; a Content-Length among ``headers`` (from an earlier body) is dropped."""
+    kept = {k: v for k, v in (headers or {}).items() if k.lower() != "content-length"}
+    return httpx.Response(status, json=body, headers=kept)
 
 
 # ---------------------------------------------------------------------------------------------
