@@ -30,8 +30,12 @@ image sub-sizes. ``rendered`` fields are close to WordPress's but not its full f
 compare ``raw`` ones.
 
 In tests: the ``memwp_site`` fixture is a fresh ``MemoryWordPress``; ``memwp`` is a
-``WordPressClient`` connected to it. ``site.fail_next(...)`` makes the next matching request
-fail (an answer instead, or a transport error before or after WordPress did the work).
+``WordPressClient`` connected to it (``site.client()`` makes more). Changes a person makes in
+wp-admin: ``site.edit(id, content=..., status=...)``, ``site.trash(id)``, ``site.delete(id)``,
+or any ``site.rest(method, route, ...)``; these go through the same REST code, are not counted
+in ``site.requests`` and no fault applies to them. ``site.fail_next(...)`` makes the next
+matching request fail (an answer instead, or a transport error before or after WordPress did
+the work); ``site.clock`` is WordPress's clock (real time unless given).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import re
 import secrets
 import string
 import struct
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -100,131 +105,40 @@ IMAGE_MAGIC = (
     (b"GIF89a", "gif"),
     (b"BM", "bmp"),
 )
-# populate_roles() of WordPress 6.1, as wp_user_roles holds it on a fresh install.
-ROLE_CAPS: dict[str, tuple[str, ...]] = {
+# populate_roles() of WordPress 6.1: each role has the one before it and these.
+# fmt: off
+ROLE_ADDS: dict[str, tuple[str, ...]] = {
     "subscriber": (
-        "read",
-        "level_0",
+        "read", "level_0",
     ),
     "contributor": (
-        "edit_posts",
-        "read",
-        "level_1",
-        "level_0",
-        "delete_posts",
+        "edit_posts", "level_1", "delete_posts",
     ),
     "author": (
-        "upload_files",
-        "edit_posts",
-        "edit_published_posts",
-        "publish_posts",
-        "read",
-        "level_2",
-        "level_1",
-        "level_0",
-        "delete_posts",
+        "upload_files", "edit_published_posts", "publish_posts", "level_2",
         "delete_published_posts",
     ),
     "editor": (
-        "moderate_comments",
-        "manage_categories",
-        "manage_links",
-        "upload_files",
-        "unfiltered_html",
-        "edit_posts",
-        "edit_others_posts",
-        "edit_published_posts",
-        "publish_posts",
-        "edit_pages",
-        "read",
-        "level_7",
-        "level_6",
-        "level_5",
-        "level_4",
-        "level_3",
-        "level_2",
-        "level_1",
-        "level_0",
-        "edit_others_pages",
-        "edit_published_pages",
-        "publish_pages",
-        "delete_pages",
-        "delete_others_pages",
-        "delete_published_pages",
-        "delete_posts",
-        "delete_others_posts",
-        "delete_published_posts",
-        "delete_private_posts",
-        "edit_private_posts",
-        "read_private_posts",
-        "delete_private_pages",
-        "edit_private_pages",
-        "read_private_pages",
+        "moderate_comments", "manage_categories", "manage_links", "unfiltered_html",
+        "edit_others_posts", "edit_pages", "level_7", "level_6", "level_5", "level_4",
+        "level_3", "edit_others_pages", "edit_published_pages", "publish_pages",
+        "delete_pages", "delete_others_pages", "delete_published_pages", "delete_others_posts",
+        "delete_private_posts", "edit_private_posts", "read_private_posts",
+        "delete_private_pages", "edit_private_pages", "read_private_pages",
     ),
     "administrator": (
-        "switch_themes",
-        "edit_themes",
-        "activate_plugins",
-        "edit_plugins",
-        "edit_users",
-        "edit_files",
-        "manage_options",
-        "moderate_comments",
-        "manage_categories",
-        "manage_links",
-        "upload_files",
-        "import",
-        "unfiltered_html",
-        "edit_posts",
-        "edit_others_posts",
-        "edit_published_posts",
-        "publish_posts",
-        "edit_pages",
-        "read",
-        "level_10",
-        "level_9",
-        "level_8",
-        "level_7",
-        "level_6",
-        "level_5",
-        "level_4",
-        "level_3",
-        "level_2",
-        "level_1",
-        "level_0",
-        "edit_others_pages",
-        "edit_published_pages",
-        "publish_pages",
-        "delete_pages",
-        "delete_others_pages",
-        "delete_published_pages",
-        "delete_posts",
-        "delete_others_posts",
-        "delete_published_posts",
-        "delete_private_posts",
-        "edit_private_posts",
-        "read_private_posts",
-        "delete_private_pages",
-        "edit_private_pages",
-        "read_private_pages",
-        "delete_users",
-        "create_users",
-        "unfiltered_upload",
-        "edit_dashboard",
-        "update_plugins",
-        "delete_plugins",
-        "install_plugins",
-        "update_themes",
-        "install_themes",
-        "update_core",
-        "list_users",
-        "remove_users",
-        "promote_users",
-        "edit_theme_options",
-        "delete_themes",
-        "export",
+        "switch_themes", "edit_themes", "activate_plugins", "edit_plugins", "edit_users",
+        "edit_files", "manage_options", "import", "level_10", "level_9", "level_8",
+        "delete_users", "create_users", "unfiltered_upload", "edit_dashboard",
+        "update_plugins", "delete_plugins", "install_plugins", "update_themes",
+        "install_themes", "update_core", "list_users", "remove_users", "promote_users",
+        "edit_theme_options", "delete_themes", "export",
     ),
 }
+# fmt: on
+ROLE_CAPS: dict[str, frozenset[str]] = {}
+for _role, _adds in ROLE_ADDS.items():
+    ROLE_CAPS[_role] = frozenset(_adds).union(*ROLE_CAPS.values())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -380,6 +294,8 @@ class MemoryWordPress:
         pretty_permalinks: bool = True,
         report_auth_errors: bool = False,
         user: str = "admin",
+        password: str | None = None,
+        role: str = "administrator",
     ) -> None:
         self.url = url.rstrip("/")
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -393,9 +309,10 @@ class MemoryWordPress:
         self._row_ids = itertools.count(1)
         self._term_ids = itertools.count(2)
         self._user_ids = itertools.count(1)
-        self.app_password = self.add_user(user, "administrator")
+        self.app_password = self.add_user(user, role, password)
         self.user = user
         self._routes = self._route_table()
+        self._behind: User | None = None  # who sends the request rest() is sending
 
     # -- test helpers --------------------------------------------------------------------------
 
@@ -403,10 +320,11 @@ class MemoryWordPress:
     def auth(self) -> tuple[str, str]:
         return (self.user, self.app_password)
 
-    def add_user(self, login: str, role: str) -> str:
-        """A user with one application password, which is returned (in WordPress's format)."""
-        chars = "".join(secrets.choice(PASSWORD_CHARS) for _ in range(24))
-        password = " ".join(chars[i : i + 4] for i in range(0, 24, 4))
+    def add_user(self, login: str, role: str, password: str | None = None) -> str:
+        """A user with one application password (made up if not given), which is returned."""
+        if password is None:
+            chars = "".join(secrets.choice(PASSWORD_CHARS) for _ in range(24))
+            password = " ".join(chars[i : i + 4] for i in range(0, 24, 4))
         user_id = next(self._user_ids)
         self.users[user_id] = User(
             user_id,
@@ -415,7 +333,7 @@ class MemoryWordPress:
             login,
             (role,),
             self._now(),
-            [password.replace(" ", "")],
+            [re.sub(r"[^a-z\d]", "", password, flags=re.I)],
         )
         return password
 
@@ -458,7 +376,39 @@ class MemoryWordPress:
 
     # -- transport -----------------------------------------------------------------------------
 
+    def rest(self, method: str, route: str, **kwargs: Any) -> httpx.Response:
+        """A wp/v2 request by the admin behind the pipeline's back (wp-admin, a plugin).
+
+        It is not recorded in ``requests`` and no fault applies to it.
+        """
+        main = next(u for u in self.users.values() if u.login == self.user)
+        self._behind = next((u for u in self.users.values() if u.can("manage_options")), main)
+        try:
+            with httpx.Client(transport=self.transport()) as http:
+                return http.request(method, f"{self.url}/wp-json/wp/v2{route}", **kwargs)
+        finally:
+            self._behind = None
+
+    def trash(self, post_id: int) -> Json:
+        """Move a post to the trash, as wp-admin does."""
+        return dict(self._expect(self.rest("DELETE", f"/posts/{post_id}")))
+
+    def edit(self, post_id: int, **fields: Any) -> Json:
+        """Change a post (content, status, slug...), as a person in wp-admin would."""
+        return dict(self._expect(self.rest("POST", f"/posts/{post_id}", json=fields)))
+
+    def delete(self, post_id: int) -> None:
+        """Delete a post for good."""
+        self._expect(self.rest("DELETE", f"/posts/{post_id}", params={"force": "true"}))
+
+    @staticmethod
+    def _expect(answer: httpx.Response) -> Any:
+        assert answer.is_success, f"{answer.request.method} {answer.request.url}: {answer.text}"
+        return answer.json()
+
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self._behind is not None:
+            return self._serve(request)
         self.requests.append(request)
         fault = next((f for f in self.faults if f.matches(request)), None)
         if fault is None:
@@ -562,7 +512,7 @@ class MemoryWordPress:
                 ) from exc
             data = parsed if isinstance(parsed, dict) else {}
         params = {**query, **(data or {})}
-        user = self._authenticate(request.headers.get("Authorization"))
+        user = self._behind or self._authenticate(request.headers.get("Authorization"))
         return Call(request.method, route, params, query, data, body, request.headers, user)
 
     def _authenticate(self, header: str | None) -> User | None:
@@ -1886,6 +1836,23 @@ def reply(status: int, body: Any, headers: Mapping[str, str] | None = None) -> h
     """A JSON answer; a Content-Length among ``headers`` (from an earlier body) is dropped."""
     kept = {k: v for k, v in (headers or {}).items() if k.lower() != "content-length"}
     return httpx.Response(status, json=body, headers=kept)
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A small valid PNG (WordPress reads uploaded images)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,8 +9,6 @@ before each test.
 
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -22,7 +20,7 @@ import pytest
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, AuthError, WordPressError
 from pipeline.wordpress import ApiRoot, PostFields, WordPressClient, make_http_client
-from tests.memwp import MemoryWordPress
+from tests.memwp import MemoryWordPress, png
 
 SLUG = "fond-memories-part-2"
 CONTENT = '<p>The <em>stink bomb</em> went off in <a href="https://example.com/">class</a>.</p>'
@@ -101,23 +99,6 @@ def client(backend: Backend) -> Iterator[WordPressClient]:
 def fields(**changes: Any) -> PostFields:
     base = PostFields(title="Fond Memories, Part 2", slug=SLUG, content=CONTENT, status="publish")
     return replace(base, **changes)
-
-
-def png(width: int = 2, height: int = 2) -> bytes:
-    """A small valid PNG (WordPress reads uploaded images)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\xff\x80\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def near_now(when: datetime | None) -> bool:
