@@ -1,4 +1,10 @@
-"""Shared fixtures. The local WordPress and the fakes of X, Bluesky and Mastodon live in their
-own modules."""
+"""Shared fixtures. The local WordPress, the in-memory WordPress and the fakes of X, Bluesky and
+Mastodon live in their own modules."""
 
-pytest_plugins = ["tests.wp_local", "tests.fakex", "tests.fakebsky", "tests.fakemastodon"]
+pytest_plugins = [
+    "tests.wp_local",
+    "tests.memwp",
+    "tests.fakex",
+    "tests.fakebsky",
+    "tests.fakemastodon",
+]
