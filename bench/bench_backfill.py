@@ -46,7 +46,7 @@ from bench_publish import (
 )
 from benchdoc import DOC, REPO, write_section
 
-from pipeline import render as render_module
+from pipeline.core import render as render_module
 
 PLAN_TARGET_MS = 100.0
 

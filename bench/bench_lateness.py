@@ -5,8 +5,9 @@ Run it with ``python bench/bench_lateness.py`` (no pytest) while the local WordP
 
 It writes a site into a temporary folder: 100 posts (title, slug, categories, tags, a few
 paragraphs; no images) and a ``[[schedule]]`` entry for each, the first a few seconds ahead and
-then one every 0.3 s. Then it runs the real scheduler — ``pipeline.scheduler.Scheduler``, the
-object behind ``pipeline run``, with its SQLite job store, in a thread of this process — until
+then one every 0.3 s. Then it runs the real scheduler —
+``pipeline.scheduler.service.Scheduler``, the object behind ``pipeline run``, with its SQLite job
+store, in a thread of this process — until
 every post is live. X credentials are left unset (announcements are recorded as skipped).
 
 What is measured: an httpx ``request`` event hook on the scheduler's WordPress client records the
@@ -44,9 +45,9 @@ from benchdoc import DOC, REPO, machine, write_section
 
 sys.path.insert(0, str(REPO))
 
-from pipeline import scheduler as scheduler_module
-from pipeline.runner import RunReport, run_due
-from pipeline.scheduler import Scheduler
+from pipeline.scheduler import service as scheduler_module
+from pipeline.scheduler.runner import RunReport, run_due
+from pipeline.scheduler.service import Scheduler
 from pipeline.store import Store
 
 TARGET_P99 = 1.0
@@ -237,7 +238,7 @@ def table(result: Measurement, count: int, spacing: float) -> str:
 def section(result: str, count: int, spacing: float) -> str:
     return (
         "## Lateness of scheduled posts (`bench/bench_lateness.py`)\n\n"
-        f"The real scheduler (`pipeline.scheduler.Scheduler`, as in `pipeline run`: "
+        f"The real scheduler (`pipeline.scheduler.service.Scheduler`, as in `pipeline run`: "
         f"APScheduler with its SQLite job store) publishes {count} posts scheduled {spacing:g} s "
         "apart to the local WordPress (reset first; no images; X unset, so announcements are "
         "recorded as skipped). Lateness is measured from each post's scheduled time to the "

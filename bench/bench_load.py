@@ -139,10 +139,10 @@ class Timings:
 
 def time_load_render(folder: Path, runs: int) -> Timings:
     """Each run as a fresh command sees it: render's cache of parsed bodies is emptied first."""
-    from pipeline import render as render_module
     from pipeline.cli import GC_THRESHOLDS
-    from pipeline.posts import load_posts
-    from pipeline.render import Site, render, series_index
+    from pipeline.core import render as render_module
+    from pipeline.core.render import Site, render, series_index
+    from pipeline.loading import load_posts
 
     gc.set_threshold(*GC_THRESHOLDS)  # as the `pipeline` command sets it
     tz = ZoneInfo(TIMEZONE)

@@ -41,11 +41,11 @@ from pathlib import Path
 import httpx
 from benchdoc import DOC, REPO, load_average, machine, write_section
 
-from pipeline import render as render_module
 from pipeline.config import load_credentials, load_settings
+from pipeline.core import render as render_module
 from pipeline.publisher import Result
-from pipeline.services import Services, utc_now
 from pipeline.store import Store
+from pipeline.wiring import Services, utc_now
 from pipeline.wordpress import WordPressClient, make_http_client
 from pipeline.workspace import load_workspace
 

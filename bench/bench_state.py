@@ -212,14 +212,15 @@ def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
     lines += [
         "",
         f"The {POSTS:,}-post-files rows load and check every Markdown file as well "
-        "(`pipeline.posts`, see the loading benchmark): about half a second more than the "
+        "(`pipeline.core.posts`, see the loading benchmark): about half a second more than the "
         f"{POST_FILES_SMALL}-file rows, not the state. `pipeline --help` alone is the start-up "
         "floor. Most of the rest of `status` is imports: it takes the schedule from "
-        "`pipeline.runner.scheduled` (cadence slots included), and importing `pipeline.runner` "
-        "brings in the publisher and, through `pipeline.announce`, `twitter_text`: about "
+        "`pipeline.scheduler.runner.scheduled` (cadence slots included), and importing "
+        "`pipeline.scheduler.runner` "
+        "brings in the publisher and, through `pipeline.core.announce`, `twitter_text`: about "
         "0.3 s (`python -X importtime`; `twitter_text` compiling its regular expressions and "
         "importing `pkg_resources`). Before cadence slots, `status` imported only "
-        "`pipeline.schedule` and took about 215 ms with 20 post files on this machine.",
+        "`pipeline.core.schedule` and took about 215 ms with 20 post files on this machine.",
         "",
         "CPU ms is the median user + system time of the process: what the command costs "
         "without waiting for a shared CPU (wall times move with the machine's load).",

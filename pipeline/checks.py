@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pipeline import schedule
-from pipeline.announce import check_template
+from pipeline.core import schedule
+from pipeline.core.announce import check_template
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
 from pipeline.workspace import Workspace
 
@@ -53,7 +53,7 @@ def _line_of(text: str, key: str) -> int | None:
 def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
     """Log in to WordPress and X; (what was checked, the error or None) for each. Missing X
     credentials are not an error: announcements are then recorded as skipped."""
-    from pipeline.services import wordpress_client, x_client
+    from pipeline.wiring import wordpress_client, x_client
 
     report: list[tuple[str, str | None]] = []
     wordpress = wordpress_client(workspace)

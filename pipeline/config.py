@@ -13,12 +13,13 @@ import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
 from pipeline.errors import ConfigError
 from pipeline.timeutil import BadTime, parse_duration, to_utc
 
@@ -122,24 +123,6 @@ class XSettings:
     api_url: str = DEFAULT_X_API
     image: bool = False
     thread_series: bool = False
-
-
-@dataclass(frozen=True)
-class ScheduleEntry:
-    post: str  # a slug, or a path under posts_dir
-    at: datetime  # aware, UTC
-    line: int
-
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-@dataclass(frozen=True)
-class Cadence:
-    """Regular slots that take ``ready`` posts without a time of their own, in series order."""
-
-    days: tuple[int, ...]  # 0 = Monday
-    at: time  # local time in the site's timezone
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 
-from pipeline.posts import Post
-from pipeline.render import Site, render, series_index
+from pipeline.core.posts import Post
+from pipeline.core.render import Site, render, series_index
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -19,17 +19,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.announce import compose
 from pipeline.config import Settings, missing_wordpress_credentials
-from pipeline.errors import (
-    AmbiguousOutcome,
-    AuthError,
-    DuplicateTweet,
-    InputError,
-    PipelineError,
-    RateLimited,
-)
-from pipeline.plan import (
+from pipeline.core.announce import compose
+from pipeline.core.plan import (
     AnnounceItem,
     Plan,
     content_hash,
@@ -38,14 +30,23 @@ from pipeline.plan import (
     make_plan,
     predicted_url,
 )
-from pipeline.posts import Image, Post
-from pipeline.render import Site, series_index
-from pipeline.store import PostRecord, Step, Store
+from pipeline.core.posts import Image, Post
+from pipeline.core.records import PostRecord, Step
+from pipeline.core.render import Site, series_index
+from pipeline.errors import (
+    AmbiguousOutcome,
+    AuthError,
+    DuplicateTweet,
+    InputError,
+    PipelineError,
+    RateLimited,
+)
+from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
+    from pipeline.channels.x import XClient
     from pipeline.wordpress import RemotePost, WordPressClient
-    from pipeline.xclient import XClient
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]

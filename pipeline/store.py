@@ -15,11 +15,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError
 from pipeline.timeutil import utc_iso
 
@@ -93,62 +94,6 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE posts ADD COLUMN sending_hash TEXT;
     """,
 )
-
-STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
-
-
-@dataclass(frozen=True)
-class PostRecord:
-    slug: str
-    source_path: str | None = None
-    source_hash: str | None = None
-    wp_id: int | None = None
-    permalink: str | None = None
-    wp_status: str | None = None
-    title: str | None = None
-    sent_hash: str | None = None
-    remote_hash: str | None = None
-    live_at: str | None = None
-    tweet_id: str | None = None
-    tweet_url: str | None = None
-    conflict: str | None = None
-    sending_hash: str | None = None
-
-    @property
-    def live(self) -> bool:
-        return self.wp_status == "publish" and self.permalink is not None
-
-
-@dataclass(frozen=True)
-class Step:
-    id: int
-    post: str
-    kind: str
-    target: str
-    status: str
-    due_at: str | None
-    attempts: int
-    next_attempt_at: str | None
-    error: str | None
-    detail: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        return f"{self.kind}:{self.target}" if self.target else self.kind
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    id: int
-    at: str
-    post: str
-    step: str
-    outcome: str
-    details: str
-    duration_ms: int | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 class Store:

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.config import Credentials, Settings, find_config, load_credentials, load_settings
+from pipeline.core.posts import LoadResult, Post
 from pipeline.errors import InputError, PostError
-from pipeline.posts import LoadResult, Post, load_posts
+from pipeline.loading import load_posts
 
 
 @dataclass(frozen=True)

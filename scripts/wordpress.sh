@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # A real, throw-away WordPress (Debian bookworm's `wordpress` package) on loopback for the
 # integration tests: MariaDB started by hand + `php -S 127.0.0.1:$WP_PORT`. No systemd, no Apache.
+# Each state dir is its own site (MariaDB datadir and socket, wp-content, config), so several
+# checkouts can run at once on different ports. Debian's wp-config.php picks its config file by
+# host name only (the port stripped), so /etc/wordpress/config-127.0.0.1.php would be shared by
+# every site on 127.0.0.1 -- a second checkout's or a writer's own WordPress. We never write it:
+# our router.php sets $_SERVER['WORDPRESS_CONFIG'] (which Debian's wp-config.php honours) to
+# pipeline-<hash of the state dir>: each site reads its own /etc/wordpress/config-pipeline-*.php.
 #
 #   scripts/wordpress.sh install   # apt packages (idempotent; fast no-op when already installed)
 #   scripts/wordpress.sh start     # start MariaDB + PHP, install the site, write .wordpress/env.json
@@ -11,12 +17,13 @@
 # Must run as root (apt, /etc/wordpress, /var/lib/wordpress). Environment:
 #   WP_PORT       port on 127.0.0.1 (default 8089)
 #   WP_STATE_DIR  state dir (default <repo>/.wordpress, gitignored): MariaDB datadir, logs,
-#                 pid files, generated router/setup scripts, secrets, env.json
+#                 pid files, generated router/setup scripts, secrets, env.json, wp-content
+#                 (uploads). Use one state dir and one port per concurrently running site.
 #
 # env.json (read by tests/wp_local.py) is written by `start` and removed by `stop`:
 #   {"url", "user", "app_password", "admin_password", "port", "pid_php", "pid_mariadb",
 #    "db_socket", "db_name", "db_user", "db_password", "wp_version", "php_version",
-#    "wp_content_dir", "uploads_dir"}
+#    "wp_content_dir", "uploads_dir", "wp_config"}
 #
 # `reset` is plain SQL + `rm` of the uploads: it deletes every post of every type/status
 # (media, revisions, auto-drafts, trash, templates, menus...), all postmeta, comments, every term
@@ -26,14 +33,20 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-STATE="${WP_STATE_DIR:-$ROOT/.wordpress}"
+STATE="$(realpath -m "${WP_STATE_DIR:-$ROOT/.wordpress}")"
 PORT="${WP_PORT:-8089}"
 HOST=127.0.0.1
 URL="http://$HOST:$PORT"
 WP_DIR=/usr/share/wordpress
-WP_CONTENT=/var/lib/wordpress/wp-content
+DEBIAN_CONTENT=/var/lib/wordpress/wp-content # themes, plugins, languages: shared, read-only
+WP_CONTENT="$STATE/wp-content"                # this site's: symlinks to those + its own uploads
 UPLOADS="$WP_CONTENT/uploads"
-WP_CONFIG="/etc/wordpress/config-$HOST.php"
+CONFIG_NAME="pipeline-$(printf %s "$STATE" | md5sum | cut -c1-12)"
+WP_CONFIG="/etc/wordpress/config-$CONFIG_NAME.php"
+CONFIG_MARK="// Written by scripts/wordpress.sh for $STATE -- throw-away test site, do not edit."
+# What the earlier version of this script wrote for this checkout (removed by `start`).
+LEGACY_CONFIG="/etc/wordpress/config-$HOST.php"
+LEGACY_MARK="// Written by $ROOT/scripts/wordpress.sh start -- throw-away local test site, do not edit."
 DATADIR="$STATE/mysql"
 DB_NAME=wordpress
 DB_USER=wordpress
@@ -185,11 +198,20 @@ SQL
 }
 
 # ----------------------------------------------------------------------------------- WordPress
+# is_ours FILE MARK: FILE's second line is MARK (the first is "<?php")
+is_ours() { [[ "$(sed -n 2p "$1" 2>/dev/null)" == "$2" ]]; }
+
+# Never overwrite a config file someone else wrote (however unlikely its name is).
+refuse_foreign_config() {
+    [[ ! -e $WP_CONFIG ]] || is_ours "$WP_CONFIG" "$CONFIG_MARK" ||
+        die "$WP_CONFIG was not written by this script; move it away or set WP_STATE_DIR"
+}
+
 write_wp_config() {
     mkdir -p /etc/wordpress
     cat >"$WP_CONFIG.tmp" <<PHP
 <?php
-// Written by $ROOT/scripts/wordpress.sh start -- throw-away local test site, do not edit.
+$CONFIG_MARK
 define('DB_NAME', '$DB_NAME');
 define('DB_USER', '$DB_USER');
 define('DB_PASSWORD', '$DB_PASSWORD');
@@ -197,6 +219,7 @@ define('DB_HOST', 'localhost:$SOCK');
 define('DB_CHARSET', 'utf8mb4');
 define('WP_HOME', '$URL');
 define('WP_SITEURL', '$URL');
+define('WP_CONTENT_URL', '$URL/wp-content');
 define('WP_CONTENT_DIR', '$WP_CONTENT');
 define('WP_ENVIRONMENT_TYPE', 'local');
 define('WP_HTTP_BLOCK_EXTERNAL', true);
@@ -209,18 +232,45 @@ define('WP_DEBUG_LOG', false);
 define('FS_METHOD', 'direct');
 PHP
     mv -f "$WP_CONFIG.tmp" "$WP_CONFIG"
+    if is_ours "$LEGACY_CONFIG" "$LEGACY_MARK"; then
+        log "removing $LEGACY_CONFIG (written by an earlier version of this script)"
+        rm -f "$LEGACY_CONFIG"
+    fi
+}
+
+# This site's wp-content: the Debian themes/plugins/languages, and uploads of its own (so a
+# `reset` here never deletes another site's media).
+make_content_dir() {
+    mkdir -p "$UPLOADS"
+    local d
+    for d in themes plugins languages; do ln -sfn "$DEBIAN_CONTENT/$d" "$WP_CONTENT/$d"; done
 }
 
 write_router() {
-    cat >"$STATE/router.php" <<'PHP'
+    {
+        cat <<PHP
 <?php
-// Router for `php -S ... -t /usr/share/wordpress router.php` (generated by scripts/wordpress.sh).
-// - /wp-content/* is served from WP_CONTENT_DIR (Debian: /var/lib/wordpress/wp-content, whose
-//   themes/plugins are symlinks into /usr/share/wordpress/wp-content);
+// Router for \`php -S ... -t /usr/share/wordpress router.php\` (generated by scripts/wordpress.sh).
+// - every request reads this site's config: Debian's wp-config.php loads
+//   /etc/wordpress/config-\$_SERVER['WORDPRESS_CONFIG'].php (this assignment persists into
+//   scripts the built-in server runs itself after \`return false\`); if that file is gone,
+//   answer 503 rather than let wp-config.php fall back to another site's config-default.php;
+// - /wp-content/* is served from this site's WP_CONTENT_DIR (whose themes/plugins/languages are
+//   symlinks to Debian's), then from /usr/share/wordpress/wp-content;
 // - existing files under the docroot are left to the built-in server (static files, *.php);
 // - everything else goes to index.php (pretty permalinks, /wp-json/...).
+\$_SERVER['WORDPRESS_CONFIG'] = '$CONFIG_NAME';
+\$config = '$WP_CONFIG';
+\$content = '$WP_CONTENT';
+PHP
+        cat <<'PHP'
+if (!is_file($config)) {
+    http_response_code(503);
+    header('Content-Type: text/plain');
+    echo "$config is missing: run scripts/wordpress.sh start\n";
+    return true;
+}
 $root = '/usr/share/wordpress';
-$content = '/var/lib/wordpress/wp-content';
 $path = rawurldecode(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH) ?: '/');
 if (str_contains($path, "\0") || preg_match('#(^|/)\.\.(/|$)#', $path)) {
     http_response_code(400);
@@ -279,17 +329,20 @@ chdir($root);
 require $root . '/index.php';
 return true;
 PHP
+    } >"$STATE/router.php"
 }
 
 write_setup_php() {
     cat >"$STATE/setup.php" <<'PHP'
 <?php
 // Installs the site if needed, sets permalinks, ensures a working application password.
-// Env: WP_HOSTPORT, ADMIN_USER, ADMIN_PASSWORD, APP_PASSWORD (may be empty), APP_PASSWORD_NAME.
+// Env: WP_HOSTPORT, WORDPRESS_CONFIG, ADMIN_USER, ADMIN_PASSWORD, APP_PASSWORD (may be empty),
+// APP_PASSWORD_NAME.
 // Prints JSON {"fresh": bool, "app_password": str, "wp_version": str}.
 error_reporting(E_ALL & ~E_DEPRECATED);
 ini_set('display_errors', 'stderr');
 $_SERVER['HTTP_HOST'] = getenv('WP_HOSTPORT');
+$_SERVER['WORDPRESS_CONFIG'] = getenv('WORDPRESS_CONFIG');
 $_SERVER['SERVER_NAME'] = '127.0.0.1';
 $_SERVER['REQUEST_URI'] = '/';
 $_SERVER['REQUEST_METHOD'] = 'GET';
@@ -355,8 +408,8 @@ PHP
 setup_site() {
     write_setup_php
     local out
-    out="$(WP_HOSTPORT="$HOST:$PORT" ADMIN_USER="$ADMIN_USER" ADMIN_PASSWORD="$ADMIN_PASSWORD" \
-        APP_PASSWORD="$APP_PASSWORD" APP_PASSWORD_NAME="$APP_PASSWORD_NAME" \
+    out="$(WP_HOSTPORT="$HOST:$PORT" WORDPRESS_CONFIG="$CONFIG_NAME" ADMIN_USER="$ADMIN_USER" \
+        ADMIN_PASSWORD="$ADMIN_PASSWORD" APP_PASSWORD="$APP_PASSWORD" APP_PASSWORD_NAME="$APP_PASSWORD_NAME" \
         php -d display_errors=stderr -d log_errors=0 "$STATE/setup.php" 2>>"$STATE/setup.log")" ||
         { tail -n 30 "$STATE/setup.log" >&2; die "WordPress setup failed (see $STATE/setup.log)"; }
     local fresh
@@ -415,7 +468,8 @@ wait_healthy() {
 }
 
 healthy() {
-    pid_alive "$PHP_PIDFILE" && [[ -s $STATE/port && "$(cat "$STATE/port")" == "$PORT" ]] &&
+    is_ours "$WP_CONFIG" "$CONFIG_MARK" && pid_alive "$PHP_PIDFILE" &&
+        [[ -s $STATE/port && "$(cat "$STATE/port")" == "$PORT" ]] &&
         [[ -n ${APP_PASSWORD:-} ]] && db_up &&
         [[ "$(http_code "$URL/wp-json/" 5)" == 200 ]] &&
         [[ "$(http_code "$URL/wp-json/wp/v2/users/me" 5 -u "$ADMIN_USER:$APP_PASSWORD")" == 200 ]]
@@ -428,7 +482,7 @@ write_env_json() {
         ADMIN_PASSWORD="$ADMIN_PASSWORD" PORT="$PORT" PID_PHP="$(cat "$PHP_PIDFILE")" \
         PID_DB="$(cat "$DB_PIDFILE" 2>/dev/null || echo 0)" SOCK="$SOCK" DB_NAME="$DB_NAME" \
         DB_USER="$DB_USER" DB_PASSWORD="$DB_PASSWORD" WP_VERSION="$WP_VERSION" \
-        WP_CONTENT="$WP_CONTENT" UPLOADS="$UPLOADS" \
+        WP_CONTENT="$WP_CONTENT" UPLOADS="$UPLOADS" WP_CONFIG="$WP_CONFIG" \
         php -r '
         $e = fn (string $k): string => (string) getenv($k);
         echo json_encode([
@@ -438,7 +492,7 @@ write_env_json() {
             "db_socket" => $e("SOCK"), "db_name" => $e("DB_NAME"), "db_user" => $e("DB_USER"),
             "db_password" => $e("DB_PASSWORD"), "wp_version" => $e("WP_VERSION"),
             "php_version" => PHP_VERSION, "wp_content_dir" => $e("WP_CONTENT"),
-            "uploads_dir" => $e("UPLOADS"),
+            "uploads_dir" => $e("UPLOADS"), "wp_config" => $e("WP_CONFIG"),
         ], JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES), "\n";' >"$ENV_JSON.tmp"
     chmod 600 "$ENV_JSON.tmp"
     mv -f "$ENV_JSON.tmp" "$ENV_JSON"
@@ -450,6 +504,7 @@ cmd_start() {
     command -v mariadbd >/dev/null && command -v php >/dev/null && [[ -f $WP_DIR/wp-load.php ]] ||
         die "packages missing: run scripts/wordpress.sh install first"
     lock
+    refuse_foreign_config
     load_secrets
     if healthy; then
         write_env_json
@@ -459,7 +514,7 @@ cmd_start() {
     start_db
     setup_db
     write_wp_config
-    mkdir -p "$UPLOADS"
+    make_content_dir
     setup_site
     start_php
     echo "$PORT" >"$STATE/port"
@@ -525,6 +580,7 @@ cmd_stop() {
         [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null && die "mariadbd ($pid) did not stop"
     fi
     rm -f "$DB_PIDFILE" "$ENV_JSON" "$STATE/port"
+    if is_ours "$WP_CONFIG" "$CONFIG_MARK"; then rm -f "$WP_CONFIG"; fi
     log "stopped"
 }
 

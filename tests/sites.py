@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from pipeline.config import XCredentials
-from pipeline.services import Services, services
 from pipeline.timeutil import utc_now
+from pipeline.wiring import Services, services
 from tests.wp_local import LocalWordPress
 
 REPO = Path(__file__).resolve().parent.parent

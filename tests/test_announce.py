@@ -7,7 +7,7 @@ import unicodedata
 
 import pytest
 
-from pipeline.announce import (
+from pipeline.core.announce import (
     ELLIPSIS,
     MAX_LENGTH,
     Announcement,

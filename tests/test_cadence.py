@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import Cadence, load_settings
+from pipeline.config import load_settings
+from pipeline.core.schedule import Cadence
 from pipeline.errors import ConfigError
-from pipeline.runner import due_now
-from pipeline.schedule import scheduled
-from pipeline.services import Services
+from pipeline.scheduler.runner import due_now, scheduled
 from pipeline.store import Store
+from pipeline.wiring import Services
 from pipeline.workspace import load_workspace
 
 CONFIG = """timezone = "America/New_York"

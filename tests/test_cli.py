@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
 from pipeline.config import CONFIG_ENV
-from pipeline.posts import load_posts
-from pipeline.render import Site, render, series_index
+from pipeline.core.render import Site, render, series_index
+from pipeline.loading import load_posts
 from tests.corpus_cases import CORPUS, EXPECTED, GOOD, TIMEZONE, cases
 
 REPO = Path(__file__).resolve().parents[1]

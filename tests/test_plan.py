@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.plan import (
+from pipeline.core.plan import (
     AnnounceItem,
     Plan,
     describe,
@@ -17,9 +17,10 @@ from pipeline.plan import (
     predicted_url,
     text_diff,
 )
-from pipeline.posts import Post, load_posts
-from pipeline.render import Site, series_index
-from pipeline.store import PostRecord
+from pipeline.core.posts import Post
+from pipeline.core.records import PostRecord
+from pipeline.core.render import Site, series_index
+from pipeline.loading import load_posts
 
 SITE = "https://blog.example.com"
 

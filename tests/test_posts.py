@@ -9,8 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pipeline.core.posts import MAX_POST_BYTES, LoadResult, slugify
 from pipeline.errors import PostError
-from pipeline.posts import MAX_POST_BYTES, LoadResult, load_post, load_posts, slugify
+from pipeline.loading import load_post, load_posts
 from pipeline.timeutil import BadTime, to_utc
 from tests.corpus_cases import CORPUS, EXPECTED, GOOD, TIMEZONE, Expected, cases
 

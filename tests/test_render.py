@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.posts import Post, load_posts
-from pipeline.render import SERIES_MARKER, Site, render, series_index
+from pipeline.core.posts import Post
+from pipeline.core.render import SERIES_MARKER, Site, render, series_index
+from pipeline.loading import load_posts
 
 REPO = Path(__file__).resolve().parents[1]
 NEW_YORK = ZoneInfo("America/New_York")

@@ -6,11 +6,12 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline import schedule
-from pipeline.config import Cadence, ScheduleEntry
+from pipeline.core import schedule
+from pipeline.core.posts import Post
+from pipeline.core.records import PostRecord
+from pipeline.core.schedule import Cadence, ScheduleEntry
 from pipeline.errors import ConfigError, PostError
-from pipeline.posts import Post, load_posts
-from pipeline.store import PostRecord
+from pipeline.loading import load_posts
 
 NY = ZoneInfo("America/New_York")
 CONFIG = Path("/site/pipeline.toml")

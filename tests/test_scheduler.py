@@ -23,13 +23,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from pipeline import schedule
-from pipeline import scheduler as sched
 from pipeline.cli import cli
 from pipeline.config import load_settings
-from pipeline.posts import load_posts
-from pipeline.runner import RunReport, run_due
-from pipeline.store import PostRecord, Step, Store
+from pipeline.core import schedule
+from pipeline.core.records import PostRecord, Step
+from pipeline.loading import load_posts
+from pipeline.scheduler import service as sched
+from pipeline.scheduler.runner import RunReport, run_due
+from pipeline.store import Store
 from tests.sites import EXAMPLE_POSTS, remote
 from tests.wp_local import LocalWordPress
 
@@ -175,7 +176,7 @@ def running() -> Iterator[list[Running]]:
 
 
 class InThread:
-    """A :class:`pipeline.scheduler.Scheduler` in a thread of this process."""
+    """A :class:`pipeline.scheduler.service.Scheduler` in a thread of this process."""
 
     def __init__(self, scheduler: sched.Scheduler) -> None:
         self.scheduler = scheduler
@@ -297,7 +298,7 @@ def test_jobs_are_persisted_in_the_state_file_and_follow_the_files(
         alpha = jobs["publish:alpha"]
         assert alpha.next_run_time == datetime(2030, 3, 9, 14, 0, tzinfo=UTC)
         assert jobs["publish:beta"].next_run_time == datetime(2030, 3, 11, 13, 0, tzinfo=UTC)
-        assert alpha.func_ref == "pipeline.scheduler:run_job"
+        assert alpha.func_ref == "pipeline.scheduler.service:run_job"
         assert alpha.args == (str(config),)
         assert alpha.misfire_grace_time is None
         assert alpha.coalesce is True
@@ -363,7 +364,7 @@ def test_a_retry_job_waits_for_the_earliest_failed_step(
     with InThread(runner):
         retry = {job.id: job for job in runner.jobs()}["retry"]
         assert retry.next_run_time == datetime(2030, 1, 1, 9, tzinfo=UTC)
-        assert retry.func_ref == "pipeline.scheduler:run_job"
+        assert retry.func_ref == "pipeline.scheduler.service:run_job"
         assert retry.misfire_grace_time is None
 
 
@@ -405,7 +406,7 @@ def test_run_job_logs_pipeline_errors_instead_of_raising(
     config = write_site(
         tmp_path, url=dead_url(), posts={"alpha": simple_post("alpha")}, schedule_={}
     )
-    with caplog.at_level(logging.ERROR, logger="pipeline.scheduler"):
+    with caplog.at_level(logging.ERROR, logger="pipeline.scheduler.service"):
         sched.run_job(str(config))  # no WordPress credentials: an InputError
     assert "run failed" in caplog.text
     assert "no WordPress credentials" in caplog.text

@@ -1,4 +1,4 @@
-"""pipeline.state over a real SQLite store: status rows, the job log's filters and lines,
+"""pipeline.status over a real SQLite store: status rows, the job log's filters and lines,
 retry transitions, rebuilding from WordPress (with a stand-in finder), JSON shapes."""
 
 from __future__ import annotations
@@ -11,11 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline import state
-from pipeline.plan import content_hash
-from pipeline.posts import Post
-from pipeline.schedule import Slot
-from pipeline.store import PostRecord, Step, Store
+from pipeline import status as state
+from pipeline.core.plan import content_hash
+from pipeline.core.posts import Post
+from pipeline.core.records import PostRecord, Step
+from pipeline.core.schedule import Slot
+from pipeline.store import Store
 from pipeline.timeutil import BadTime, utc_iso
 from pipeline.wordpress import RemotePost
 

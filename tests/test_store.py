@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.records import PostRecord
 from pipeline.errors import LockedError, PipelineError
-from pipeline.store import MIGRATIONS, PostRecord, Store
+from pipeline.store import MIGRATIONS, Store
 
 T0 = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)
 

@@ -19,16 +19,9 @@ import stamina
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError
 from pipeline.retrying import RetryPolicy
-from pipeline.wordpress import (
-    ApiRoot,
-    PostFields,
-    WordPressClient,
-    content_disposition,
-    live_fields,
-    make_http_client,
-    retry_after_seconds,
-    wp_date,
-)
+from pipeline.wordpress import ApiRoot, PostFields, WordPressClient, make_http_client
+from pipeline.wordpress.models import content_disposition, live_fields, wp_date
+from pipeline.wordpress.transport import retry_after_seconds
 
 SITE = "https://blog.example.com"
 ROOT = f"{SITE}/wp-json/wp/v2"
@@ -548,7 +541,7 @@ def test_401_names_site_and_user_and_hides_the_password(wp: FakeWordPress) -> No
     assert "Users → Profile → Application Passwords" in message
     assert wrong not in message
     assert base64.b64encode(f"{USER}:{wrong}".encode()).decode() not in message
-    assert wrong not in repr(client._http.auth) + repr(client._http)
+    assert wrong not in repr(client._t.http.auth) + repr(client._t.http)
 
 
 def test_a_silently_ignored_login_is_an_auth_error(wp: FakeWordPress) -> None:

@@ -17,8 +17,9 @@ import pytest
 import requests
 import tweepy
 
-from pipeline.announce import MAX_LENGTH, weighted_length
+from pipeline.channels.x import XClient
 from pipeline.config import Secret, XCredentials
+from pipeline.core.announce import MAX_LENGTH, weighted_length
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
@@ -28,7 +29,6 @@ from pipeline.errors import (
     XError,
 )
 from pipeline.retrying import RetryPolicy
-from pipeline.xclient import XClient
 from tests.fakex import DEFAULT_KEYS, FakeX
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,6 +1,6 @@
 """``pipeline status``, ``pipeline log`` and ``pipeline retry``: reading and settling the state.
 
-Thin over :mod:`pipeline.state`. These commands only read the settings, the credentials (to know
+Thin over :mod:`pipeline.status`. These commands only read the settings, the credentials (to know
 what to redact) and the state file; ``status`` also loads the posts. The publisher, the X client
 and rich are imported only where needed, so the commands start fast.
 """
@@ -18,16 +18,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli import Context, cli
+from pipeline.cli.app import Context
 from pipeline.errors import InputError
 from pipeline.timeutil import BadTime, utc_now
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from pipeline import state
+    from pipeline import status as state
     from pipeline.config import Settings
-    from pipeline.store import LogEntry, Store
+    from pipeline.core.records import LogEntry
+    from pipeline.store import Store
     from pipeline.workspace import Workspace
 
 # Above this many rows the table is printed as aligned columns without a frame: rich's Table
@@ -97,7 +98,7 @@ def load_posts(obj: Context, found: Opened, *, bodies: bool = True) -> Workspace
 # pipeline status
 
 
-@cli.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON document: a list of posts.")
 @click.option(
     "--rebuild",
@@ -135,8 +136,8 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     `pipeline retry POST --mark-sent [--tweet-url URL]` or `--resend`, so that nothing is
     announced twice. Needs the WordPress credentials.
     """
-    from pipeline import state
-    from pipeline.schedule import scheduled
+    from pipeline import status as state
+    from pipeline.scheduler.runner import scheduled
 
     now = utc_now()
     with opened(obj) as found:
@@ -177,8 +178,8 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
 
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
-    from pipeline import state
-    from pipeline.services import require, wordpress_client
+    from pipeline import status as state
+    from pipeline.wiring import require, wordpress_client
 
     with require(wordpress_client(workspace), workspace) as wordpress:
         rebuilt = state.rebuild(
@@ -208,7 +209,7 @@ HEADERS = ("Post", "State", "Publish time", "WordPress", "Tweet", "Pending")
 
 
 def _cells(row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str) -> list[str]:
-    from pipeline import state
+    from pipeline import status as state
 
     when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
     pending = [item.text for item in row.pending]
@@ -220,7 +221,7 @@ def _cells(row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str) -> list[s
 
 def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
     """A rich table; for many rows, aligned columns (same order, same colours, no frame)."""
-    from pipeline import state
+    from pipeline import status as state
 
     if len(rows) > FRAMED_ROWS:
         _print_columns(rows, tz, obj)
@@ -254,7 +255,7 @@ def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -
 def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
     """Plain aligned columns, coloured on a terminal: fast for thousands of rows (rich's Table
     measures and wraps every cell, about a second for 2,000 posts)."""
-    from pipeline import state
+    from pipeline import status as state
 
     cells = [_cells(row, tz, obj, "; ") for row in rows]
     headers = [*HEADERS[:2], f"{HEADERS[2]} ({tz.key})", *HEADERS[3:]]
@@ -288,7 +289,7 @@ def _painter(enabled: bool) -> Callable[..., str]:
 # pipeline log
 
 
-@cli.command("log")
+@click.command("log")
 @click.option("--post", "-p", metavar="POST", help="Only this post (a slug, or a path).")
 @click.option(
     "--status",
@@ -341,7 +342,7 @@ def log_command(
       pipeline log --post fond-memories-part-2 --json
       pipeline log --follow
     """
-    from pipeline import state
+    from pipeline import status as state
 
     with opened(obj) as found:
         tz = found.settings.timezone
@@ -389,7 +390,7 @@ def _print_entries(
     entries: Sequence[LogEntry], tz: ZoneInfo, obj: Context, as_json: bool, *, widths: bool = True
 ) -> None:
     """Print entries in batches (one write per thousand lines, not one per line)."""
-    from pipeline import state
+    from pipeline import status as state
 
     if not entries:
         return
@@ -422,7 +423,7 @@ def _colored() -> bool:
 # pipeline retry
 
 
-@cli.command()
+@click.command()
 @click.argument("post")
 @click.option(
     "--resend",
@@ -454,7 +455,7 @@ def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str
     rebuilt) needs your choice: --mark-sent if it is on X (optionally --tweet-url URL), or
     --resend if it is not. Every change is recorded in the job log.
     """
-    from pipeline import state
+    from pipeline import status as state
 
     if resend and mark_sent:
         raise click.UsageError("choose one of --resend and --mark-sent")

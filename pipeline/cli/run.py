@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import click
 
-from pipeline.cli import Context, cli
+from pipeline.cli.app import Context
 
 
 class _Redact(logging.Filter):
@@ -37,7 +37,7 @@ def _log_to_stderr(redact: Callable[[str], str]) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: too much
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--once",
     is_flag=True,
@@ -78,7 +78,7 @@ def run(obj: Context, once: bool, check_every: float, watch_every: float) -> Non
         _once(obj)
         return
     from pipeline.config import find_config, load_credentials, load_settings
-    from pipeline.scheduler import Scheduler
+    from pipeline.scheduler.service import Scheduler
 
     settings = load_settings(find_config(obj.config))
     obj.secrets = load_credentials(settings.credentials_path).secrets()
@@ -97,8 +97,8 @@ def run(obj: Context, once: bool, check_every: float, watch_every: float) -> Non
 
 
 def _once(obj: Context) -> None:
-    from pipeline.scheduler import describe_report, run_once, upcoming
-    from pipeline.services import services
+    from pipeline.scheduler.service import describe_report, run_once, upcoming
+    from pipeline.wiring import services
 
     with services(obj.config) as found:
         obj.secrets = found.workspace.credentials.secrets()

@@ -10,14 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from pipeline import schedule
+from pipeline.core import schedule
+from pipeline.core.posts import Post
+from pipeline.core.schedule import Slot, assign_cadence, cadence_queue, resolve
 from pipeline.errors import InputError
-from pipeline.posts import Post
 from pipeline.publisher import Echo, Result
-from pipeline.schedule import scheduled
-from pipeline.services import Services
-from pipeline.state import publishes_due_again
-from pipeline.timeutil import utc_iso
+from pipeline.status import publishes_due_again
+from pipeline.store import Store
+from pipeline.timeutil import from_iso, utc_iso
+from pipeline.wiring import Services
+from pipeline.workspace import Workspace
 
 
 @dataclass
@@ -91,3 +93,41 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         [s.slug for s in work.newly_held],
         list(work.problems),
     )
+
+
+def scheduled(
+    workspace: Workspace, store: Store, now: datetime, *, assign: bool = False
+) -> tuple[dict[str, Slot], list[InputError]]:
+    """Every post's time: its own (publish_at, [[schedule]]) or its cadence slot.
+
+    With ``assign``, posts newly queued for the cadence keep the slot they are given now
+    (recorded as their pending publish step), so their times never shift between runs.
+    """
+    settings = workspace.settings
+    taken = (
+        {
+            step.post: from_iso(step.due_at)
+            for step in store.steps()
+            if step.kind == "publish"
+            and step.detail.get("cadence")
+            and step.due_at
+            and step.status != "done"
+        }
+        if settings.cadence is not None
+        else {}
+    )
+    slots, problems = resolve(
+        workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
+    )
+    if settings.cadence is None:
+        return slots, problems
+    queue = cadence_queue(workspace.posts, slots, store.posts())
+    new = assign_cadence(queue, taken, settings.cadence, settings.timezone, now)
+    for slug, at in new.items():
+        slots[slug] = Slot(slug, at, "cadence")
+        if assign:
+            store.set_step(
+                slug, "publish", status="pending", due_at=utc_iso(at), detail={"cadence": True}
+            )
+            store.log(slug, "publish", "scheduled", f"cadence slot {utc_iso(at)}")
+    return slots, problems

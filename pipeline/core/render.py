@@ -15,7 +15,7 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from pipeline.posts import POST_SCHEME, Post, is_local
+from pipeline.core.posts import POST_SCHEME, Post, is_local
 
 SERIES_MARKER = "<!-- series -->"
 

@@ -1,7 +1,7 @@
-"""Loading and checking posts: front matter + Markdown into small frozen dataclasses.
+"""Reading posts from disk: front matter + Markdown into :mod:`pipeline.core.posts` models.
 
-Loading is pure apart from reading the files: every problem becomes a ``PostError`` naming the file
-and line, and one bad post never stops the others from loading.
+Every problem becomes a ``PostError`` naming the file and line, and one bad post never stops the
+others from loading.
 """
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import unicodedata
-from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,88 +21,21 @@ from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from pipeline.core.posts import (
+    KNOWN_KEYS,
+    MAX_POST_BYTES,
+    POST_SCHEME,
+    STATUSES,
+    Image,
+    Link,
+    LoadResult,
+    Post,
+    check_set,
+    is_local,
+    slugify,
+)
 from pipeline.errors import PostError
 from pipeline.timeutil import BadTime, to_utc
-
-MAX_POST_BYTES = 2 * 1024 * 1024
-STATUSES = ("draft", "ready")
-KNOWN_KEYS = frozenset(
-    {
-        "title",
-        "slug",
-        "series",
-        "part",
-        "status",
-        "publish_at",
-        "categories",
-        "tags",
-        "excerpt",
-        "featured_image",
-        "announce",
-    }
-)
-POST_SCHEME = "post:"
-
-
-@dataclass(frozen=True)
-class Image:
-    """A local image the post uses, as written and as resolved inside the posts folder."""
-
-    src: str
-    path: Path
-    line: int
-    alt: str = ""
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Link:
-    """A ``post:`` cross-reference and the line it is written on."""
-
-    slug: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Post:
-    path: Path
-    title: str
-    slug: str
-    body: str
-    body_line: int
-    source_hash: str
-    series: str | None = None
-    part: int | None = None
-    status: str = "ready"
-    publish_at: datetime | None = None
-    categories: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    excerpt: str | None = None
-    featured_image: Image | None = None
-    announce: str | bool = True
-    images: tuple[Image, ...] = ()
-    links: tuple[Link, ...] = ()
-    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
-
-    def line_of(self, key: str) -> int:
-        return self.key_lines.get(key, 1)
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    posts: tuple[Post, ...]
-    errors: tuple[PostError, ...]
-    warnings: tuple[str, ...]
-
-    def by_slug(self) -> dict[str, Post]:
-        return {post.slug: post for post in self.posts}
-
-
-def slugify(text: str) -> str:
-    """A stable, ASCII slug: the same title always gives the same slug."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower())[:190].strip("-")
-
 
 try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
     from yaml import CSafeLoader as _SafeLoader
@@ -491,63 +422,3 @@ def _newlines_before(children: list[Token], child: Token) -> int:
         if other.type in ("softbreak", "hardbreak"):
             count += 1
     return count
-
-
-def is_local(src: str) -> bool:
-    return bool(src) and not re.match(r"^[a-z][a-z0-9+.-]*:|^//|^/", src, re.IGNORECASE)
-
-
-def check_set(
-    posts: list[Post], broken_slugs: Collection[str] = ()
-) -> tuple[list[Post], list[PostError]]:
-    """Checks only the whole set can make: unique slugs and parts, links that resolve.
-
-    Every post of a clash is held back and reported: publishing either could be the wrong one.
-    ``broken_slugs`` are posts that exist but failed to load (already reported): a link to one of
-    them is not an error of the linking post.
-    """
-    errors: list[PostError] = []
-    by_slug: dict[str, list[Post]] = {}
-    by_part: dict[tuple[str, int], list[Post]] = {}
-    for post in posts:
-        by_slug.setdefault(post.slug, []).append(post)
-        if post.series is not None and post.part is not None:
-            by_part.setdefault((post.series, post.part), []).append(post)
-    for slug, group in by_slug.items():
-        for post in group if len(group) > 1 else ():
-            line = post.line_of("slug" if "slug" in post.key_lines else "title")
-            others = ", ".join(str(p.path) for p in group if p is not post)
-            errors.append(
-                PostError(
-                    f"slug {slug!r} is also used by {others}; held back until only one uses it",
-                    path=post.path,
-                    line=line,
-                    fix="give one of them another slug: ...",
-                )
-            )
-    for (series, part), group in by_part.items():
-        for post in group if len(group) > 1 else ():
-            others = ", ".join(str(p.path) for p in group if p is not post)
-            errors.append(
-                PostError(
-                    f"part {part} of series {series!r} is also claimed by {others}; held back "
-                    "until only one claims it",
-                    path=post.path,
-                    line=post.line_of("part"),
-                    fix="number the parts 1, 2, 3 ... once each",
-                )
-            )
-    bad = {p.path for g in [*by_slug.values(), *by_part.values()] if len(g) > 1 for p in g}
-    for post in posts:
-        for link in post.links:
-            if link.slug not in by_slug and link.slug not in broken_slugs:
-                errors.append(
-                    PostError(
-                        f"post:{link.slug} links to a post that does not exist",
-                        path=post.path,
-                        line=link.line,
-                        fix="use the slug of a post under the posts folder",
-                    )
-                )
-                bad.add(post.path)
-    return [p for p in posts if p.path not in bad], errors

@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.posts import Image, Post
-from pipeline.render import Rendered, Site, render, series_index
-from pipeline.store import PostRecord
+from pipeline.core.posts import Image, Post
+from pipeline.core.records import PostRecord
+from pipeline.core.render import Rendered, Site, render, series_index
 
 
 @dataclass(frozen=True)

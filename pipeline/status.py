@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from pipeline.store import LogEntry, PostRecord, Step, Store
+from pipeline.core.records import LogEntry, PostRecord, Step
+from pipeline.store import Store
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
 if TYPE_CHECKING:
-    from pipeline.posts import Post
-    from pipeline.schedule import Slot
+    from pipeline.core.posts import Post
+    from pipeline.core.schedule import Slot
     from pipeline.wordpress import RemotePost
 
 # Step statuses that still need something to happen (done and skipped are finished).
@@ -625,7 +626,7 @@ def rebuild(
     Tweets cannot be found from WordPress: the announcement of a live post is marked ``unknown``
     so that nothing is announced twice silently; the user settles it with ``pipeline retry``.
     """
-    from pipeline.plan import content_hash
+    from pipeline.core.plan import content_hash
 
     done: list[Rebuilt] = []
     for post in posts:

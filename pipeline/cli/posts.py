@@ -1,85 +1,23 @@
-"""The thin command line over the library. Only this module turns errors into exit codes.
-
-Heavy libraries (httpx, tweepy, apscheduler, rich) are imported inside the commands that need
-them, so that ``pipeline --help`` starts fast.
-"""
+"""Commands on posts: check, preview, render, plan, publish."""
 
 from __future__ import annotations
 
-import gc
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING
 
 import click
 
-from pipeline import __version__
-from pipeline.errors import InputError, PipelineError
+from pipeline.cli.app import Context
+from pipeline.errors import InputError
 
 if TYPE_CHECKING:
-    from pipeline.posts import Post
-    from pipeline.services import Services
+    from pipeline.core.posts import Post
+    from pipeline.wiring import Services
     from pipeline.workspace import Workspace
 
 
-class Context:
-    """What every command shares: the --config choice and the workspace, loaded on first use."""
-
-    def __init__(self, config: str | None) -> None:
-        self.config = config
-        self._workspace: Workspace | None = None
-        self.secrets: list[str] = []
-
-    def workspace(self) -> Workspace:
-        if self._workspace is None:
-            from pipeline.workspace import open_workspace
-
-            self._workspace = open_workspace(self.config)
-            self.secrets = self._workspace.credentials.secrets()
-        return self._workspace
-
-    def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, "********")
-        return text
-
-
-class PipelineGroup(click.Group):
-    """Turns pipeline errors into one clear line and an exit code; never a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except PipelineError as exc:
-            obj = ctx.find_object(Context)
-            message = exc.render() if isinstance(exc, InputError) else str(exc)
-            fail(obj.redact(message) if obj else message, exc.exit_code)
-
-
-def fail(message: str, code: int) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-@click.group(cls=PipelineGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--config",
-    "-c",
-    envvar="PIPELINE_CONFIG",
-    metavar="PATH",
-    help="pipeline.toml to use [default: ./pipeline.toml; env PIPELINE_CONFIG]",
-)
-@click.version_option(__version__, prog_name="pipeline")
-@click.pass_context
-def cli(ctx: click.Context, config: str | None) -> None:
-    """Publish Markdown posts to WordPress, announce them on X, and link series parts.
-
-    Start with `pipeline check`, then `pipeline preview` to look at the posts in a browser.
-    """
-    ctx.obj = Context(config)
-
-
-@cli.command()
+@click.command()
 @click.option("--online", is_flag=True, help="Also log in to WordPress and X.")
 @click.pass_obj
 def check(obj: Context, online: bool) -> None:
@@ -109,7 +47,7 @@ def check(obj: Context, online: bool) -> None:
         sys.exit(1)
 
 
-@cli.command()
+@click.command()
 @click.option(
     "--out",
     "-o",
@@ -130,13 +68,13 @@ def preview(obj: Context, out: Path | None) -> None:
     click.echo(f"wrote {len(written) - 1} posts to {target}; open {written[0]} in a browser")
 
 
-@cli.command()
+@click.command()
 @click.argument("post")
 @click.pass_obj
 def render(obj: Context, post: str) -> None:
     """Print one post's HTML (POST is a slug or a path) as it would go to WordPress now."""
-    from pipeline.render import Site, series_index
-    from pipeline.render import render as render_post
+    from pipeline.core.render import Site, series_index
+    from pipeline.core.render import render as render_post
 
     workspace = obj.workspace()
     chosen = workspace.find(post)
@@ -144,7 +82,7 @@ def render(obj: Context, post: str) -> None:
     click.echo(render_post(chosen, site).html, nl=False)
 
 
-@cli.command()
+@click.command()
 @click.argument("posts", nargs=-1)
 @click.option("--no-announce", is_flag=True, help="Leave the announcements out.")
 @click.pass_obj
@@ -154,14 +92,14 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     Shows creates, updates, image uploads, backfills of earlier posts (as a diff of their text)
     and announcements with their weighted length. Without POSTS: the posts due now.
     """
-    from pipeline.plan import describe
-    from pipeline.services import services
+    from pipeline.core.plan import describe
+    from pipeline.wiring import services
 
     with services(obj.config, online=False) as found:
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
         if not posts:
-            from pipeline.runner import due_now
+            from pipeline.scheduler.runner import due_now
 
             targets = list(due_now(found, found.clock()).targets)
         result = found.publisher().plan(targets, announce=not no_announce)
@@ -170,7 +108,7 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
         sys.exit(2)
 
 
-@cli.command()
+@click.command()
 @click.argument("posts", nargs=-1, required=True)
 @click.option("--dry-run", is_flag=True, help="Print the plan and send nothing.")
 @click.option("--no-announce", is_flag=True, help="Publish without announcing on X.")
@@ -188,8 +126,8 @@ def publish(
     Earlier posts that promised a link to these are updated where their HTML changed. Exits 1
     if a step failed (the job log says why; it is retried later), 2 for bad input.
     """
-    from pipeline.plan import describe
-    from pipeline.services import services
+    from pipeline.core.plan import describe
+    from pipeline.wiring import services
 
     with services(obj.config, online=not dry_run) as found:
         obj.secrets = found.workspace.credentials.secrets()
@@ -236,7 +174,7 @@ def _targets(found: Services, refs: tuple[str, ...]) -> tuple[list[Post], list[s
 
 def _live_links(workspace: Workspace) -> dict[str, str]:
     """Permalinks of the posts already live, if this site has a state yet."""
-    from pipeline.plan import live_map
+    from pipeline.core.plan import live_map
     from pipeline.store import Store
 
     if not workspace.settings.db_path.exists():
@@ -252,18 +190,3 @@ def _report_problems(workspace: Workspace) -> None:
     """Bad posts are reported and skipped; the rest of the batch goes on."""
     for error in workspace.loaded.errors:
         click.echo(f"skipped: {error.render()}", err=True)
-
-
-GC_THRESHOLDS = (50_000, 20, 100)
-
-
-def main() -> None:
-    # Posts, their parsed Markdown (kept for re-rendering) and the state are long-lived: with
-    # the default thresholds the collector rescans them over and over while rendering many
-    # posts (about a quarter of the time for 2,000 posts; docs/benchmarks.md).
-    gc.set_threshold(*GC_THRESHOLDS)
-    cli(prog_name="pipeline")
-
-
-# Commands kept in their own modules register themselves on `cli` when imported.
-from pipeline import cli_run, cli_state  # noqa: E402, F401

@@ -1,13 +1,13 @@
 """``pipeline run``: the scheduler, on APScheduler 3, its jobs in the state folder's SQLite file.
 
-Every job calls :func:`run_job`, which calls :func:`pipeline.runner.run_due` — the same code
-path as ``pipeline run --once`` and, through ``Publisher.publish``, ``pipeline publish``:
+Every job calls :func:`run_job`, which calls :func:`pipeline.scheduler.runner.run_due` — the same
+code path as ``pipeline run --once`` and, through ``Publisher.publish``, ``pipeline publish``:
 
 - one date job per scheduled post not yet live (id ``publish:<slug>``, textual reference
-  ``pipeline.scheduler:run_job``, ``misfire_grace_time=None`` and ``coalesce=True``, so that a job
-  due while the process was down runs on the next start; ``run_due`` then publishes it if it is
-  within the catch-up window and holds it otherwise), kept in a ``SQLAlchemyJobStore`` in the
-  same SQLite file as the store (both in WAL mode);
+  ``pipeline.scheduler.service:run_job``, ``misfire_grace_time=None`` and ``coalesce=True``, so
+  that a job due while the process was down runs on the next start; ``run_due`` then publishes
+  it if it is within the catch-up window and holds it otherwise), kept in a
+  ``SQLAlchemyJobStore`` in the same SQLite file as the store (both in WAL mode);
 - a periodic job (``tick``, every 30 s by default, and once on start) for retries, announcements
   deferred by a rate limit and backfills, plus a date job (``retry``) at the earliest future
   ``next_attempt_at`` of a failed or deferred step.
@@ -42,15 +42,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from pipeline import schedule
 from pipeline.config import Settings, find_config, load_settings
+from pipeline.core import schedule
+from pipeline.core.records import PostRecord, Step
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
-from pipeline.runner import RunReport, run_due
-from pipeline.schedule import scheduled
-from pipeline.services import Services, require, services, x_client
-from pipeline.store import PostRecord, Step, Store
+from pipeline.scheduler.runner import RunReport, run_due, scheduled
+from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_now
+from pipeline.wiring import Services, require, services, x_client
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -58,9 +58,9 @@ if TYPE_CHECKING:
 
     from pipeline.wordpress import WordPressClient
 
-log = logging.getLogger("pipeline.scheduler")
+log = logging.getLogger("pipeline.scheduler.service")
 
-JOB_FUNC = "pipeline.scheduler:run_job"
+JOB_FUNC = "pipeline.scheduler.service:run_job"
 PUBLISH_PREFIX = "publish:"
 TICK_ID = "tick"
 RETRY_ID = "retry"

@@ -9,15 +9,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pipeline.config import find_config, load_settings, missing_wordpress_credentials
-from pipeline.posts import Post
+from pipeline.core.posts import Post
 from pipeline.publisher import Echo, Publisher
 from pipeline.store import Store
 from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
+    from pipeline.channels.x import XClient
     from pipeline.wordpress import WordPressClient
-    from pipeline.xclient import XClient
 
 
 @dataclass
@@ -58,7 +58,7 @@ def wordpress_client(
 def x_client(workspace: Workspace) -> XClient | None:
     if not workspace.credentials.x.configured:
         return None
-    from pipeline.xclient import XClient
+    from pipeline.channels.x import XClient
 
     return XClient(workspace.credentials.x, workspace.settings.x.api_url)
 

@@ -8,16 +8,32 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Cadence, ScheduleEntry
+from pipeline.core.posts import Post
+from pipeline.core.records import PostRecord
 from pipeline.errors import ConfigError, InputError, PostError
-from pipeline.posts import Post
-from pipeline.store import PostRecord, Store
-from pipeline.timeutil import BadTime, from_iso, to_utc, utc_iso
-from pipeline.workspace import Workspace
+from pipeline.timeutil import BadTime, to_utc
+
+
+@dataclass(frozen=True)
+class ScheduleEntry:
+    post: str  # a slug, or a path under posts_dir
+    at: datetime  # aware, UTC
+    line: int
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Cadence:
+    """Regular slots that take ``ready`` posts without a time of their own, in series order."""
+
+    days: tuple[int, ...]  # 0 = Monday
+    at: time  # local time in the site's timezone
 
 
 @dataclass(frozen=True)
@@ -174,41 +190,3 @@ def assign_cadence(
     """Give each queued post the next free cadence time after ``now`` and the times taken."""
     times = cadence_times(cadence, tz, max([now, *taken.values()]))
     return {post.slug: next(times) for post in queue if post.slug not in taken}
-
-
-def scheduled(
-    workspace: Workspace, store: Store, now: datetime, *, assign: bool = False
-) -> tuple[dict[str, Slot], list[InputError]]:
-    """Every post's time: its own (publish_at, [[schedule]]) or its cadence slot.
-
-    With ``assign``, posts newly queued for the cadence keep the slot they are given now
-    (recorded as their pending publish step), so their times never shift between runs.
-    """
-    settings = workspace.settings
-    taken = (
-        {
-            step.post: from_iso(step.due_at)
-            for step in store.steps()
-            if step.kind == "publish"
-            and step.detail.get("cadence")
-            and step.due_at
-            and step.status != "done"
-        }
-        if settings.cadence is not None
-        else {}
-    )
-    slots, problems = resolve(
-        workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
-    )
-    if settings.cadence is None:
-        return slots, problems
-    queue = cadence_queue(workspace.posts, slots, store.posts())
-    new = assign_cadence(queue, taken, settings.cadence, settings.timezone, now)
-    for slug, at in new.items():
-        slots[slug] = Slot(slug, at, "cadence")
-        if assign:
-            store.set_step(
-                slug, "publish", status="pending", due_at=utc_iso(at), detail={"cadence": True}
-            )
-            store.log(slug, "publish", "scheduled", f"cadence slot {utc_iso(at)}")
-    return slots, problems

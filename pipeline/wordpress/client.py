@@ -1,0 +1,475 @@
+"""The WordPress REST API client: find, create and update posts, upload media, resolve terms.
+
+Everything here speaks WordPress's ``wp/v2`` routes through an ``httpx.Client`` that is passed
+in, so tests swap the transport. Library errors become :mod:`pipeline.errors` at this edge.
+
+Exactly-once rules this module keeps:
+
+- Reads and updates are idempotent and retried (429/502/503/504, timeouts, dropped connections) with
+  backoff through ``stamina``, honouring ``Retry-After``.
+- Creates (posts, media) are retried only when the request certainly never reached the server (the
+  connection could not be opened) or WordPress said 429. Any other failure after sending is an
+  :class:`AmbiguousOutcome`; :meth:`WordPressClient.publish` then looks the slug up before anything
+  else is sent.
+- A trashed post is treated as deleted: WordPress renames its slug to ``SLUG__trashed`` and
+  ``status=any`` leaves trash out, so a lookup by slug does not see it and a new post is created.
+  A post the caller knows by id (``known_id``) that sits in the trash is never resurrected
+  silently: :meth:`WordPressClient.publish` stops and says how to restore or delete it.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from pipeline.config import WordPressCredentials, WordPressSettings
+from pipeline.errors import AmbiguousOutcome, WordPressError
+from pipeline.retrying import RetryPolicy
+from pipeline.timeutil import utc_now
+from pipeline.wordpress.discovery import ApiRoot, Params, discover, require_secure
+from pipeline.wordpress.models import (
+    TERM_NOUNS,
+    Action,
+    PostFields,
+    RemoteMedia,
+    RemotePost,
+    Taxonomy,
+    _media_from,
+    _name_key,
+    _post_from,
+    content_disposition,
+    live_fields,
+    same_slug,
+    wp_date,
+)
+from pipeline.wordpress.transport import (
+    Transport,
+    _error_json,
+    _server_date,
+)
+
+log = logging.getLogger("pipeline.wordpress")
+Clock = Callable[[], datetime]
+# Long captions go in a second request: a URL of many kilobytes is refused by some servers.
+MAX_QUERY_TEXT = 1500
+
+
+class WordPressClient:
+    """One site's ``wp/v2`` API. Safe to share between threads; caches terms for its lifetime."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        api_root: str | None,
+        site_url: str,
+        user_label: str,
+        *,
+        allow_insecure_http: bool = False,
+        retry: RetryPolicy | None = None,
+        clock: Clock = utc_now,
+        redact: Sequence[str] = (),
+    ) -> None:
+        self._t = Transport(http, site_url, user_label, retry=retry, clock=clock, redact=redact)
+        self._site = site_url.rstrip("/")
+        self._allow_insecure = allow_insecure_http
+        self._clock = clock
+        self._lock = threading.Lock()  # the term cache
+        self._discovery_lock = threading.Lock()  # so that threads discover the root once
+        self._root = ApiRoot.from_setting(api_root) if api_root else None
+        self._terms: dict[str, dict[str, int]] = {"categories": {}, "tags": {}}
+
+    @classmethod
+    def connect(
+        cls,
+        http: httpx.Client,
+        settings: WordPressSettings,
+        creds: WordPressCredentials,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Clock = utc_now,
+    ) -> WordPressClient:
+        """A client for the configured site; the REST root is discovered on first use."""
+        require_secure(settings.url, settings.allow_insecure_http)
+        if settings.api_root is not None:
+            require_secure(settings.api_root, settings.allow_insecure_http)
+        secrets = creds.secrets()
+        if creds.user is not None and creds.app_password is not None:
+            # A server echoing our Authorization header must not leak it into a message either.
+            pair = f"{creds.user}:{creds.app_password.reveal()}".encode()
+            secrets.append(base64.b64encode(pair).decode("ascii"))
+        return cls(
+            http,
+            settings.api_root,
+            settings.url,
+            creds.user or "(WordPress.com token)",
+            allow_insecure_http=settings.allow_insecure_http,
+            retry=retry,
+            clock=clock,
+            redact=secrets,
+        )
+
+    def close(self) -> None:
+        self._t.http.close()
+
+    def __enter__(self) -> WordPressClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def requests_by_method(self) -> Counter[str]:
+        return self._t.requests_by_method
+
+    @property
+    def requests_sent(self) -> int:
+        return sum(self.requests_by_method.values())
+
+    @property
+    def api_root(self) -> ApiRoot:
+        """The wp/v2 root, discovered once from the site URL unless configured."""
+        with self._discovery_lock:
+            if self._root is None:
+                self._root = discover(self._t, self._site, self._allow_insecure)
+            root = self._root
+        require_secure(root.base, self._allow_insecure)
+        return root
+
+    # -- operations --------------------------------------------------------------------------
+
+    def me(self) -> dict[str, Any]:
+        """The logged-in user (``pipeline check --online``)."""
+        doing = "checking the login"
+        response = self._request("GET", "/users/me", doing, params=(("context", "edit"),))
+        return self._t.as_dict(self._t.json(response, doing), doing)
+
+    def find_post(self, slug: str) -> RemotePost | None:
+        """The post with this slug in any status but trash (see the module docstring)."""
+        params: Params = (
+            ("slug", slug),
+            ("status", "any"),
+            ("context", "edit"),
+            ("per_page", 10),
+        )
+        doing = f"looking up the post with slug {slug!r}"
+        data = self._t.json(self._request("GET", "/posts", doing, params=params), doing)
+        # WordPress compares slugs after sanitize_title() (lower case, non-ASCII %-encoded),
+        # so whatever it returns has this slug as far as it is concerned.
+        matches = [self._post(item, doing) for item in self._t.as_list(data, doing)]
+        if len(matches) > 1:
+            log.warning(
+                "%d posts have the slug %r (ids %s); using the lowest id",
+                len(matches),
+                slug,
+                ", ".join(str(p.id) for p in matches),
+            )
+        return min(matches, key=lambda post: post.id) if matches else None
+
+    def get_post(self, post_id: int) -> RemotePost | None:
+        """The post with this id (trashed ones too, with status ``trash``); None if deleted."""
+        doing = f"reading post {post_id}"
+        response = self._request(
+            "GET", f"/posts/{post_id}", doing, params=(("context", "edit"),), missing_ok=True
+        )
+        if response.status_code in (404, 410):
+            return None
+        return self._post(self._t.json(response, doing), doing)
+
+    def posts_by_ids(self, ids: Sequence[int]) -> dict[int, RemotePost]:
+        """The posts with these ids that still exist, in any status but trash, 100 a request."""
+        found: dict[int, RemotePost] = {}
+        for start in range(0, len(ids), 100):
+            chunk = ids[start : start + 100]
+            params: Params = (
+                ("include", ",".join(str(i) for i in chunk)),
+                ("status", "any"),
+                ("context", "edit"),
+                ("per_page", 100),
+            )
+            doing = f"reading {len(chunk)} posts"
+            data = self._t.json(self._request("GET", "/posts", doing, params=params), doing)
+            for item in self._t.as_list(data, doing):
+                post = self._post(item, doing)
+                found[post.id] = post
+        return found
+
+    def create_post(self, fields: PostFields) -> RemotePost:
+        """Create a post. Never resent blindly: an unknown outcome raises AmbiguousOutcome."""
+        post, _ = self._save(None, fields)
+        return post
+
+    def update_post(self, post_id: int, fields: PostFields) -> RemotePost:
+        """Update a post (idempotent, so retried)."""
+        post, _ = self._save(post_id, fields)
+        return post
+
+    def get_media(self, media_id: int) -> RemoteMedia | None:
+        doing = f"reading media {media_id}"
+        response = self._request(
+            "GET", f"/media/{media_id}", doing, params=(("context", "edit"),), missing_ok=True
+        )
+        if response.status_code in (404, 410):
+            return None
+        return self._media(self._t.json(response, doing), doing)
+
+    def upload_media(
+        self, filename: str, content: bytes, mime: str, alt: str, caption: str
+    ) -> RemoteMedia:
+        """Upload a file as the raw body, with its alt text and caption.
+
+        WordPress reads ``alt_text`` and ``caption`` from the query string of the upload itself,
+        so that is one request; a long caption, or one WordPress did not keep, is set afterwards.
+        Not resent blindly (it creates): an unknown outcome raises AmbiguousOutcome.
+        """
+        doing = f"uploading {filename!r}"
+        headers = {"Content-Type": mime, "Content-Disposition": content_disposition(filename)}
+        inline = len(alt) + len(caption) <= MAX_QUERY_TEXT
+        params: Params = (("alt_text", alt), ("caption", caption)) if inline else ()
+        response = self._request(
+            "POST", "/media", doing, params=params, content=content, headers=headers, creates=True
+        )
+        media = self._media(self._t.json(response, doing), doing)
+        if media.alt_text == alt and media.caption_raw == caption:
+            return media
+        return self._describe_media(media, alt, caption)
+
+    def term_ids(self, taxonomy: Taxonomy, names: Sequence[str]) -> tuple[int, ...]:
+        """Ids for category or tag names, creating missing terms; cached for this client.
+
+        Names match case-insensitively, after unescaping WordPress's HTML entities. Existing
+        terms are found in one request by their default slugs (WordPress derives the slug from
+        the name); the rest are created, and WordPress's ``term_exists`` answer gives the id of
+        a term with that name but another slug.
+        """
+        wanted = _unique_names(names)
+        missing = [name for name in wanted if _name_key(name) not in self._terms[taxonomy]]
+        if missing:
+            self._remember(taxonomy, self._find_terms(taxonomy, missing))
+        for name in wanted:
+            if _name_key(name) not in self._terms[taxonomy]:
+                self._remember(taxonomy, {_name_key(name): self._create_term(taxonomy, name)})
+        return tuple(self._terms[taxonomy][_name_key(name)] for name in wanted)
+
+    def publish(
+        self,
+        fields: PostFields,
+        *,
+        known_id: int | None = None,
+        existing: RemotePost | None = None,
+    ) -> tuple[RemotePost, Action]:
+        """Create or update the post so it matches ``fields``; never a second copy.
+
+        The post is found by ``known_id`` if given (and still there), else by slug; an existing
+        post is updated ("updated" for ``known_id``, "adopted" when found by slug), and only
+        when none exists is one created. A create with an unknown outcome is checked by slug
+        and adopted if it happened. With status ``publish`` the post is verified to be live.
+        ``existing`` is the post ``known_id`` names, if the caller has just read it.
+        """
+        now = self._clock()
+        if existing is None or existing.id != known_id or existing.status == "trash":
+            existing = self._existing(fields.slug, known_id)
+        to_send = live_fields(fields, existing, now)
+        if existing is None:
+            post, action, server_now = self._create_or_adopt(to_send)
+        else:
+            post, server_now = self._save(existing.id, to_send)
+            action = "updated" if existing.id == known_id else "adopted"
+        if not same_slug(post.slug, fields.slug):
+            log.warning(
+                "WordPress gave post %d the slug %r instead of %r: another item already "
+                "uses it; rename that item's slug in WordPress",
+                post.id,
+                post.slug,
+                fields.slug,
+            )
+        return self._make_live(post, to_send, now, server_now), action
+
+    # -- publish steps -----------------------------------------------------------------------
+
+    def _existing(self, slug: str, known_id: int | None) -> RemotePost | None:
+        if known_id is not None:
+            post = self.get_post(known_id)
+            if post is not None and post.status == "trash":
+                raise WordPressError(
+                    f"post {known_id} ({slug!r}) is in the WordPress trash (fix: restore it "
+                    "under Posts → Trash to publish it again, or delete it permanently to "
+                    "publish a new copy)",
+                    code="trashed",
+                )
+            if post is not None:
+                return post
+            log.warning("post %d is gone from WordPress; looking for %r by slug", known_id, slug)
+        return self.find_post(slug)
+
+    def _create_or_adopt(self, fields: PostFields) -> tuple[RemotePost, Action, datetime | None]:
+        try:
+            post, server_now = self._save(None, fields)
+        except AmbiguousOutcome:
+            found = self.find_post(fields.slug)
+            if found is None:
+                raise
+            log.warning(
+                "creating %r had an unknown outcome; it did happen: adopting post %d",
+                fields.slug,
+                found.id,
+            )
+            # Update anyway: the request may have died half-way (terms or image not yet set).
+            post, server_now = self._save(found.id, fields)
+            return post, "adopted", server_now
+        return post, "created", server_now
+
+    def _make_live(
+        self, post: RemotePost, fields: PostFields, now: datetime, server_now: datetime | None
+    ) -> RemotePost:
+        """Undo WordPress's publish-to-future switch (its clock may run behind ours)."""
+        if fields.status != "publish" or post.status != "future":
+            return post
+        live_at = min(now, server_now) if server_now is not None else now
+        log.warning(
+            "WordPress scheduled post %d instead of publishing it; dating it %s",
+            post.id,
+            wp_date(live_at),
+        )
+        post, _ = self._save(post.id, replace(fields, date_gmt=live_at.replace(microsecond=0)))
+        if post.status == "future":
+            raise WordPressError(
+                f"WordPress keeps post {post.id} scheduled instead of live (fix: check the "
+                "clock and timezone of the WordPress server and of this machine)",
+                code="still_future",
+            )
+        return post
+
+    def _save(self, post_id: int | None, fields: PostFields) -> tuple[RemotePost, datetime | None]:
+        """Create (no id) or update a post; also WordPress's clock, from the Date header."""
+        if post_id is None:
+            doing = f"creating the post {fields.slug!r}"
+            response = self._request("POST", "/posts", doing, json=fields.to_json(), creates=True)
+        else:
+            doing = f"updating post {post_id} ({fields.slug!r})"
+            response = self._request("POST", f"/posts/{post_id}", doing, json=fields.to_json())
+        post = self._post(self._t.json(response, doing), doing)
+        return post, _server_date(response)
+
+    # -- media and terms ---------------------------------------------------------------------
+
+    def _describe_media(self, media: RemoteMedia, alt: str, caption: str) -> RemoteMedia:
+        doing = f"setting the alt text and caption of media {media.id}"
+        body = {"alt_text": alt, "caption": caption}
+        response = self._request("POST", f"/media/{media.id}", doing, json=body)
+        return self._media(self._t.json(response, doing), doing)
+
+    def _remember(self, taxonomy: Taxonomy, found: Mapping[str, int]) -> None:
+        with self._lock:
+            self._terms[taxonomy].update(found)
+
+    def _find_terms(self, taxonomy: Taxonomy, names: Sequence[str]) -> dict[str, int]:
+        # WordPress turns each slug[] value into a slug with sanitize_title(), exactly as it
+        # does for a new term's name, so the names themselves find the terms they created.
+        params: Params = (
+            *(("slug[]", name) for name in names),
+            ("per_page", 100),
+            ("hide_empty", "false"),
+            ("_fields", "id,name,slug"),
+        )
+        doing = f"looking up {taxonomy} {', '.join(names)}"
+        data = self._t.json(self._request("GET", f"/{taxonomy}", doing, params=params), doing)
+        keys = {_name_key(name) for name in names}
+        found: dict[str, int] = {}
+        for item in self._t.as_list(data, doing):
+            key = _name_key(str(item.get("name", "")))
+            if key in keys and key not in found:
+                found[key] = int(item["id"])
+        return found
+
+    def _create_term(self, taxonomy: Taxonomy, name: str) -> int:
+        doing = f"creating the {TERM_NOUNS[taxonomy]} {name!r}"
+        # Safe to resend: WordPress refuses a second term with the same name (term_exists).
+        response = self._request(
+            "POST", f"/{taxonomy}", doing, json={"name": name}, accept=frozenset({400})
+        )
+        if response.status_code == 400:
+            return self._existing_term_id(response, doing)
+        data = self._t.as_dict(self._t.json(response, doing), doing)
+        try:
+            return int(data["id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._t.unexpected(doing, data) from exc
+
+    def _existing_term_id(self, response: httpx.Response, doing: str) -> int:
+        """``term_exists`` carries the id of the term that already has this name."""
+        error = _error_json(response) or {}
+        details = error.get("data")
+        if error.get("code") == "term_exists" and isinstance(details, dict):
+            term_id = details.get("term_id")
+            if isinstance(term_id, int | str) and str(term_id).isdigit():
+                return int(term_id)
+        self._t.fail(response, doing)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        doing: str,
+        *,
+        params: Params = (),
+        json: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        creates: bool = False,
+        missing_ok: bool = False,
+        accept: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send one API request; ``doing`` says what for, in error messages.
+
+        ``creates`` marks a request that is not idempotent. Returns successful answers and
+        those in ``accept`` (404/410 too with ``missing_ok``); anything else becomes an error
+        that says what to do.
+        """
+        request = self._t.http.build_request(
+            method,
+            self.api_root.url(path, params),
+            json=json,
+            content=content,
+            headers=headers,
+        )
+        send = self._t.send_create if creates else self._t.send_idempotent
+        response = send(request, doing)
+        ok = (
+            response.is_success
+            or response.status_code in accept
+            or (missing_ok and response.status_code in (404, 410))
+        )
+        if not ok:
+            self._t.fail(response, doing)
+        return response
+
+    def _post(self, data: Any, doing: str) -> RemotePost:
+        try:
+            return _post_from(self._t.as_dict(data, doing))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._t.unexpected(doing, data) from exc
+
+    def _media(self, data: Any, doing: str) -> RemoteMedia:
+        try:
+            return _media_from(self._t.as_dict(data, doing))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._t.unexpected(doing, data) from exc
+
+
+def _unique_names(names: Sequence[str]) -> list[str]:
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        cleaned = " ".join(name.split())
+        if cleaned and _name_key(cleaned) not in seen:
+            seen.add(_name_key(cleaned))
+            unique.append(cleaned)
+    return unique
