@@ -24,6 +24,7 @@ from typing import Any
 
 import html_to_markdown
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4.formatter import HTMLFormatter
 
 # --- top-level blocks -----------------------------------------------------------------------
 
@@ -339,6 +340,20 @@ def _fenced(text: str, language: str) -> str:
     return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
+class _AsWritten(HTMLFormatter):
+    """Attributes in the order they were written (BeautifulSoup sorts them by default)."""
+
+    def attributes(self, tag: Tag) -> Iterator[tuple[str, str | None]]:  # type: ignore[override]
+        yield from tag.attrs.items()
+
+
+_AS_WRITTEN = _AsWritten(entity_substitution=HTMLFormatter.REGISTRY["minimal"].entity_substitution)
+
+
+def _html(tag: Tag) -> str:
+    return tag.decode(formatter=_AS_WRITTEN)
+
+
 class _Preparer:
     """Swaps what only we can write, and what must stay raw, for placeholder words."""
 
@@ -356,9 +371,9 @@ class _Preparer:
 
     def raw(self, tag: Tag) -> None:
         if _BLOCK_TAGS.match(tag.name) and not self._inline_context(tag):
-            self.block(tag, _raw_html(str(tag)))
+            self.block(tag, _raw_html(_html(tag)))
         else:
-            self.inline(tag, str(tag).replace("\n", " ") if tag.name != "pre" else str(tag))
+            self.inline(tag, _html(tag).replace("\n", " ") if tag.name != "pre" else _html(tag))
 
     @staticmethod
     def _inline_context(tag: Tag) -> bool:
@@ -380,6 +395,12 @@ class _Preparer:
             self.walk(tag)
         else:
             self.raw(tag)
+
+    def _p(self, tag: Tag) -> None:
+        text = tag.get_text().strip()
+        if _plain(tag) and tag.find(True) is None and re.fullmatch(r"https?://\S+", text):
+            return self.block(tag, text)  # alone in its paragraph, WordPress embeds it (oEmbed)
+        self.walk(tag)
 
     def _img(self, tag: Tag) -> None:
         if _plain(tag):
@@ -438,7 +459,7 @@ class _Preparer:
 def _prepare(fragment: str, pieces: _Pieces) -> str:
     soup = BeautifulSoup(fragment, "html.parser")
     _Preparer(pieces).walk(soup)
-    return str(soup)
+    return soup.decode(formatter=_AS_WRITTEN)
 
 
 # --- blocks to Markdown ------------------------------------------------------------------------
@@ -493,13 +514,47 @@ _OPTIONS = html_to_markdown.ConversionOptions(
 )
 
 
+# The library turns typographic spaces (no-break, thin, ...) into plain ones: they cross it as
+# characters of a private-use plane, which it leaves alone.
+_SPACES = re.compile(r"[^\S\n\r\t\f\v ]")
+_CARRIED = re.compile("[\U000f0000-\U000f3000]")
+
+
 def html_fragment_to_markdown(fragment: str) -> str:
     """The one call into the HTML-to-Markdown library (kept apart so it can be measured)."""
-    return str(html_to_markdown.convert(fragment, _OPTIONS).content)
+    carried = _SPACES.sub(lambda m: chr(0xF0000 + ord(m.group(0))), fragment)
+    markdown = str(html_to_markdown.convert(carried, _OPTIONS).content)
+    return _CARRIED.sub(lambda m: chr(ord(m.group(0)) - 0xF0000), markdown)
 
 
 def _convert(fragment: str, pieces: _Pieces) -> str:
-    return html_fragment_to_markdown(_prepare(fragment, pieces)).strip("\n")
+    markdown = html_fragment_to_markdown(_prepare(fragment, pieces)).strip("\n")
+    return "\n".join(_tidy_escapes(line) for line in markdown.split("\n"))
+
+
+# The library escapes every character Markdown ever gives a meaning (escape_misc); most of them
+# only mean something at the start of a line ("- ", "1. ", "+ ") or before another one ("![",
+# "&amp;", "<b"). Elsewhere the backslash is noise to the writer: it is taken out.
+_LINE_START = re.compile(r"[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)*")
+_NOISY_ESCAPE = re.compile(r"\\([-+=.!&<>)])")
+
+
+def _tidy_escapes(line: str) -> str:
+    def tidy(match: re.Match[str]) -> str:
+        before, after, char = line[: match.start()], line[match.end() :], match.group(1)
+        start = _LINE_START.fullmatch(before) is not None
+        ordinal = char in ".)" and re.fullmatch(r"[ \t>]*(?:(?:[-*+]|\d+[.)])[ \t]+)*\d+", before)
+        if start or ordinal or before.endswith("\\"):
+            return match.group(0)
+        if (
+            (char == "!" and after.startswith("["))
+            or (char == "&" and re.match(r"#?\w+;", after))
+            or (char == "<" and re.match(r"[A-Za-z/!?]", after))
+        ):
+            return match.group(0)
+        return char
+
+    return _NOISY_ESCAPE.sub(tidy, line)
 
 
 def _embed_block(block: Block) -> str | None:
