@@ -8,8 +8,9 @@ is kept as raw HTML, block comments and all, so nothing is ever dropped.
 How: the content is split into its top-level blocks (classic content is one freeform block, made
 into paragraphs as WordPress's ``wpautop`` would). Blocks whose HTML Markdown can say are parsed
 (BeautifulSoup); the elements only we know how to write (figures, images, code with its language)
-and the ones to keep verbatim are swapped for placeholder words; ``html-to-markdown`` converts the
-rest; then the placeholders are put back, indented to sit inside lists and quotes.
+and the ones to keep verbatim are swapped for placeholder words; ``markdownify`` converts the rest
+of the same parsed tree; then the placeholders are put back, indented to sit inside lists and
+quotes. Why markdownify rather than html-to-markdown: docs/import.md.
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ import html
 import itertools
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import html_to_markdown
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+from bs4 import BeautifulSoup, Comment, Tag
+from bs4.element import AttributeValueList, NavigableString
 from bs4.formatter import HTMLFormatter
+from markdownify import MarkdownConverter
 
 # --- top-level blocks -----------------------------------------------------------------------
 
@@ -343,8 +345,8 @@ def _fenced(text: str, language: str) -> str:
 class _AsWritten(HTMLFormatter):
     """Attributes in the order they were written (BeautifulSoup sorts them by default)."""
 
-    def attributes(self, tag: Tag) -> Iterator[tuple[str, str | None]]:  # type: ignore[override]
-        yield from tag.attrs.items()
+    def attributes(self, tag: Tag) -> Iterable[tuple[str, str | AttributeValueList | None]]:
+        return list(tag.attrs.items())
 
 
 _AS_WRITTEN = _AsWritten(entity_substitution=HTMLFormatter.REGISTRY["minimal"].entity_substitution)
@@ -456,12 +458,6 @@ class _Preparer:
             self.walk(cell)
 
 
-def _prepare(fragment: str, pieces: _Pieces) -> str:
-    soup = BeautifulSoup(fragment, "html.parser")
-    _Preparer(pieces).walk(soup)
-    return soup.decode(formatter=_AS_WRITTEN)
-
-
 # --- blocks to Markdown ------------------------------------------------------------------------
 
 # Blocks whose HTML is plain HTML Markdown may say (decided element by element), and the block
@@ -500,35 +496,20 @@ def _attrs_of(block: Block, name: str) -> Iterator[str]:
                 yield ""
 
 
-_OPTIONS = html_to_markdown.ConversionOptions(
-    heading_style="atx",
+_CONVERTER = MarkdownConverter(
+    heading_style="ATX",
     bullets="-",
-    list_indent_width=2,
     escape_asterisks=True,
     escape_underscores=True,
     escape_misc=True,
-    autolinks=False,
-    extract_metadata=False,
-    newline_style="backslash",
-    code_block_style="backticks",
+    newline_style="BACKSLASH",
 )
 
 
-# The library turns typographic spaces (no-break, thin, ...) into plain ones: they cross it as
-# characters of a private-use plane, which it leaves alone.
-_SPACES = re.compile(r"[^\S\n\r\t\f\v ]")
-_CARRIED = re.compile("[\U000f0000-\U000f3000]")
-
-
-def html_fragment_to_markdown(fragment: str) -> str:
-    """The one call into the HTML-to-Markdown library (kept apart so it can be measured)."""
-    carried = _SPACES.sub(lambda m: chr(0xF0000 + ord(m.group(0))), fragment)
-    markdown = str(html_to_markdown.convert(carried, _OPTIONS).content)
-    return _CARRIED.sub(lambda m: chr(ord(m.group(0)) - 0xF0000), markdown)
-
-
 def _convert(fragment: str, pieces: _Pieces) -> str:
-    markdown = html_fragment_to_markdown(_prepare(fragment, pieces)).strip("\n")
+    soup = BeautifulSoup(fragment, "html.parser")
+    _Preparer(pieces).walk(soup)
+    markdown = str(_CONVERTER.convert_soup(soup)).strip("\n")
     return "\n".join(_tidy_escapes(line) for line in markdown.split("\n"))
 
 
