@@ -113,7 +113,8 @@ def _resolve_aliases(
     meta: dict[str, Any], lines: dict[str, int], path: Path
 ) -> tuple[dict[str, Any], dict[str, int], dict[str, str]]:
     """Aliased keys under our names; also which name the writer used for each (for errors)."""
-    meta, lines, written = dict(meta), dict(lines), {}
+    meta, lines = dict(meta), dict(lines)
+    written: dict[str, str] = {}
     for alias, key in ALIASES.items():
         if alias not in meta:
             continue
