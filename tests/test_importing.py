@@ -116,64 +116,11 @@ def test_images_elsewhere_stay_remote_and_names_never_clash() -> None:
     assert "(https://other.example.org/a.png)" in item.text
 
 
-WXR = """<?xml version="1.0" encoding="UTF-8"?>
-<rss version="2.0" xmlns:excerpt="http://wordpress.org/export/1.2/excerpt/"
-  xmlns:content="http://purl.org/rss/1.0/modules/content/"
-  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
-<channel>
-  <title>Bebop Shock</title>
-  <link>https://blog.example.com</link>
-  <wp:wxr_version>1.2</wp:wxr_version>
-  <wp:base_blog_url>https://blog.example.com</wp:base_blog_url>
-  <item>
-    <title><![CDATA[Fond Memories Part 1: Magnetic Rose]]></title>
-    <link>https://blog.example.com/2026/01/05/fond-memories-part-1/</link>
-    <content:encoded><![CDATA[Memories is an anthology.
-
-<img class="wp-image-41" src="https://blog.example.com/wp-content/uploads/2026/01/rose.jpg" alt="Rose" />]]></content:encoded>
-    <excerpt:encoded><![CDATA[Otomo's anthology.]]></excerpt:encoded>
-    <wp:post_id>7</wp:post_id>
-    <wp:post_date_gmt><![CDATA[2026-01-05 14:00:00]]></wp:post_date_gmt>
-    <wp:post_name><![CDATA[fond-memories-part-1]]></wp:post_name>
-    <wp:status><![CDATA[publish]]></wp:status>
-    <wp:post_type><![CDATA[post]]></wp:post_type>
-    <category domain="category" nicename="anime"><![CDATA[Anime]]></category>
-    <category domain="post_tag" nicename="memories"><![CDATA[Memories]]></category>
-    <wp:postmeta><wp:meta_key><![CDATA[_thumbnail_id]]></wp:meta_key>
-      <wp:meta_value><![CDATA[42]]></wp:meta_value></wp:postmeta>
-  </item>
-  <item>
-    <title>cover</title>
-    <wp:post_id>42</wp:post_id>
-    <wp:post_type><![CDATA[attachment]]></wp:post_type>
-    <wp:status>inherit</wp:status>
-    <wp:attachment_url><![CDATA[https://blog.example.com/wp-content/uploads/2026/01/cover.jpg]]></wp:attachment_url>
-  </item>
-  <item>
-    <title>About</title>
-    <wp:post_id>2</wp:post_id>
-    <wp:post_type><![CDATA[page]]></wp:post_type>
-    <wp:status>publish</wp:status>
-  </item>
-  <item>
-    <title>An idea</title>
-    <wp:post_id>11</wp:post_id>
-    <wp:post_date_gmt>0000-00-00 00:00:00</wp:post_date_gmt>
-    <wp:post_name></wp:post_name>
-    <wp:status>draft</wp:status>
-    <wp:post_type>post</wp:post_type>
-    <content:encoded><![CDATA[Just a draft.]]></content:encoded>
-  </item>
-</channel>
-</rss>
-"""
+WXR = Path(__file__).parent / "import_corpus" / "export.xml"  # a Tools → Export file, cut down
 
 
-def test_an_export_file_gives_the_same_posts(tmp_path: Path) -> None:
-    export = tmp_path / "export.xml"
-    export.write_text(WXR, encoding="utf-8")
-
-    posts, site = read_wxr(export)
+def test_an_export_file_gives_the_same_posts() -> None:
+    posts, site = read_wxr(WXR)
     assert site == SITE
     assert [p.slug for p in posts] == ["fond-memories-part-1", "11"]
     first = posts[0]
