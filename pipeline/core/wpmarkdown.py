@@ -179,16 +179,11 @@ def _code(match: re.Match[str]) -> str:
     return f"<pre><code{cls}>{html.escape(html.unescape(body), quote=False)}</code></pre>"
 
 
-def _embed(match: re.Match[str]) -> str:
-    return f"\n\n{match['body'].strip()}\n\n"
-
-
 _SHORTCODES: dict[str, Callable[[re.Match[str]], str]] = {
     "caption": _caption,
     "wp_caption": _caption,
     "code": _code,
     "sourcecode": _code,
-    "embed": _embed,
 }
 
 
