@@ -119,10 +119,9 @@ def test_the_seed_post_written_in_wordpress_is_imported_with_its_images(
     assert any("post:" in w.fix for item in plan.files for w in item.warnings)
 
     # Rendered with the images already on the site, the import shows what the original showed.
+    uploaded = [rose, eva]
     media = {
-        image.path: url
-        for image, url in zip(post.images, [rose, eva], strict=True)
-        for url in [url["source_url"]]
+        image.path: str(m["source_url"]) for image, m in zip(post.images, uploaded, strict=True)
     }
     copy = blog.create(title="copy", slug="copy", content=render(post, Site(media=media)).html)
     assert seen(blog.public(copy["id"])) == seen(blog.public(original["id"]))
