@@ -8,6 +8,7 @@ WordPress's own filters) show the same text, images and elements.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,6 +17,7 @@ import pytest
 
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.core.render import Site, render
+from pipeline.errors import InputError
 from pipeline.importer import plan_from_wordpress, write_plan
 from pipeline.loading import load_posts
 from pipeline.wordpress import WordPressClient, make_http_client
@@ -141,3 +143,29 @@ def test_the_public_page_of_an_import_equals_the_original(
     copy = blog.create(title="copy", slug=f"{path.stem}-copy", content=render(post, Site()).html)
 
     assert seen(blog.public(copy["id"])) == seen(blog.public(original["id"]))
+
+
+def test_all_posts_by_status_and_date_and_bad_choices(blog: Blog, tmp_path: Path) -> None:
+    old = blog.create(title="Old", slug="old", content="Old.", date_gmt="2020-01-01T10:00:00")
+    new = blog.create(title="New", slug="new", content="New.", date_gmt="2026-01-01T10:00:00")
+    blog.create(title="Idea", slug="idea", content="Draft.", status="draft")
+
+    everything = plan_from_wordpress(blog.client, tmp_path, blog.settings.url, every=True)
+    assert [f.source.slug for f in everything.files][:2] == ["old", "new"]  # oldest first
+    assert {f.source.slug for f in everything.files} == {"old", "new", "idea"}
+    since = datetime(2025, 1, 1, tzinfo=UTC)
+    recent = plan_from_wordpress(
+        blog.client, tmp_path, blog.settings.url, every=True, statuses=["publish"], since=since
+    )
+    assert [f.source.id for f in recent.files] == [new["id"]]
+    assert old["id"] not in {f.source.id for f in recent.files}
+
+    for choice, message in [
+        ({"slugs": ["no-such-post"]}, "no post with the slug 'no-such-post'"),
+        ({"ids": [987654]}, "no post with the id 987654"),
+        ({}, "nothing to import"),
+    ]:
+        with pytest.raises(InputError, match=message) as info:
+            plan_from_wordpress(blog.client, tmp_path, blog.settings.url, **choice)
+        assert info.value.fix
+    assert list(tmp_path.iterdir()) == []
