@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from pipeline.core.promises import find_promises
+from pipeline.core.promises import find_promises, promise_warnings
 from pipeline.core.render import SeriesPart
+from pipeline.loading import load_posts
 
 SERIES = (
     SeriesPart("fond-memories-part-1", "Fond Memories Part 1: Magnetic Rose", 1),
@@ -104,3 +108,20 @@ def test_the_line_is_where_the_sentence_starts_in_a_wrapped_paragraph() -> None:
     body = "First sentence here.\nSecond one, wrapped\nover two lines, is promised for next time.\n"
     (promise,) = find_promises(body, 20, "a-post")
     assert promise.line == 21
+
+
+def test_warnings_for_a_set_of_loaded_posts(tmp_path: Path) -> None:
+    for part, title, body in [
+        (1, "Fond Memories Part 1: Magnetic Rose", SEED),
+        (2, "Fond Memories Part 2: Stink Bomb", "Back to [Magnetic Rose](post:part-1).\n"),
+    ]:
+        text = (
+            f"---\ntitle: '{title}'\nslug: part-{part}\nseries: Fond Memories\npart: {part}\n---\n"
+        )
+        (tmp_path / f"part-{part}.md").write_text(text + body, encoding="utf-8")
+    posts = load_posts(tmp_path, ZoneInfo("UTC")).posts
+
+    warnings = promise_warnings(posts)
+    assert warnings[0].startswith(f"{tmp_path / 'part-1.md'}:9: 'Stink Bomb' is the title")
+    assert warnings[0].endswith("(fix: write [Stink Bomb](post:part-2))")
+    assert len(warnings) == 2  # Part 3 does not exist: Cannon Fodder is no title of the series

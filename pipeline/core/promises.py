@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.core.render import SeriesPart
+from pipeline.core.posts import Post
+from pipeline.core.render import SeriesPart, series_index
 
 # Phrases that promise something later, English; matched case-insensitively on text whose curly
 # apostrophes are straight. Each names what kind of promise it is, for the message.
@@ -97,6 +98,18 @@ def find_promises(
                 )
             )
     return found
+
+
+def promise_warnings(posts: Sequence[Post]) -> list[str]:
+    """``FILE:LINE: ... (fix: ...)`` for every promise in these posts (for ``pipeline check``)."""
+    series = series_index(posts)
+    return [
+        promise.render(post.path)
+        for post in posts
+        for promise in find_promises(
+            post.body, post.body_line, post.slug, series.get(post.series or "", ())
+        )
+    ]
 
 
 def _later(parts: Sequence[SeriesPart], slug: str) -> list[SeriesPart]:
