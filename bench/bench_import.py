@@ -5,7 +5,8 @@ Run it with ``python bench/bench_import.py`` (no pytest). For each of ``html-to-
 (``pipeline.core.wpmarkdown``), it counts the corpus posts whose import renders to the original's
 text, images and elements (the round-trip property of tests/test_wpmarkdown.py), times a
 conversion, and times importing the library in a fresh interpreter. It prints a Markdown table and
-rewrites its own section of ``docs/benchmarks.md``.
+rewrites its own section of ``docs/benchmarks.md``. html-to-markdown is needed only here, to
+compare: ``pip install html-to-markdown`` first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from benchdoc import REPO, machine, write_section
+from benchdoc import REPO, load_average, machine, write_section
 
 sys.path.insert(0, str(REPO))
 
@@ -147,7 +148,15 @@ def main() -> None:
         )
         failures.append(f"- {name}: fails {', '.join(failing) or 'none'}")
     body = "\n".join(
-        ["## Import: HTML to Markdown (`bench_import`)", "", machine(), "", *lines, "", *failures]
+        [
+            "## Import: HTML to Markdown (`bench_import`)",
+            "",
+            machine(f"load {load_average()}"),
+            "",
+            *lines,
+            "",
+            *failures,
+        ]
     )
     print(body)
     write_section("bench_import", body)
