@@ -132,6 +132,7 @@ def _source(
         categories=tuple(categories[i] for i in post.categories if i in categories),
         tags=tuple(tags[i] for i in post.tags if i in tags),
         featured_image_url=featured.source_url if featured is not None else None,
+        featured_media_id=featured.id if featured is not None else None,
         link=post.link,
     )
 
@@ -261,6 +262,9 @@ def _wxr_post(item: Element, wp: str, attachments: dict[str, str]) -> SourcePost
         categories=_terms(item, "category"),
         tags=_terms(item, "post_tag"),
         featured_image_url=attachments.get(meta.get("_thumbnail_id", "")) or None,
+        featured_media_id=int(meta["_thumbnail_id"])
+        if meta.get("_thumbnail_id", "").isdigit()
+        else None,
         link=_text(item, "link"),
     )
 

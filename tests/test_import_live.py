@@ -99,6 +99,10 @@ def test_the_seed_post_written_in_wordpress_is_imported_with_its_images(
     result = write_plan(plan, blog.client.download)
 
     assert result.problems == ()
+    # Each image is known as the attachment it is, for the state to record as uploaded already.
+    assert sorted(d.media_id or 0 for d in plan.images) == sorted(
+        [rose["id"], eva["id"], cover["id"]]
+    )
     assert sorted(p.name for p in result.images) == [
         "cover.png",
         "magnetic-rose-1.png",

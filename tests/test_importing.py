@@ -33,6 +33,7 @@ PART_1 = SourcePost(
     categories=("Anime",),
     tags=("Memories", "Satoshi Kon"),
     featured_image_url=f"{UPLOADS}/cover.jpg",
+    featured_media_id=43,
 )
 PART_2 = SourcePost(
     id=9,
@@ -70,9 +71,9 @@ def test_the_seed_post_becomes_a_file_our_loader_reads_back(tmp_path: Path) -> N
     )
     assert "excerpt: Otomo&#8217;s anthology." in item.text  # as WordPress stores it
     assert '![Miguel](images/rose-1024x576.jpg "Miguel (left) Heintz (right)")' in item.text
-    assert [(d.url, d.path) for d in item.downloads] == [
-        (f"{UPLOADS}/rose-1024x576.jpg", "images/rose-1024x576.jpg"),
-        (f"{UPLOADS}/cover.jpg", "images/cover.jpg"),
+    assert [(d.url, d.path, d.media_id) for d in item.downloads] == [
+        (f"{UPLOADS}/rose-1024x576.jpg", "images/rose-1024x576.jpg", 41),
+        (f"{UPLOADS}/cover.jpg", "images/cover.jpg", 43),
     ]
     assert item.inferred == ("series 'Fond Memories', part 1 (from the title)",)
     fixes = [w.fix for w in item.warnings]
@@ -134,7 +135,7 @@ def test_an_export_file_gives_the_same_posts() -> None:
         ("Memories",),
         "Otomo's anthology.",
     )
-    assert first.featured_image_url == f"{UPLOADS}/cover.jpg"
+    assert (first.featured_image_url, first.featured_media_id) == (f"{UPLOADS}/cover.jpg", 42)
     assert posts[1].date_gmt is None
 
 

@@ -48,6 +48,7 @@ class SourcePost:
     categories: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     featured_image_url: str | None = None
+    featured_media_id: int | None = None
     link: str = ""
 
 
@@ -55,6 +56,7 @@ class SourcePost:
 class Download:
     url: str
     path: str  # relative to the posts folder, e.g. "images/magnetic-rose-1.jpg"
+    media_id: int | None = None  # the attachment, when the post names it (wp-image-N, featured)
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,15 @@ def post_file(
     so that two different images never share a file and one image is fetched once."""
     claimed = dict(taken or {})
     downloads: list[Download] = []
+    ids = media_ids(post.content)
+    if post.featured_image_url and post.featured_media_id:
+        ids.setdefault(post.featured_image_url, post.featured_media_id)
 
     def local(url: str) -> str:
         path = _image_path(url, claimed)
         claimed[path] = url
         if all(d.path != path for d in downloads):
-            downloads.append(Download(url, path))
+            downloads.append(Download(url, path, ids.get(url)))
         return path
 
     body = to_markdown(post.content)
@@ -170,6 +175,21 @@ def _localise_images(body: str, site_url: str, local: Callable[[str], str]) -> s
         return f"![{match['alt']}]({local(src)}"
 
     return _MARKDOWN_IMAGE.sub(swap, body)
+
+
+_IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_ATTR = re.compile(r"""\b(src|class)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
+
+
+def media_ids(content: str) -> dict[str, int]:
+    """Image URL -> attachment id, from the ``wp-image-N`` class WordPress puts on its images."""
+    found: dict[str, int] = {}
+    for tag in _IMG_TAG.findall(content):
+        attrs = {m[1].lower(): m[2] or m[3] for m in _ATTR.finditer(tag)}
+        number = re.search(r"\bwp-image-(\d+)\b", attrs.get("class", ""))
+        if number and attrs.get("src"):
+            found.setdefault(attrs["src"], int(number[1]))
+    return found
 
 
 def is_site_upload(url: str, site_url: str) -> bool:
