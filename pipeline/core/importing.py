@@ -181,6 +181,12 @@ _IMG_TAG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""\b(src|class)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.IGNORECASE)
 
 
+_CAPTION_ID = re.compile(
+    r"\[caption\b[^\]]*\bid=[\"']?attachment_(?P<id>\d+)[^\]]*\](?:\s*<a\b[^>]*>)?\s*(?P<img><img\b[^>]*>)",
+    re.IGNORECASE,
+)
+
+
 def media_ids(content: str) -> dict[str, int]:
     """Image URL -> attachment id, from the ``wp-image-N`` class WordPress puts on its images."""
     found: dict[str, int] = {}
@@ -189,6 +195,10 @@ def media_ids(content: str) -> dict[str, int]:
         number = re.search(r"\bwp-image-(\d+)\b", attrs.get("class", ""))
         if number and attrs.get("src"):
             found.setdefault(attrs["src"], int(number[1]))
+    for caption in _CAPTION_ID.finditer(content):  # [caption id="attachment_N"]<img src=...>
+        srcs = [m[2] or m[3] for m in _ATTR.finditer(caption["img"]) if m[1].lower() == "src"]
+        if srcs:
+            found.setdefault(srcs[0], int(caption["id"]))
     return found
 
 
