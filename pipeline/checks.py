@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pipeline.core import schedule
 from pipeline.core.announce import check_template
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
 from pipeline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pipeline.publisher import ChannelSetup
+
+CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 def offline_problems(workspace: Workspace) -> list[InputError]:
@@ -53,7 +59,7 @@ def _line_of(text: str, key: str) -> int | None:
 def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
     """Log in to WordPress and X; (what was checked, the error or None) for each. Missing X
     credentials are not an error: announcements are then recorded as skipped."""
-    from pipeline.wiring import wordpress_client, x_client
+    from pipeline.wiring import channel_setups, close_channels, wordpress_client
 
     report: list[tuple[str, str | None]] = []
     wordpress = wordpress_client(workspace)
@@ -67,13 +73,24 @@ def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
                     lambda: str(wordpress.me().get("name", "")),
                 )
             )
-    x = x_client(workspace)
-    if x is None:
-        report.append(("X: no credentials; announcements will be recorded as skipped", None))
-    else:
-        with x:
-            report.append(_try(f"X {workspace.settings.x.api_url}", lambda: "@" + x.me()))
+    setups = channel_setups(workspace)
+    try:
+        for setup in setups:
+            report.append(_channel_report(setup))
+    finally:
+        close_channels(setups)
     return report
+
+
+def _channel_report(setup: ChannelSetup) -> tuple[str, str | None]:
+    name = f"{CHANNEL_NAMES[setup.name]} {setup.where}".strip()
+    if setup.incomplete is not None:
+        return name, setup.incomplete
+    client = setup.client
+    if client is None:
+        label = CHANNEL_NAMES[setup.name]
+        return f"{label}: no credentials; announcements will be recorded as skipped", None
+    return _try(name, client.whoami)
 
 
 def _try(what: str, call: Callable[[], str]) -> tuple[str, str | None]:

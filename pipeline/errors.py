@@ -83,16 +83,28 @@ class AmbiguousOutcome(RemoteError):
     """
 
 
-class XError(RemoteError):
+class ChannelError(RemoteError):
+    """A network we announce on (X, Bluesky, Mastodon) answered with an error."""
+
+
+class XError(ChannelError):
     """X answered with an error."""
 
 
-class DuplicateTweet(XError):
-    """X refused the text as a duplicate: an identical post already exists."""
+class DuplicatePost(ChannelError):
+    """The network refused the text as a duplicate: an identical post already exists (X)."""
 
 
-class RateLimited(XError):
-    """X's rate limit: try again after ``reset_at`` (UTC)."""
+class CreditsExhausted(ChannelError):
+    """The account has no credits left for this request (X's HTTP 402): held until topped up."""
+
+
+class CannotTell(ChannelError):
+    """The network offers no way to find out whether an earlier attempt posted."""
+
+
+class RateLimited(ChannelError):
+    """A rate limit: try again after ``reset_at`` (UTC)."""
 
     def __init__(self, message: str, *, reset_at: datetime) -> None:
         self.reset_at = reset_at

@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from pipeline.core.posts import (
+    CHANNELS,
     KNOWN_KEYS,
     MAX_POST_BYTES,
     POST_SCHEME,
@@ -411,17 +412,38 @@ class _Fields:
             raise self.error(key, "must be a path", f"write {key}: images/picture.jpg")
         return resolve_image(value, self.path, self.posts_dir, self.lines.get(key, 1))
 
-    def announce(self) -> str | bool:
+    def announce(self) -> str | bool | Mapping[str, str | bool]:
         value = self.meta.get("announce", True)
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip():
             return value
+        if isinstance(value, dict) and value:
+            return self._announce_table(value)
         raise self.error(
             "announce",
-            "must be a template or false",
-            'write announce: "New: {title} {url}" or announce: false',
+            "must be a template or false, or a table by channel",
+            'write announce: "New: {title} {url}", announce: false, or '
+            'announce: {x: false, bluesky: "New: {title} {url}"}',
         )
+
+    def _announce_table(self, value: dict[Any, Any]) -> dict[str, str | bool]:
+        table: dict[str, str | bool] = {}
+        for channel, choice in value.items():
+            if channel not in CHANNELS:
+                raise self.error(
+                    "announce",
+                    f"unknown channel {channel!r}",
+                    f"use {', '.join(CHANNELS)}",
+                )
+            if not (isinstance(choice, bool) or (isinstance(choice, str) and choice.strip())):
+                raise self.error(
+                    "announce",
+                    f"announce.{channel} must be a template or true/false",
+                    f'write {channel}: "New: {{title}} {{url}}" or {channel}: false',
+                )
+            table[str(channel)] = choice
+        return table
 
 
 @functools.lru_cache(maxsize=64)

@@ -26,11 +26,14 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from pipeline.channels.base import Outgoing, Sent
 from pipeline.config import DEFAULT_X_API, XCredentials
+from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
-    DuplicateTweet,
+    CannotTell,
+    DuplicatePost,
     InputError,
     PipelineError,
     RateLimited,
@@ -158,7 +161,7 @@ class XClient:
 
         try:
             return self._call(once, "posting", write=True)
-        except DuplicateTweet as exc:
+        except DuplicatePost as exc:
             if not server_errors:
                 raise
             # A 5xx can come after X did create the post; the retry then meets its own copy.
@@ -219,7 +222,7 @@ class XClient:
                 reset_at=reset_at,
             )
         if isinstance(exc, tweepy.Forbidden) and "duplicate content" in detail.lower():
-            return DuplicateTweet(
+            return DuplicatePost(
                 f"X refused the post as a duplicate ({detail})", status=403, code="duplicate"
             )
         if isinstance(exc, tweepy.Forbidden) and _problem_type(exc) in PERMISSION_PROBLEMS:
@@ -242,6 +245,40 @@ class XClient:
         for secret in self._secrets:
             text = text.replace(secret, "********")
         return text
+
+
+class XChannel:
+    """X behind the :class:`~pipeline.channels.base.Channel` interface.
+
+    X has no way to look a post up by its text, so :meth:`find` cannot tell; exactly once rests
+    on re-sending an interrupted post with the same text, which X refuses as a duplicate if the
+    first attempt went through (:class:`DuplicatePost`).
+    """
+
+    name = "x"
+
+    def __init__(self, client: XClient) -> None:
+        self.client = client
+
+    def limits(self) -> Limits:
+        return X_LIMITS
+
+    def post(self, item: Outgoing) -> Sent:
+        reply_to = item.reply_to.id if item.reply_to is not None else None
+        tweet = self.client.post(item.text, reply_to=reply_to, image=item.image)
+        return Sent(tweet.id, tweet.url)
+
+    def find(self, item: Outgoing) -> Sent | None:
+        raise CannotTell("X cannot look a post up by its text")
+
+    def delete(self, sent: Sent) -> None:
+        self.client.delete(sent.id)
+
+    def whoami(self) -> str:
+        return "@" + self.client.me()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class _Auth:

@@ -179,11 +179,13 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
     from pipeline import status as state
+    from pipeline.journal import Journal
     from pipeline.wiring import require, wordpress_client
 
     with require(wordpress_client(workspace), workspace) as wordpress:
+        journal = Journal(store, clock=utc_now, max_attempts=workspace.settings.max_attempts)
         rebuilt = state.rebuild(
-            store, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
+            journal, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
         )
     for item in rebuilt:
         click.echo(obj.redact(item.describe()), err=err)
@@ -442,8 +444,20 @@ def _colored() -> bool:
     help="With --mark-sent: the announcement's URL (or id), recorded for `pipeline status` "
     "and for threading the next part under it.",
 )
+@click.option(
+    "--channel",
+    type=click.Choice(["x", "bluesky", "mastodon"]),
+    help="Only this channel's announcement (and, with --resend/--mark-sent, settle it there).",
+)
 @click.pass_obj
-def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str | None) -> None:
+def retry(
+    obj: Context,
+    post: str,
+    resend: bool,
+    mark_sent: bool,
+    tweet_url: str | None,
+    channel: str | None,
+) -> None:
     """Re-queue the failed steps of POST (a slug or a path) for the next run.
 
     Failed steps (publish, announce, backfill, update) go back to pending with their attempts
@@ -456,6 +470,7 @@ def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str
     --resend if it is not. Every change is recorded in the job log.
     """
     from pipeline import status as state
+    from pipeline.journal import Journal
 
     if resend and mark_sent:
         raise click.UsageError("choose one of --resend and --mark-sent")
@@ -472,8 +487,10 @@ def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str
         slug = post if store.post(post) or store.steps(post=post) else None
         if slug is None:
             slug = load_posts(obj, found).find(post).slug
-        plan = state.plan_retry(slug, store.steps(post=slug), mode=mode, tweet_url=tweet_url)
-        state.apply_retry(store, plan, now=utc_now(), tweet_url=tweet_url)
+        steps = store.steps(post=slug)
+        plan = state.plan_retry(slug, steps, mode=mode, tweet_url=tweet_url, channel=channel)
+        journal = Journal(store, clock=utc_now, max_attempts=found.settings.max_attempts)
+        state.apply_retry(journal, plan, now=utc_now(), tweet_url=tweet_url)
     for change in plan.changes:
         click.echo(obj.redact(f"{slug}: {change.name}: {change.message}"))
     for note in plan.notes:
