@@ -20,6 +20,7 @@ Exactly-once rules this module keeps:
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import threading
 from collections import Counter
@@ -33,7 +34,7 @@ import httpx
 from pipeline.config import WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, WordPressError
 from pipeline.retrying import RetryPolicy
-from pipeline.timeutil import utc_now
+from pipeline.timeutil import utc_iso, utc_now
 from pipeline.wordpress.discovery import ApiRoot, Params, discover, require_secure
 from pipeline.wordpress.models import (
     TERM_NOUNS,
@@ -201,6 +202,55 @@ class WordPressClient:
                 post = self._post(item, doing)
                 found[post.id] = post
         return found
+
+    def list_posts(
+        self,
+        statuses: Sequence[str] = ("publish", "future", "draft"),
+        since: datetime | None = None,
+    ) -> list[RemotePost]:
+        """Every post in these statuses (dated after ``since``), oldest first, 100 a request."""
+        posts: list[RemotePost] = []
+        for page in range(1, 10_000):
+            params: Params = (
+                ("status", ",".join(statuses)),
+                ("context", "edit"),
+                ("per_page", 100),
+                ("page", page),
+                ("orderby", "date"),
+                ("order", "asc"),
+                *((("after", utc_iso(since)),) if since else ()),
+            )
+            doing = f"listing posts (page {page})"
+            response = self._request("GET", "/posts", doing, params=params)
+            items = self._t.as_list(self._t.json(response, doing), doing)
+            posts += [self._post(item, doing) for item in items]
+            pages = response.headers.get("X-WP-TotalPages", "")
+            if len(items) < 100 or (pages.isdigit() and page >= int(pages)):
+                break
+        return posts
+
+    def term_names(self, taxonomy: Taxonomy, ids: Sequence[int]) -> dict[int, str]:
+        """The names of these category or tag ids (the ones that still exist)."""
+        names: dict[int, str] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: Params = (("include", ",".join(map(str, chunk))), ("per_page", 100))
+            doing = f"reading {len(chunk)} {TERM_NOUNS[taxonomy]} names"
+            data = self._t.json(self._request("GET", f"/{taxonomy}", doing, params=params), doing)
+            for item in self._t.as_list(data, doing):
+                names[int(item["id"])] = html.unescape(str(item.get("name", "")))
+        return names
+
+    def download(self, url: str) -> bytes:
+        """A public file (an uploaded image), fetched without credentials: it may sit on a CDN."""
+        require_secure(url, self._allow_insecure)
+        doing = f"downloading {url}"
+        request = self._t.http.build_request("GET", url)
+        response = self._t.send_idempotent(request, doing, follow_redirects=True, anonymous=True)
+        if not response.is_success:
+            self._t.fail(response, doing)
+        return response.content
 
     def create_post(self, fields: PostFields) -> RemotePost:
         """Create a post. Never resent blindly: an unknown outcome raises AmbiguousOutcome."""
