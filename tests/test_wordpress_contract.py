@@ -270,7 +270,8 @@ def test_posts_by_ids_reads_what_is_left(backend: Backend, client: WordPressClie
     backend.rest("DELETE", f"/posts/{trashed.id}")
     backend.rest("DELETE", f"/posts/{deleted.id}", params={"force": "true"})
     found = client.posts_by_ids([live.id, draft.id, trashed.id, deleted.id])
-    assert set(found) == {live.id, draft.id}
+    assert set(found) == {live.id, draft.id, trashed.id}  # trash can be restored: not deleted
+    assert found[trashed.id].status == "trash"
     assert found[live.id] == live
     listing = backend.rest("GET", "/posts", params={"status": "any", "per_page": 1})
     assert (listing.headers["X-WP-Total"], listing.headers["X-WP-TotalPages"]) == ("2", "2")
