@@ -137,6 +137,8 @@ class Publisher:
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # What one lookup of the new posts' slugs found, by slug; each serves one create.
+        self._looked_up: dict[str, RemotePost | None] = {}
 
     # -- planning --------------------------------------------------------------------------
 
@@ -305,9 +307,10 @@ class Publisher:
                 self.store.note_channel(name)
         with retries_recorded(self.journal):
             self._apply_renames(plan)
-            creates = [i for i in plan.publishes if i.action in ("create", "update")]
-            if creates:
-                self._resolve_terms(self._wordpress(), creates)
+            writes = [i for i in plan.publishes if i.action in ("create", "update")]
+            if writes:
+                self._resolve_terms(self._wordpress(), writes)
+                self._look_up_slugs([i.slug for i in writes if i.action == "create"])
             workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
@@ -370,6 +373,13 @@ class Publisher:
             raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
+    def _look_up_slugs(self, slugs: Sequence[str]) -> None:
+        """One read for all the posts about to be created (100 slugs a request) instead of one
+        each: a post an earlier, interrupted run did create is adopted, not created twice."""
+        if slugs:
+            found = self._wordpress().find_posts(slugs)
+            self._looked_up = {slug: found.get(slug) for slug in slugs}
+
     def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
         """Resolve the names of the posts about to be written, once, before the concurrent
         publishes."""
@@ -387,6 +397,10 @@ class Publisher:
         if item.action == "blocked":
             return self._blocked(item)
         with self.journal.working_on(post.slug, "publish"):
+            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+                # Interrupted (or another run is on it): the batch lookup may be older than
+                # that run's create, so this post looks its slug up again.
+                self._looked_up.pop(post.slug, None)
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
@@ -465,7 +479,12 @@ class Publisher:
             featured_media=media[featured.path][0] if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
-        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        looked_up = record.wp_id is None and post.slug in self._looked_up
+        if looked_up:
+            existing = self._looked_up.pop(post.slug)
+        remote, how = wordpress.publish(
+            fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+        )
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
