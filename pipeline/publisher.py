@@ -316,9 +316,8 @@ class Publisher:
                 outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
-            live_now = {i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o}
             for backfill in plan.backfills:
-                outcome = self._backfill_item(backfill, force, live_now)
+                outcome = self._backfill_item(backfill, force)
                 self._tally(result, backfill.key, backfill.slug, outcome)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
@@ -553,9 +552,7 @@ class Publisher:
 
     # -- backfill items --------------------------------------------------------------------
 
-    def _backfill_item(
-        self, item: BackfillItem, force: bool, live_now: set[str]
-    ) -> tuple[str, str]:
+    def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
         if item.waits is not None:
             self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
             return "conflict", item.waits
@@ -580,13 +577,13 @@ class Publisher:
             self.journal.done(post.slug, item.kind, item.target, quiet=True)
             self.journal.settle(post.slug, ("backfill", "update"), settled)
             return "unchanged", "already up to date"
-        what = self._backfill_what(item, live_now)
+        what = self._backfill_what(item)
         self.journal.done(post.slug, item.kind, item.target, what=what, started=started)
         self.journal.settle(post.slug, ("backfill", "update"), settled)
         return "done", what
 
     @staticmethod
-    def _backfill_what(item: BackfillItem, live_now: set[str]) -> str:
+    def _backfill_what(item: BackfillItem) -> str:
         if item.because:
             return f"linked {', '.join(item.because)}"
         if item.source_changed:
