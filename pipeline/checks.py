@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pipeline.core import schedule
-from pipeline.errors import InputError, PipelineError
+from pipeline.errors import ConfigError, InputError, PipelineError
 from pipeline.workspace import Workspace
+
+if TYPE_CHECKING:
+    from pipeline.publisher import ChannelSetup
+
+CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
 def offline_problems(workspace: Workspace) -> list[InputError]:
@@ -39,10 +45,10 @@ class Login:
 
 
 def online_report(workspace: Workspace) -> list[Login]:
-    """Log in to WordPress and X. Missing X credentials are not an error: announcements are
-    then recorded as skipped."""
+    """Log in to WordPress and every channel. A channel without credentials is not an error:
+    its announcements are then recorded as skipped."""
     from pipeline.config import missing_wordpress_credentials
-    from pipeline.wiring import wordpress_client, x_client
+    from pipeline.wiring import channel_setups, close_channels, wordpress_client
 
     report: list[Login] = []
     wordpress = wordpress_client(workspace)
@@ -57,13 +63,24 @@ def online_report(workspace: Workspace) -> list[Login]:
                     lambda: str(wordpress.me().get("name", "")),
                 )
             )
-    x = x_client(workspace)
-    if x is None:
-        report.append(Login("X: no credentials; announcements will be recorded as skipped"))
-    else:
-        with x:
-            report.append(_try(f"X {workspace.settings.x.api_url}", lambda: "@" + x.me()))
+    setups = channel_setups(workspace)
+    try:
+        for setup in setups:
+            report.append(_channel_report(setup))
+    finally:
+        close_channels(setups)
     return report
+
+
+def _channel_report(setup: ChannelSetup) -> Login:
+    name = f"{CHANNEL_NAMES[setup.name]} {setup.where}".strip()
+    if setup.incomplete is not None:  # bad input: the writer meant to set it up
+        return Login(name, ConfigError(setup.incomplete))
+    client = setup.client
+    if client is None:
+        label = CHANNEL_NAMES[setup.name]
+        return Login(f"{label}: no credentials; announcements will be recorded as skipped")
+    return _try(name, client.whoami)
 
 
 def _try(what: str, call: Callable[[], str]) -> Login:

@@ -91,6 +91,14 @@ class XCredentials:
     def configured(self) -> bool:
         return self.oauth1 or self.bearer_token is not None
 
+    def missing(self) -> list[str]:
+        """The OAuth 1.0a keys still missing when some are set (none set: nothing missing)."""
+        names = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+        given = [getattr(self, name) is not None for name in names]
+        if not any(given) or self.configured:
+            return []
+        return [name for name, present in zip(names, given, strict=True) if not present]
+
     def secrets(self) -> list[str]:
         values = (
             self.consumer_key,
@@ -134,11 +142,17 @@ class WordPressSettings:
 
 
 @dataclass(frozen=True)
-class XSettings:
+class ChannelSettings:
+    """What every channel's table in pipeline.toml says: how to announce there."""
+
     template: str = DEFAULT_TEMPLATE
-    api_url: str = DEFAULT_X_API
     image: bool = False
     thread_series: bool = False
+
+
+@dataclass(frozen=True)
+class XSettings(ChannelSettings):
+    api_url: str = DEFAULT_X_API
 
 
 @dataclass(frozen=True)

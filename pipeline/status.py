@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pipeline.core.records import LogEntry, PostRecord, Step
-from pipeline.store import Store
+from pipeline.journal import Journal
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
 if TYPE_CHECKING:
@@ -448,7 +448,12 @@ def tweet_id_from(url: str) -> str | None:
 
 
 def plan_retry(
-    slug: str, steps: Sequence[Step], *, mode: Mode = "requeue", tweet_url: str | None = None
+    slug: str,
+    steps: Sequence[Step],
+    *,
+    mode: Mode = "requeue",
+    tweet_url: str | None = None,
+    channel: str | None = None,
 ) -> RetryPlan:
     """What ``pipeline retry`` does with the steps of one post.
 
@@ -460,7 +465,10 @@ def plan_retry(
     changes: list[Change] = []
     unsettled: list[str] = []
     notes: list[str] = []
-    announce = next((s for s in steps if s.kind == "announce" and not s.target), None)
+    if channel is not None:
+        steps = [s for s in steps if s.kind == "announce" and s.target == channel]
+    settle = channel or "x"
+    announce = next((s for s in steps if s.kind == "announce" and s.target == settle), None)
     for step in steps:
         if step is announce and mode != "requeue":
             continue
@@ -470,6 +478,8 @@ def plan_retry(
             changes.append(_requeue(step, f"{was}{reason}", {}))
         elif step.status == "held" and step.kind == "publish":
             changes.append(_requeue(step, "held; publish it now", {}))
+        elif step.status == "held":
+            changes.append(_requeue(step, f"held: {step.error}", {}))
         elif step.status == "unknown":
             unsettled.append(
                 f"{step.name}: outcome unknown ({step.error or 'it may or may not have gone out'});"
@@ -504,12 +514,12 @@ def plan_retry(
             changes.append(
                 Change(
                     "announce",
-                    "",
+                    settle,
                     announce.status if announce else None,
                     "done",
                     "done",
                     f"marked as sent by hand{where} (pipeline retry --mark-sent)",
-                    {"tweet_id": tweet_id, "marked_sent": True},
+                    {"id": tweet_id, "url": tweet_url, "marked_sent": True},
                 )
             )
         else:
@@ -536,36 +546,29 @@ def _nothing_to_settle(announce: Step | None) -> str:
 
 
 def apply_retry(
-    store: Store, plan: RetryPlan, *, now: datetime, tweet_url: str | None = None
+    journal: Journal, plan: RetryPlan, *, now: datetime, tweet_url: str | None = None
 ) -> None:
     """Carry out a retry plan: move each step and record it in the job log."""
     for change in plan.changes:
         if change.new == "pending":
-            step = store.set_step(
+            journal.queued(
                 plan.slug,
                 change.kind,
                 change.target,
-                status="pending",
-                error=None,
                 next_attempt_at=utc_iso(now),
                 detail={**change.detail, "requeued_at": utc_iso(now)},
+                why=change.message,
+                outcome=change.outcome,
+                reset_attempts=True,
             )
-            store.reset_attempts(step)
-        else:
-            store.set_step(
-                plan.slug,
-                change.kind,
-                change.target,
-                status=change.new,
-                error=None,
-                next_attempt_at=None,
-                detail=dict(change.detail),
+            continue
+        journal.done(
+            plan.slug, change.kind, change.target, what=change.message, detail=dict(change.detail)
+        )
+        if change.kind == "announce" and change.target == "x" and tweet_url:
+            journal.store.update_post(
+                plan.slug, tweet_url=tweet_url, tweet_id=change.detail.get("id")
             )
-            if change.kind == "announce" and tweet_url:
-                store.update_post(
-                    plan.slug, tweet_url=tweet_url, tweet_id=change.detail.get("tweet_id")
-                )
-        store.log(plan.slug, change.name, change.outcome, change.message)
 
 
 def publishes_due_again(steps: Iterable[Step], now: datetime) -> list[str]:
@@ -615,7 +618,7 @@ class Rebuilt:
 
 
 def rebuild(
-    store: Store, posts: Sequence[Post], finder: PostFinder, *, posts_dir: Path
+    journal: Journal, posts: Sequence[Post], finder: PostFinder, *, posts_dir: Path
 ) -> list[Rebuilt]:
     """Rebuild the records of ``posts`` from WordPress, looked up by slug.
 
@@ -626,6 +629,7 @@ def rebuild(
     """
     from pipeline.core.plan import content_hash
 
+    store = journal.store
     done: list[Rebuilt] = []
     for post in posts:
         known = store.post(post.slug)
@@ -653,35 +657,25 @@ def rebuild(
         if live:
             publish = store.step(post.slug, "publish")
             if publish is None or publish.status != "done":
-                store.set_step(
-                    post.slug,
-                    "publish",
-                    status="done",
-                    error=None,
-                    next_attempt_at=None,
-                    detail={"wp_id": remote.id, "rebuilt": True},
+                journal.done(
+                    post.slug, "publish", detail={"wp_id": remote.id, "rebuilt": True}, quiet=True
                 )
-            if store.step(post.slug, "announce") is None:
-                announce = _rebuild_announce(store, post)
+            if store.step(post.slug, "announce", "x") is None:
+                announce = _rebuild_announce(journal, post)
         found = Rebuilt(post.slug, "found", remote.id, remote.link, remote.status, announce)
-        store.log(post.slug, "rebuild", "rebuilt", found.describe())
+        journal.event(post.slug, "rebuild", "rebuilt", found.describe())
         done.append(found)
     return done
 
 
-def _rebuild_announce(store: Store, post: Post) -> str:
+def _rebuild_announce(journal: Journal, post: Post) -> str:
     if post.announce is False:
-        store.set_step(
-            post.slug,
-            "announce",
-            status="skipped",
-            detail={"why": "announce: false in front matter"},
-        )
+        journal.skipped(post.slug, "announce", "x", "announce: false in front matter")
         return "skipped"
     note = (
         "state rebuilt from WordPress: whether this post was announced on X is unknown; settle it "
         f"with `pipeline retry {post.slug} --mark-sent [--tweet-url URL]` if it was, or "
         f"`pipeline retry {post.slug} --resend`"
     )
-    store.set_step(post.slug, "announce", status="unknown", error=note)
+    journal.unknown(post.slug, "announce", "x", note)
     return "unknown"

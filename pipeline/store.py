@@ -94,6 +94,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE posts ADD COLUMN sending_hash TEXT;
     """,
+    # 4: one announce step per channel (the target names it; X's were the only ones), and when
+    # each channel was first used, so that adding one does not announce the back catalogue
+    """
+    UPDATE steps SET target = 'x' WHERE kind = 'announce' AND target = '';
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('channel_since:x', '1970-01-01T00:00:00Z');
+    """,
 )
 
 
@@ -301,6 +308,21 @@ class Store:
                 f"WHERE post = ? AND kind IN ({marks}) "
                 "AND status IN ('running', 'failed', 'pending', 'conflict')",
                 (note, self.now(), post, *kinds),
+            )
+
+    def channel_since(self, channel: str) -> str | None:
+        """When ``channel`` was first used to announce (UTC ISO), if it has been."""
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"channel_since:{channel}",)
+        ).fetchone()
+        return str(row["value"]) if row else None
+
+    def note_channel(self, channel: str) -> None:
+        """Remember when ``channel`` was first active (kept if already known)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (f"channel_since:{channel}", self.now()),
             )
 
     def reset_attempts(self, step: Step) -> None:

@@ -14,8 +14,9 @@ from pipeline.config import (
     load_settings,
 )
 from pipeline.core.posts import LoadResult, Post
-from pipeline.errors import ConfigError, InputError, PostError, shown
+from pipeline.errors import ConfigError, InputError, PipelineError, PostError, shown
 from pipeline.loading import load_posts
+from pipeline.redact import Redactor
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,29 @@ class Workspace:
     def warnings(self) -> tuple[str, ...]:
         return self.credentials.warnings + self.loaded.warnings
 
+    def redactor(self) -> Redactor:
+        return redactor_for(self.settings, self.credentials)
+
     def find(self, ref: str) -> Post:
         """A post by slug, by path (relative to the working folder or the posts folder), or by the
         file name without .md."""
         return find_post(self.loaded, ref, self.settings.posts_dir)
+
+
+def redactor_for(settings: Settings, credentials: Credentials) -> Redactor:
+    """Masks these credentials and the tokens of every login kept in the state folder."""
+    tokens: list[str] = []
+    folder = settings.state_dir / "tokens"
+    if folder.is_dir():
+        from pipeline.auth.tokens import TokenStore
+
+        for path in sorted(folder.glob("*.json")):
+            try:
+                saved = TokenStore(settings.state_dir, path.stem).load()
+            except PipelineError:  # unreadable: then no command can use it (nor show it)
+                continue
+            tokens += saved.secrets() if saved is not None else []
+    return Redactor.of(credentials, tokens)
 
 
 def open_workspace(config: str | None, pinned_slugs: dict[str, str] | None = None) -> Workspace:

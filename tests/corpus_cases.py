@@ -141,6 +141,7 @@ EXPECTED: tuple[Expected, ...] = (
     Expected(
         "announce_series_too_long", "bad.md", 5, "332 weighted characters", "shorten the template"
     ),
+    Expected("alias_conflict", "bad.md", 3, "both 'excerpt' and 'description'", "keep one of"),
 )
 
 # The posts of each folder that must load despite their bad neighbours.

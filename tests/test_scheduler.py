@@ -356,7 +356,7 @@ def test_a_retry_job_waits_for_the_earliest_failed_step(
         store.set_step("alpha", "publish", status="failed", next_attempt_at="2030-01-01T10:00:00Z")
         # an announcement deferred by X's rate limit
         store.set_step(
-            "alpha", "announce", status="pending", next_attempt_at="2030-01-01T09:00:00Z"
+            "alpha", "announce", "x", status="pending", next_attempt_at="2030-01-01T09:00:00Z"
         )
     finally:
         store.close()

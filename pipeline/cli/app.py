@@ -20,7 +20,6 @@ from pipeline.errors import InputError, PipelineError
 from pipeline.redact import Redactor
 
 if TYPE_CHECKING:
-    from pipeline.config import Credentials
     from pipeline.workspace import Workspace
 
 # An error, warning or skipped line is cut to this many characters, after masking.
@@ -43,12 +42,12 @@ class Context:
             from pipeline.workspace import open_workspace
 
             self._workspace = open_workspace(self.config)
-            self.use(self._workspace.credentials)
+            self.use(self._workspace.redactor())
         return self._workspace
 
-    def use(self, credentials: Credentials) -> None:
-        """Mask these credentials (and those set in the environment) from now on."""
-        self.redactor = Redactor.of(credentials).adding(_environment_redactor().secrets)
+    def use(self, redactor: Redactor) -> None:
+        """Mask these secrets (and those set in the environment) from now on."""
+        self.redactor = redactor.adding(_environment_redactor().secrets)
 
     def redact(self, text: str) -> str:
         text = self.redactor(text)

@@ -94,13 +94,14 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     from pipeline.wiring import services
 
     with services(obj.config, online=False) as found:
-        obj.use(found.workspace.credentials)
+        obj.use(found.workspace.redactor())
         targets, bad = _targets(obj, found, posts)
         if not posts:
             from pipeline.scheduler.runner import due_now
 
             targets = list(due_now(found, found.clock()).targets)
-        result = found.publisher().plan(targets, announce=not no_announce)
+        publisher = found.publisher()
+        result = publisher.plan(targets, announce=not no_announce, owed=not posts)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:
         sys.exit(2)
@@ -128,19 +129,22 @@ def publish(
     from pipeline.wiring import services
 
     with services(obj.config, online=not dry_run) as found:
-        obj.use(found.workspace.credentials)
+        obj.use(found.workspace.redactor())
         for warning in found.workspace.warnings():
             click.echo(f"warning: {obj.message(warning)}", err=True)
         targets, bad = _targets(obj, found, posts)
         publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
-        announce = not no_announce
-        click.echo(
-            describe(publisher.plan(targets, announce=announce), found.workspace.settings.posts_dir)
+        # What is printed is what runs: the same plan object is executed below.
+        chosen = publisher.plan(
+            targets, announce=not no_announce, force=force, refresh=not dry_run and bool(targets)
         )
+        click.echo(describe(chosen, found.workspace.settings.posts_dir))
         if dry_run or not targets:
             sys.exit(2 if bad else 0)
         click.echo("")
-        result = publisher.publish(targets, announce=announce, force=force)
+        result = publisher.execute(chosen, force=force)
+    for held in result.held:
+        click.echo(f"held: {obj.redact(held)}", err=True)
     for conflict in result.conflicts:
         click.echo(
             f"conflict: {conflict} was edited in WordPress; left alone "

@@ -67,9 +67,10 @@ def run(obj: Context, once: bool, check_every: float, watch_every: float) -> Non
         return
     from pipeline.config import find_config, load_credentials, load_settings
     from pipeline.scheduler.service import Scheduler
+    from pipeline.workspace import redactor_for
 
     settings = load_settings(find_config(obj.config))
-    obj.use(load_credentials(settings.credentials_path))
+    obj.use(redactor_for(settings, load_credentials(settings.credentials_path)))
     scheduler = Scheduler(
         obj.config,
         tick=timedelta(seconds=check_every),
@@ -86,7 +87,7 @@ def _once(obj: Context) -> None:
     from pipeline.wiring import services
 
     with services(obj.config) as found:
-        obj.use(found.workspace.credentials)
+        obj.use(found.workspace.redactor())
         for warning in found.workspace.warnings():
             click.echo(f"warning: {obj.message(warning)}", err=True)
         now = datetime.now(UTC)

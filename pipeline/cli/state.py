@@ -75,13 +75,13 @@ class Opened:
 def opened(obj: Context) -> Iterator[Opened]:
     """The settings and the state file, and the secrets to redact; not the posts."""
     from pipeline.config import find_config, load_credentials, load_settings
-    from pipeline.redact import Redactor
     from pipeline.store import Store
+    from pipeline.workspace import redactor_for
 
     settings = load_settings(find_config(obj.config))
-    credentials = load_credentials(settings.credentials_path)
-    obj.use(credentials)
-    store = Store.open(settings.db_path, redactor=Redactor.of(credentials))
+    redactor = redactor_for(settings, load_credentials(settings.credentials_path))
+    obj.use(redactor)
+    store = Store.open(settings.db_path, redactor=redactor)
     try:
         yield Opened(settings, store)
     finally:
@@ -92,7 +92,7 @@ def load_posts(obj: Context, found: Opened, *, bodies: bool = True) -> Workspace
     from pipeline.workspace import load_workspace
 
     workspace = load_workspace(found.settings, found.store.pinned_slugs(), bodies=bodies)
-    obj.use(workspace.credentials)
+    obj.use(workspace.redactor())
     return workspace
 
 
@@ -178,11 +178,13 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
     from pipeline import status as state
+    from pipeline.journal import Journal
     from pipeline.wiring import require, wordpress_client
 
     with require(wordpress_client(workspace), workspace) as wordpress:
+        journal = Journal(store, clock=utc_now, max_attempts=workspace.settings.max_attempts)
         rebuilt = state.rebuild(
-            store, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
+            journal, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
         )
     for item in rebuilt:
         click.echo(obj.redact(item.describe()), err=err)
@@ -441,8 +443,20 @@ def _colored() -> bool:
     help="With --mark-sent: the announcement's URL (or id), recorded for `pipeline status` "
     "and for threading the next part under it.",
 )
+@click.option(
+    "--channel",
+    type=click.Choice(["x", "bluesky", "mastodon"]),
+    help="Only this channel's announcement (and, with --resend/--mark-sent, settle it there).",
+)
 @click.pass_obj
-def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str | None) -> None:
+def retry(
+    obj: Context,
+    post: str,
+    resend: bool,
+    mark_sent: bool,
+    tweet_url: str | None,
+    channel: str | None,
+) -> None:
     """Re-queue the failed steps of POST (a slug or a path) for the next run.
 
     Failed steps (publish, announce, backfill, update) go back to pending with their attempts
@@ -455,6 +469,7 @@ def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str
     --resend if it is not. Every change is recorded in the job log.
     """
     from pipeline import status as state
+    from pipeline.journal import Journal
 
     if resend and mark_sent:
         raise click.UsageError("choose one of --resend and --mark-sent")
@@ -471,8 +486,10 @@ def retry(obj: Context, post: str, resend: bool, mark_sent: bool, tweet_url: str
         slug = post if store.post(post) or store.steps(post=post) else None
         if slug is None:
             slug = load_posts(obj, found).find(post).slug
-        plan = state.plan_retry(slug, store.steps(post=slug), mode=mode, tweet_url=tweet_url)
-        state.apply_retry(store, plan, now=utc_now(), tweet_url=tweet_url)
+        steps = store.steps(post=slug)
+        plan = state.plan_retry(slug, steps, mode=mode, tweet_url=tweet_url, channel=channel)
+        journal = Journal(store, clock=utc_now, max_attempts=found.settings.max_attempts)
+        state.apply_retry(journal, plan, now=utc_now(), tweet_url=tweet_url)
     for change in plan.changes:
         click.echo(obj.redact(f"{slug}: {change.name}: {change.message}"))
     for note in plan.notes:

@@ -51,7 +51,7 @@ from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.scheduler.runner import RunReport, run_due, scheduled
 from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_now
-from pipeline.wiring import Services, require, services, x_client
+from pipeline.wiring import Services, channel_setups, close_channels, require, services
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -180,9 +180,9 @@ class Runtime:
         self._bad: Fingerprint | None = None
         self._fingerprint = fingerprint(settings)
         workspace = load_workspace(settings, store.pinned_slugs())
-        store.redactor = Redactor.of(workspace.credentials)
+        store.redactor = workspace.redactor()
         wordpress, self._http = self._wordpress(workspace)
-        self._services = Services(workspace, store, wordpress, x_client(workspace), clock)
+        self._services = Services(workspace, store, wordpress, channel_setups(workspace), clock)
         self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
 
     @property
@@ -214,8 +214,7 @@ class Runtime:
             self._close_retired()
             if self._http is not None:
                 self._http.close()
-            if self._services.x is not None:
-                self._services.x.close()
+            close_channels(self._services.channels)
 
     def _reload(self, seen: Fingerprint) -> None:
         old = self._services
@@ -233,17 +232,17 @@ class Runtime:
             self._bad = seen
             log.error("%s; keeping the previous configuration", self.redactor(exc.render()))
             return
-        self.store.redactor = Redactor.of(workspace.credentials)
-        wordpress, x, http = old.wordpress, old.x, self._http
+        self.store.redactor = workspace.redactor()
+        wordpress, channels, http = old.wordpress, old.channels, self._http
         if _wordpress_config(workspace) != _wordpress_config(old.workspace):
             if http is not None:
                 self._retired.append(http.close)
             wordpress, http = self._wordpress(workspace)
-        if _x_config(workspace) != _x_config(old.workspace):
-            if old.x is not None:
-                self._retired.append(old.x.close)
-            x = x_client(workspace)
-        self._services = Services(workspace, self.store, wordpress, x, self.clock)
+        if _channels_config(workspace) != _channels_config(old.workspace):
+            retired = old.channels
+            self._retired.append(lambda: close_channels(retired))
+            channels = channel_setups(workspace)
+        self._services = Services(workspace, self.store, wordpress, channels, self.clock)
         self._http = http
         self._fingerprint = seen
         self._bad = None
@@ -274,8 +273,10 @@ def _wordpress_config(workspace: Workspace) -> tuple[object, ...]:
     return (workspace.settings.wordpress, workspace.credentials.wordpress)
 
 
-def _x_config(workspace: Workspace) -> tuple[object, ...]:
-    return (workspace.settings.x.api_url, workspace.credentials.x)
+def _channels_config(workspace: Workspace) -> tuple[object, ...]:
+    """What the channels are built from: a change in any of it builds them anew."""
+    settings, creds = workspace.settings, workspace.credentials
+    return (settings.x, creds.x)
 
 
 _RUNTIMES: dict[str, Runtime] = {}
@@ -601,7 +602,7 @@ class Scheduler:
         from apscheduler.jobstores.base import JobLookupError
 
         settings = found.workspace.settings
-        slots, problems = scheduled(found.workspace, found.store, now, assign=True)
+        slots, problems = scheduled(found.workspace, found.store, now, assign=found.journal())
         problems = [*found.workspace.loaded.errors, *problems]  # bad posts too, once each
         for problem in problems:
             text = problem.render()
