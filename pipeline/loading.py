@@ -502,7 +502,7 @@ class _Fields:
             if channel not in CHANNELS:
                 raise self.error(
                     "announce",
-                    f"unknown channel {channel!r}",
+                    f"unknown channel {shown(channel)}",
                     f"use {', '.join(CHANNELS)}",
                 )
             if not (isinstance(choice, bool) or (isinstance(choice, str) and choice.strip())):

@@ -757,17 +757,7 @@ class Publisher:
 
 
 def _template(post: Post, setup: ChannelSetup) -> str | None:
-    if post.announce is False:
-        return None
-    if isinstance(post.announce, str):
-        return post.announce
-    if isinstance(post.announce, dict):
-        chosen = post.announce.get(setup.name, True)
-        if chosen is False:
-            return None
-        if isinstance(chosen, str):
-            return chosen
-    return setup.settings.template
+    return post.template(setup.name, setup.settings.template)
 
 
 def _sent_id(sent: Sent | None) -> str | None:

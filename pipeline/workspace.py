@@ -79,18 +79,18 @@ def load_workspace(
 
 
 def announceable(loaded: LoadResult, settings: Settings) -> LoadResult:
-    """The posts whose announcement can be composed; the others become errors at their line.
+    """The posts whose announcements can be composed; the others become errors at their line.
 
     Titles, excerpts and hashtags are shortened to fit; the template's own text, the link,
     the series name and the part number are not. A template that cannot fit even alone is
     bad config; one that cannot fit a post's series, or a post's own ``announce:``, holds back
-    that post only, so the rest of the batch goes on.
+    that post only, so the rest of the batch goes on. (Lengths are checked for X, whose limit
+    is known without asking; every template's placeholders for every channel.)
     """
-    from pipeline.core.announce import check_template
+    from pipeline.core.announce import X_LIMITS, check_placeholders, check_template
 
-    template = settings.x.template
     try:
-        check_template(template)
+        check_template(settings.x.template, X_LIMITS)
     except InputError as exc:
         raise ConfigError(
             f"x.template: {exc.message}",
@@ -101,33 +101,37 @@ def announceable(loaded: LoadResult, settings: Settings) -> LoadResult:
     good: list[Post] = []
     errors = list(loaded.errors)
     for post in loaded.posts:
-        own = isinstance(post.announce, str)
         try:
-            if post.announce is not False:
-                check_template(
-                    post.announce if isinstance(post.announce, str) else template,
-                    series=post.series,
-                    part=post.part,
-                )
+            for own in post.own_templates():
+                check_placeholders(own)
         except InputError as exc:
-            key = "announce" if own else "series"
-            whose = "announce" if own else f"with series {shown(post.series)}, [x] template"
-            errors.append(
-                PostError(
-                    f"{whose}: {exc.message}",
-                    path=post.path,
-                    line=post.line_of(key),
-                    fix=exc.fix
-                    if own
-                    else "shorten the series name or the [x] template, or "
-                    'give this post its own announce: "..."',
-                )
-            )
+            errors.append(_announce_error(post, exc, own=True))
+            continue
+        template = post.template("x", settings.x.template)
+        try:
+            if template is not None:
+                check_template(template, X_LIMITS, series=post.series, part=post.part)
+        except InputError as exc:
+            errors.append(_announce_error(post, exc, own=template != settings.x.template))
             continue
         good.append(post)
     if len(good) == len(loaded.posts):
         return loaded
     return LoadResult(tuple(good), tuple(errors), loaded.warnings)
+
+
+def _announce_error(post: Post, exc: InputError, *, own: bool) -> PostError:
+    if own:
+        return PostError(
+            f"announce: {exc.message}", path=post.path, line=post.line_of("announce"), fix=exc.fix
+        )
+    return PostError(
+        f"with series {shown(post.series)}, [x] template: {exc.message}",
+        path=post.path,
+        line=post.line_of("series"),
+        fix="shorten the series name or the [x] template, or give this post its own "
+        'announce: "..."',
+    )
 
 
 def find_post(loaded: LoadResult, ref: str, posts_dir: Path) -> Post:

@@ -134,12 +134,22 @@ EXPECTED: tuple[Expected, ...] = (
         "announce_placeholder", "bad.md", 3, "unknown placeholder {titel}", "use only {title}"
     ),
     Expected("announce_brace", "bad.md", 3, "stray brace", "{{ and }}"),
-    Expected("announce_too_long", "bad.md", 3, "323 weighted characters", "shorten the template"),
+    Expected(
+        "announce_too_long",
+        "bad.md",
+        3,
+        "323 characters (as X counts them)",
+        "shorten the template",
+    ),
     Expected(
         "announce_not_text", "bad.md", 3, "announce: must be a template or false", "announce: false"
     ),
     Expected(
-        "announce_series_too_long", "bad.md", 5, "332 weighted characters", "shorten the template"
+        "announce_series_too_long",
+        "bad.md",
+        5,
+        "332 characters (as X counts them)",
+        "shorten the template",
     ),
     Expected("alias_conflict", "bad.md", 3, "both 'excerpt' and 'description'", "keep one of"),
 )
@@ -351,7 +361,7 @@ SETTINGS_CASES: tuple[SettingsCase, ...] = (
         "config_template_too_long",
         "pipeline.toml",
         9,
-        "324 weighted characters",
+        "324 characters (as X counts them)",
         "shorten the template",
         why=_NO_POST,
     ),

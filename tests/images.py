@@ -23,3 +23,14 @@ def png(width: int = 2, height: int = 2, seed: int = 0) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
+
+
+def jpeg(width: int = 2, height: int = 2) -> bytes:
+    """A valid JPEG."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (255, 128, 0)).save(out, "JPEG")
+    return out.getvalue()

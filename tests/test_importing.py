@@ -12,6 +12,7 @@ from pipeline.core.importing import SourcePost, infer_series, post_file, series_
 from pipeline.errors import InputError
 from pipeline.importer import build_plan, read_wxr, write_plan
 from pipeline.loading import load_posts
+from tests.images import jpeg
 
 SITE = "https://blog.example.com"
 UPLOADS = f"{SITE}/wp-content/uploads/2026/01"
@@ -81,7 +82,7 @@ def test_the_seed_post_becomes_a_file_our_loader_reads_back(tmp_path: Path) -> N
 
     (tmp_path / "images").mkdir()
     for download in item.downloads:
-        (tmp_path / download.path).write_bytes(b"jpeg")
+        (tmp_path / download.path).write_bytes(jpeg())
     (tmp_path / item.path).write_text(item.text, encoding="utf-8")
     result = load_posts(tmp_path, ZoneInfo("America/New_York"))
     assert result.errors == ()

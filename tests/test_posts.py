@@ -426,7 +426,7 @@ def test_a_dangling_reference_style_link_is_reported(tmp_path: Path) -> None:
 
 def test_static_site_keys_are_read_as_ours(tmp_path: Path) -> None:
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "cover.png").write_bytes(b"png")
+    (tmp_path / "images" / "cover.png").write_bytes(png())
     write(
         tmp_path,
         "hugo.md",
@@ -463,7 +463,7 @@ cover: images/cover.png
 )
 def test_draft_and_description(tmp_path: Path, front: str, status: str, excerpt: str) -> None:
     (tmp_path / "images").mkdir()
-    (tmp_path / "images" / "x.png").write_bytes(b"png")
+    (tmp_path / "images" / "x.png").write_bytes(png())
     write(tmp_path, "p.md", f"title: P\n{front}")
     (post,) = load(tmp_path).posts
     assert (post.status, post.excerpt) == (status, excerpt)

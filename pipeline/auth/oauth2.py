@@ -39,6 +39,7 @@ import stamina
 
 from pipeline.config import Secret
 from pipeline.errors import AuthError, RemoteError
+from pipeline.redact import Redactor
 
 # X (https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code, 2026)
 X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
@@ -468,7 +469,7 @@ def _answer(
         if not isinstance(body, dict):
             raise RemoteError(f"{provider.title} answered {doing} with something not JSON")
         return body
-    detail = _redact(_oauth_error(body) or response.reason_phrase, secrets)
+    detail = Redactor(secrets)(_oauth_error(body) or response.reason_phrase)
     if response.status_code in (400, 401, 403):
         raise AuthError(
             f"{provider.title} refused {doing} ({detail}) (fix: check the app's client id and "
@@ -486,13 +487,6 @@ def _oauth_error(body: object) -> str:
         return ""
     parts = [str(body[k]) for k in ("error", "error_description") if body.get(k)]
     return ": ".join(parts)
-
-
-def _redact(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "********")
-    return text
 
 
 def _basic(client_id: str, client_secret: str) -> str:

@@ -49,6 +49,7 @@ from pipeline.errors import (
     PipelineError,
     RateLimited,
 )
+from pipeline.redact import Redactor
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 
@@ -482,10 +483,7 @@ class BlueskyChannel:
         values = self._credentials.secrets()
         if self._session is not None:
             values += [self._session.access.reveal(), self._session.refresh.reveal()]
-        for value in values:
-            if value:
-                text = text.replace(value, "********")
-        return text
+        return Redactor(values)(text)
 
 
 class _ServerError(Exception):

@@ -50,6 +50,7 @@ from pipeline.errors import (
     PipelineError,
     RateLimited,
 )
+from pipeline.redact import Redactor
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 
@@ -404,7 +405,7 @@ class MastodonChannel:
         return self._redact(f"{status} {message}".strip())
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._token.reveal(), "********")
+        return Redactor([self._token.reveal()])(text)
 
 
 def _api_error(exc: Exception) -> tuple[int | None, str]:

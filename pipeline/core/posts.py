@@ -78,6 +78,24 @@ class Post:
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
 
+    def template(self, channel: str, default: str) -> str | None:
+        """The announcement template for ``channel``: the post's own, or ``default``; None when
+        the post is not announced there."""
+        chosen = self.announce
+        if isinstance(chosen, Mapping):
+            chosen = chosen.get(channel, True)
+        if chosen is False:
+            return None
+        return chosen if isinstance(chosen, str) else default
+
+    def own_templates(self) -> tuple[str, ...]:
+        """The templates written in the post itself, whatever the channel."""
+        if isinstance(self.announce, str):
+            return (self.announce,)
+        if isinstance(self.announce, Mapping):
+            return tuple(t for t in self.announce.values() if isinstance(t, str))
+        return ()
+
 
 @dataclass(frozen=True)
 class LoadResult:
