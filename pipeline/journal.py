@@ -233,6 +233,8 @@ class Journal:
         shown: str | None = None,
     ) -> None:
         duration = int((time.monotonic() - started) * 1000) if started is not None else None
+        if self.store.redactor is not None:  # masked here, before the job log and the echo
+            details = self.store.redactor(details)
         self.store.log(slug, step, outcome, details, duration)
         label = " ".join(part for part in (step if shown is None else shown, outcome) if part)
         self.echo(f"{slug}: {label}" + (f": {details}" if details else ""))

@@ -27,6 +27,7 @@ The rule, and why:
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import logging
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 MASK = "********"
 MIN_SECRET_LENGTH = 8
 WHOLE_TOKEN_BELOW = 12
+ANCHOR_CHARS = 4
 # Before a short secret: not a letter or digit, unless it is the end of an escape (%3A, \n, \u00e9).
 _BEFORE = r"(?:(?<![A-Za-z0-9])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[nrtbf])|(?<=\\u[0-9A-Fa-f]{4}))"
 _AFTER = r"(?![A-Za-z0-9])"
@@ -56,7 +58,10 @@ class Redactor:
         given |= {secret for _, secret in self._pairs}
         self.secrets = frozenset(given)
         self.too_short = frozenset(s for s in given if len(s.strip()) < MIN_SECRET_LENGTH)
-        self._pattern = _compile(self.secrets - self.too_short, self._pairs)
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        return _compile(self.secrets - self.too_short, self._pairs)
 
     @classmethod
     def of(cls, credentials: Credentials, tokens: Iterable[str] = ()) -> Redactor:
@@ -72,12 +77,15 @@ class Redactor:
         return Redactor([*self.secrets, *secrets], pairs=self._pairs)
 
     def __call__(self, text: str) -> str:
-        if self._pattern is None or not text:
+        pattern, anchors = self._compiled
+        if pattern is None or not text:
             return text
-        return self._pattern.sub(MASK, text)
+        if anchors is not None and anchors.search(text) is None:
+            return text  # the fast path: no form of any secret can be in it
+        return pattern.sub(MASK, text)
 
     def __bool__(self) -> bool:
-        return self._pattern is not None
+        return self._compiled[0] is not None
 
     def cut(self, text: str, limit: int) -> str:
         """``text`` masked, then cut to ``limit`` characters (never the other way round)."""
@@ -102,7 +110,12 @@ class Redactor:
         return value
 
 
-def _compile(secrets: Iterable[str], pairs: Iterable[tuple[str, str]]) -> re.Pattern[str] | None:
+def _compile(
+    secrets: Iterable[str], pairs: Iterable[tuple[str, str]]
+) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """The pattern of every form, and anchors: a piece of each form (its longest run of letters
+    and digits, which no encoding here changes) to look for before running the pattern. None
+    when some form has no piece long enough to be worth it."""
     anywhere: set[str] = set()
     whole: set[str] = set()
     for secret in secrets:
@@ -118,12 +131,16 @@ def _compile(secrets: Iterable[str], pairs: Iterable[tuple[str, str]]) -> re.Pat
             anywhere.update(_escaped(_base64(f"{user}:{secret}")))
     whole -= anywhere
     if not anywhere and not whole:
-        return None
+        return None, None
     branches = [re.escape(form) for form in sorted(anywhere, key=len, reverse=True)]
     if whole:
         inner = "|".join(re.escape(form) for form in sorted(whole, key=len, reverse=True))
         branches.append(f"{_BEFORE}(?:{inner}){_AFTER}")
-    return re.compile("|".join(branches))
+    runs = {max(re.findall(r"[A-Za-z0-9]+", form) or [""], key=len) for form in anywhere | whole}
+    anchors = None
+    if all(len(run) >= ANCHOR_CHARS for run in runs):
+        anchors = re.compile("|".join(re.escape(run) for run in sorted(runs)))
+    return re.compile("|".join(branches)), anchors
 
 
 def _percent(value: str) -> Iterator[str]:

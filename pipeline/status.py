@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pipeline.core.records import LogEntry, PostRecord, Step
+from pipeline.errors import shown
 from pipeline.journal import Journal
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
@@ -367,7 +368,7 @@ def parse_since(text: str, *, now: datetime, tz: ZoneInfo) -> datetime:
         return to_utc(text, tz)
     except BadTime as exc:
         raise BadTime(
-            f"{text!r} is neither a duration (2d, 12h, 30m) nor a date or time "
+            f"{shown(text)} is neither a duration (2d, 12h, 30m) nor a date or time "
             f"(2026-12-01 or 2026-12-01 09:00): {exc}"
         ) from exc
 

@@ -173,7 +173,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
     else:
-        _print_status(rows, settings.timezone, obj)
+        _print_status(rows, settings.timezone)
 
 
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
@@ -209,23 +209,30 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
 HEADERS = ("Post", "State", "Publish time", "WordPress", "Tweet", "Pending")
 
 
-def _cells(row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str) -> list[str]:
+def _cells(row: state.StatusRow, tz: ZoneInfo, sep: str) -> list[str]:
     from pipeline import status as state
 
     when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
     pending = [item.text for item in row.pending]
     pending += [f"conflict: {text}" for text in row.conflicts]
     pending += [f"note: {text}" for text in row.notes]
-    cells = [row.name, row.state, when, row.wordpress_url or "", row.tweet_url or ""]
-    return [obj.redact(cell) for cell in [*cells, sep.join(pending)]]
+    # Masked on the way out, with the rest of the output.
+    return [
+        row.name,
+        row.state,
+        when,
+        row.wordpress_url or "",
+        row.tweet_url or "",
+        sep.join(pending),
+    ]
 
 
-def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo) -> None:
     """A rich table; for many rows, aligned columns (same order, same colours, no frame)."""
     from pipeline import status as state
 
     if len(rows) > FRAMED_ROWS:
-        _print_columns(rows, tz, obj)
+        _print_columns(rows, tz)
         return
     from rich.console import Console
     from rich.table import Table
@@ -242,7 +249,7 @@ def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -
     table.add_column(HEADERS[4], overflow="fold")
     table.add_column(HEADERS[5], ratio=1, overflow="fold")
     for row in rows:
-        name, status, *middle, pending = _cells(row, tz, obj, "\n")
+        name, status, *middle, pending = _cells(row, tz, "\n")
         table.add_row(
             Text(name),
             Text(status, STATE_STYLES.get(row.state, "")),
@@ -253,12 +260,12 @@ def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -
     console.print(state.summary(rows), style="bold")
 
 
-def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo) -> None:
     """Plain aligned columns, coloured on a terminal: fast for thousands of rows (rich's Table
     measures and wraps every cell, about a second for 2,000 posts)."""
     from pipeline import status as state
 
-    cells = [_cells(row, tz, obj, "; ") for row in rows]
+    cells = [_cells(row, tz, "; ") for row in rows]
     headers = [*HEADERS[:2], f"{HEADERS[2]} ({tz.key})", *HEADERS[3:]]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     # Colour only on a terminal: stripping it again from a big output would cost more than
