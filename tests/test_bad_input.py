@@ -237,3 +237,33 @@ def test_the_scheduler_reports_a_bad_post_and_publishes_the_others(
     assert f"skipped: {tmp_path / 'posts' / 'far.md'}:3: publish_at: 9999-12-31 23:00" in log
     assert f"skipped: {config}:" in log  # the [[schedule]] entry
     assert f"skipped: {tmp_path / 'posts' / 'later.md'}:3:" in log
+
+
+def test_an_unreadable_image_fails_check_with_its_line(tmp_path: Path) -> None:
+    """An image the pipeline may not read: found by `check`, not half-way through a publish.
+    Root reads any file whatever its mode, so as root the check runs as nobody."""
+    import shutil
+    import tempfile
+
+    from tests.images import png
+
+    root = Path(tempfile.mkdtemp(prefix="unreadable-", dir="/tmp"))
+    try:
+        root.chmod(0o755)
+        config = site(root, SITE, {"pic.md": "---\ntitle: Pic\n---\n![a](secret.png)\n"})
+        (root / "posts").chmod(0o755)
+        (root / "posts" / "pic.md").chmod(0o644)
+        config.chmod(0o644)
+        image = root / "posts" / "secret.png"
+        image.write_bytes(png())
+        image.chmod(0o000)
+        command = [PIPELINE, "--config", str(config), "check"]
+        if os.geteuid() == 0:
+            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    finally:
+        shutil.rmtree(root)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    expected = f"error: {root / 'posts' / 'pic.md'}:4: image 'secret.png' cannot be read: "
+    assert expected + "Permission denied (fix: " in done.stderr

@@ -222,3 +222,12 @@ def _fields() -> PostFields:
     return PostFields(
         title="t", slug="t", content="c", status="publish", date_gmt=None, categories=(), tags=()
     )
+
+
+@pytest.mark.parametrize("secret", ["a.b-c_d~e.f-g_h~i.j", "x!y@z#w$v%u^t&s*r(q)"])
+def test_a_secret_without_long_runs_of_letters_is_masked_too(secret: str) -> None:
+    # Such a secret leaves the fast path no piece to look for: the full pattern runs.
+    redactor = Redactor([secret])
+    for encoding in sorted(ENCODINGS):
+        encoded = ENCODINGS[encoding](secret)
+        assert encoded not in redactor(f"[{encoded}]"), encoding
