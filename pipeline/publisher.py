@@ -23,12 +23,21 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
-from pipeline.config import ChannelSettings, Settings, missing_wordpress_credentials
+from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core.announce import Limits, compose
+from pipeline.core.costs import (
+    month_label,
+    month_spend,
+    over_budget_reason,
+    post_cost,
+    sent_costs,
+    within_budget,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -137,6 +146,9 @@ class Publisher:
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # Channels that refused this run's credentials or are out of credits: not called again
+        # in this run (each call would fail the same), their announcements held with the reason.
+        self._halted: dict[str, str] = {}
 
     # -- planning --------------------------------------------------------------------------
 
@@ -190,6 +202,8 @@ class Publisher:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
         items = []
+        # This month's spend per channel with a budget, with what this plan sends before.
+        spent: dict[str, Decimal] = {}
         for post in sorted(chosen.values(), key=_series_order):
             known = records.get(post.slug)
             url = (
@@ -201,7 +215,14 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
-                items.append(self.announcement(post, url, setup, step, announce=announce))
+                if _budget(setup) is not None and setup.name not in spent:
+                    spent[setup.name] = self._spent(setup.name)
+                item = self.announcement(
+                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                )
+                if item.sends and item.cost is not None and setup.name in spent:
+                    spent[setup.name] += item.cost
+                items.append(item)
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -223,8 +244,13 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        spent: Decimal | None = None,
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel."""
+        """What will be done with one post's announcement on one channel.
+
+        ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
+        counts in what it sends before this item); otherwise it is read from the state.
+        """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -260,6 +286,9 @@ class Publisher:
             length=text.length,
             limit=limits.max_length,
             reply_to=self._previous_part(post, setup),
+            cost=post_cost(text.text, setup.settings.prices)
+            if isinstance(setup.settings, XSettings)
+            else None,
         )
         if setup.inactive is not None:
             return replace(item, skip=setup.inactive)
@@ -268,7 +297,28 @@ class Publisher:
         until = waiting_until(step, self.clock())
         if until is not None:
             return replace(item, wait=f"deferred until {utc_iso(until)}")
+        over = self._over_budget(post.slug, setup, item.cost, spent)
+        if over is not None:
+            return replace(item, hold=over)
         return item
+
+    def _spent(self, channel: str) -> Decimal:
+        """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
+        done = sent_costs(self.store.steps(status="done"), channel)
+        return month_spend(done, self.clock(), self.settings.timezone)
+
+    def _over_budget(
+        self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
+    ) -> str | None:
+        """Why sending would take the month over the channel's budget, if it would."""
+        budget = _budget(setup)
+        if budget is None or cost is None:
+            return None
+        spent = self._spent(setup.name) if spent is None else spent
+        if within_budget(spent, cost, budget):
+            return None
+        month = month_label(self.clock(), self.settings.timezone)
+        return over_budget_reason(spent, cost, budget, month, slug)
 
     def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
         if not setup.settings.thread_series or post.series is None or post.part is None:
@@ -609,6 +659,14 @@ class Publisher:
             return "waits", f"already {status} (another run)"
         setup = self.channels[item.channel]
         assert setup.client is not None
+        halted = self._halted.get(item.channel)
+        if halted is not None:
+            why = (
+                f"not sent: earlier in this run {halted}; then "
+                f"`pipeline retry {post.slug} --channel {item.channel}`"
+            )
+            self.journal.held(post.slug, "announce", item.channel, why)
+            return "held", why
         # The text is composed again with the real permalink when the plan only predicted it.
         fresh = self.announcement(post, url, setup, step)
         if not fresh.sends:
@@ -656,10 +714,12 @@ class Publisher:
             )
             return "deferred", f"rate limited on {channel}"
         except CreditsExhausted as exc:
+            self._halted[channel] = str(exc)
             why = f"{exc} (fix: top up, then `pipeline retry {slug} --channel {channel}`)"
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AuthError as exc:
+            self._halted[channel] = str(exc)
             why = f"{exc}; then `pipeline retry {slug} --channel {channel}`"
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
@@ -717,7 +777,7 @@ class Publisher:
             "url": sent.url if sent else None,
             "extra": dict(sent.extra) if sent else {},
             "sent_at": utc_iso(self.clock()),
-            "cost": item.cost,
+            "cost": str(item.cost) if item.cost is not None else None,
         }
         if item.channel == "x":
             self.store.update_post(
@@ -750,6 +810,11 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def _budget(setup: ChannelSetup) -> Decimal | None:
+    settings = setup.settings
+    return settings.monthly_budget if isinstance(settings, XSettings) else None
 
 
 def _sent_id(sent: Sent | None) -> str | None:

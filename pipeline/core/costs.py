@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from twitter_text import extract_urls
+from pipeline.core.records import Step
+from pipeline.timeutil import from_iso
 
 PUBLISHED_PRICE_PER_POST = Decimal("0.015")
 PUBLISHED_PRICE_PER_LINK_POST = Decimal("0.200")
@@ -47,6 +48,10 @@ class XPrices:
 
 def has_link(text: str) -> bool:
     """Whether X would see a URL in the text (twitter-text is X's own entity extractor)."""
+    # Imported here: twitter-text compiles its patterns on import (about a second), and the
+    # config imports this module for the prices.
+    from twitter_text import extract_urls
+
     return bool(extract_urls(text))
 
 
@@ -65,6 +70,22 @@ def month_label(now: datetime, tz: ZoneInfo) -> str:
     """``2026-12``: how a month is named in messages and ``pipeline status``."""
     year, month = month_of(now, tz)
     return f"{year:04d}-{month:02d}"
+
+
+def sent_costs(steps: Iterable[Step], channel: str = "x") -> list[tuple[datetime, Decimal]]:
+    """(when, cost) of each announcement sent on ``channel``, from its done step's detail.
+
+    Announcements marked as sent by hand (``pipeline retry --mark-sent``) carry no cost: what X
+    charged for them is not known here.
+    """
+    found = []
+    for step in steps:
+        if step.kind != "announce" or step.target != channel or step.status != "done":
+            continue
+        cost, sent_at = step.detail.get("cost"), step.detail.get("sent_at")
+        if cost is not None and sent_at:
+            found.append((from_iso(str(sent_at)), money(str(cost))))
+    return found
 
 
 def month_spend(
@@ -95,6 +116,16 @@ class MonthSummary:
     def remaining(self) -> Decimal | None:
         return None if self.budget is None else max(self.budget - self.spend, Decimal(0))
 
+    def describe(self) -> str:
+        """``X in 2026-12: 2 posts, $0.400 of the $10.0 monthly budget ($9.600 left)``."""
+        posts = f"{self.posts} post{'s' if self.posts != 1 else ''}"
+        if self.budget is None:
+            return f"X in {self.month}: {posts}, ${self.spend:.3f} (no [x] monthly_budget)"
+        return (
+            f"X in {self.month}: {posts}, ${self.spend:.3f} of the ${self.budget} monthly "
+            f"budget (${self.remaining:.3f} left)"
+        )
+
 
 def month_summary(
     entries: Iterable[tuple[datetime, Decimal]],
@@ -106,12 +137,15 @@ def month_summary(
     return MonthSummary(month_label(now, tz), len(costs), sum(costs, Decimal(0)), budget)
 
 
-def over_budget_reason(spend: Decimal, cost: Decimal, budget: Decimal, month: str) -> str:
+def over_budget_reason(
+    spend: Decimal, cost: Decimal, budget: Decimal, month: str, slug: str = "POST"
+) -> str:
     """Why an announcement is held: the message names the budget and what to change."""
     return (
-        f"held: posting would cost about ${cost:.3f} and take X's spend for {month} from "
+        f"posting would cost about ${cost:.3f} and take X's spend for {month} from "
         f"${spend:.3f} to ${spend + cost:.3f}, over [x] monthly_budget = {budget} "
-        "(raise monthly_budget in pipeline.toml, or wait for next month, then `pipeline retry`)"
+        "(fix: raise monthly_budget in pipeline.toml, or wait for next month, then "
+        f"`pipeline retry {slug} --channel x`)"
     )
 
 
