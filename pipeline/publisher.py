@@ -661,10 +661,7 @@ class Publisher:
         assert setup.client is not None
         halted = self._halted.get(item.channel)
         if halted is not None:
-            why = (
-                f"not sent: earlier in this run {halted}; then "
-                f"`pipeline retry {post.slug} --channel {item.channel}`"
-            )
+            why = _retry_hint(f"not sent, after this: {halted}", post.slug, item.channel)
             self.journal.held(post.slug, "announce", item.channel, why)
             return "held", why
         # The text is composed again with the real permalink when the plan only predicted it.
@@ -713,14 +710,9 @@ class Publisher:
                 slug, "announce", channel, exc.reset_at, "rate limited", started=started
             )
             return "deferred", f"rate limited on {channel}"
-        except CreditsExhausted as exc:
-            self._halted[channel] = str(exc)
-            why = f"{exc} (fix: top up, then `pipeline retry {slug} --channel {channel}`)"
-            self.journal.held(slug, "announce", channel, why, started=started)
-            return "held", why
-        except AuthError as exc:
-            self._halted[channel] = str(exc)
-            why = f"{exc}; then `pipeline retry {slug} --channel {channel}`"
+        except (CreditsExhausted, AuthError) as exc:
+            self._halted[channel] = str(exc)  # every further call this run would fail the same
+            why = _retry_hint(str(exc), slug, channel)
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
@@ -810,6 +802,14 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def _retry_hint(why: str, slug: str, channel: str) -> str:
+    """``why`` with the exact `pipeline retry` command that re-queues this announcement."""
+    command = f"pipeline retry {slug} --channel {channel}"
+    if "pipeline retry POST" in why:
+        return why.replace("pipeline retry POST", command)
+    return f"{why}; then `{command}`"
 
 
 def _budget(setup: ChannelSetup) -> Decimal | None:
