@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from pipeline.config import (
+    Secret,
     WordPressCredentials,
     WordPressSettings,
     XCredentials,
@@ -150,7 +151,6 @@ def wordpress_com_login(workspace: Workspace) -> Provider:
     """WordPress.com's OAuth 2 for this app and site; ``[wordpress] oauth_url`` moves the
     endpoints (``.../authorize`` and ``.../token``)."""
     from pipeline.auth.oauth2 import WPCOM_AUTHORIZE_URL, WPCOM_TOKEN_URL, wordpress_com_provider
-    from pipeline.config import Secret
 
     settings, creds = workspace.settings.wordpress, workspace.credentials.wordpress
     base = settings.oauth_url
@@ -184,8 +184,9 @@ def close_channels(setups: Sequence[ChannelSetup]) -> None:
 def _x_setup(workspace: Workspace, online: bool, clock: Callable[[], datetime]) -> ChannelSetup:
     settings, creds = workspace.settings.x, workspace.credentials.x
     base = ChannelSetup("x", settings, limits=X_LIMITS, where=settings.api_url)
-    login = not creds.configured and logged_in(workspace, X_LOGIN)
-    if not creds.configured:
+    # The four OAuth 1.0a keys, else the login (it renews itself), else a static bearer token.
+    login = not creds.oauth1 and logged_in(workspace, X_LOGIN)
+    if not creds.configured and not login:
         missing = creds.missing()
         if missing:
             return replace(
@@ -193,8 +194,7 @@ def _x_setup(workspace: Workspace, online: bool, clock: Callable[[], datetime]) 
                 incomplete=f"X credentials incomplete: {', '.join(missing)} missing (fix: add "
                 "them to credentials.toml [x] or PIPELINE_X_*, then `pipeline retry POST`)",
             )
-        if not login:
-            return replace(base, inactive="no X credentials: recorded as skipped")
+        return replace(base, inactive="no X credentials: recorded as skipped")
     if not online:
         return base
     from pipeline.channels.x import XChannel, XClient

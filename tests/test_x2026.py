@@ -337,6 +337,8 @@ def test_login_x_in_the_browser_then_announce_with_it(
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     for secret in (*saved.secrets(), fake_x.oauth.client_secret or "?"):
         assert secret not in output(done)
+    # A static bearer token left over from before (dead after two hours): the login wins.
+    append(tmp_path / "credentials.toml", 'bearer_token = "an-expired-user-token"\n')
 
     published = cli(config, "publish", P1)
 

@@ -65,8 +65,8 @@ def login(obj: Context, service: str, no_browser: bool, port: int, timeout: floa
 
     The tokens are kept in the state folder (tokens/SERVICE.json, readable only by you), never
     printed, and renewed by themselves before they expire. X is then announced on with this
-    login when credentials.toml has no OAuth 1.0a keys; a WordPress.com site is published to on
-    public-api.wordpress.com with it, with no application password.
+    login unless credentials.toml has the four OAuth 1.0a keys; a WordPress.com site is
+    published to on public-api.wordpress.com with it, with no application password.
 
     \b
     Needs the app's client id (and secret) in credentials.toml:
@@ -161,8 +161,8 @@ def _check(workspace: Workspace, service: str) -> str:
         tokens = wiring.token_manager(workspace, wiring.x_login(workspace))
         with XClient(XCredentials(), settings.api_url, tokens=tokens) as client:
             who = f"Logged in to X as @{client.me()}."
-        if creds.configured:
-            who += " Note: credentials.toml has X keys; they are used instead until removed."
+        if creds.oauth1:
+            who += " Note: credentials.toml has X OAuth 1.0a keys; they are used until removed."
         return who
     wordpress = wiring.require(wiring.wordpress_client(workspace), workspace)
     with wordpress:
