@@ -31,11 +31,13 @@ from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core.announce import Limits, compose
 from pipeline.core.costs import (
+    MonthSummary,
     month_label,
-    month_spend,
+    month_start,
+    month_summary,
     over_budget_reason,
     post_cost,
-    sent_costs,
+    recorded_costs,
     within_budget,
 )
 from pipeline.core.plan import (
@@ -70,6 +72,9 @@ from pipeline.journal import Journal, retries_recorded
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.store import Store
     from pipeline.wordpress import RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
@@ -304,8 +309,7 @@ class Publisher:
 
     def _spent(self, channel: str) -> Decimal:
         """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
-        done = sent_costs(self.store.steps(status="done"), channel)
-        return month_spend(done, self.clock(), self.settings.timezone)
+        return month_costs(self.store, channel, self.clock(), self.settings.timezone).spend
 
     def _over_budget(
         self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
@@ -802,6 +806,18 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)
 
 
 def _retry_hint(why: str, slug: str, channel: str) -> str:

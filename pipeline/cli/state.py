@@ -183,11 +183,10 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
 def _x_month(found: Opened, now: datetime) -> str | None:
     """This month's X posts and spend, when there is a budget or something was spent."""
-    from pipeline.core.costs import month_summary, sent_costs
+    from pipeline.publisher import month_costs
 
     budget = found.settings.x.monthly_budget
-    sent = sent_costs(found.store.steps(status="done"))
-    summary = month_summary(sent, now, found.settings.timezone, budget)
+    summary = month_costs(found.store, "x", now, found.settings.timezone, budget)
     return summary.describe() if summary.posts or budget is not None else None
 
 

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from pipeline.core.records import Step
 from pipeline.timeutil import from_iso
 
 PUBLISHED_PRICE_PER_POST = Decimal("0.015")
@@ -72,20 +71,15 @@ def month_label(now: datetime, tz: ZoneInfo) -> str:
     return f"{year:04d}-{month:02d}"
 
 
-def sent_costs(steps: Iterable[Step], channel: str = "x") -> list[tuple[datetime, Decimal]]:
-    """(when, cost) of each announcement sent on ``channel``, from its done step's detail.
+def month_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """The instant (UTC) ``now``'s calendar month began in the site's timezone."""
+    local = _aware(now).astimezone(tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
-    Announcements marked as sent by hand (``pipeline retry --mark-sent``) carry no cost: what X
-    charged for them is not known here.
-    """
-    found = []
-    for step in steps:
-        if step.kind != "announce" or step.target != channel or step.status != "done":
-            continue
-        cost, sent_at = step.detail.get("cost"), step.detail.get("sent_at")
-        if cost is not None and sent_at:
-            found.append((from_iso(str(sent_at)), money(str(cost))))
-    return found
+
+def recorded_costs(rows: Iterable[tuple[str, str]]) -> list[tuple[datetime, Decimal]]:
+    """(when, cost) from what the job log recorded of each sent announcement (UTC ISO, text)."""
+    return [(from_iso(sent_at), money(cost)) for sent_at, cost in rows]
 
 
 def month_spend(
