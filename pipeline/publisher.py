@@ -151,6 +151,8 @@ class Publisher:
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # What one lookup of the new posts' slugs found, by slug; each serves one create.
+        self._looked_up: dict[str, RemotePost | None] = {}
         # Channels that refused this run's credentials or are out of credits: not called again
         # in this run (each call would fail the same), their announcements held with the reason.
         self._halted: dict[str, str] = {}
@@ -359,17 +361,17 @@ class Publisher:
                 self.store.note_channel(name)
         with retries_recorded(self.journal):
             self._apply_renames(plan)
-            creates = [i for i in plan.publishes if i.action in ("create", "update")]
-            if creates:
-                self._resolve_terms(self._wordpress(), creates)
+            writes = [i for i in plan.publishes if i.action in ("create", "update")]
+            if writes:
+                self._resolve_terms(self._wordpress(), writes)
+                self._look_up_slugs([i.slug for i in writes if i.action == "create"])
             workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
-            live_now = {i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o}
             for backfill in plan.backfills:
-                outcome = self._backfill_item(backfill, force, live_now)
+                outcome = self._backfill_item(backfill, force)
                 self._tally(result, backfill.key, backfill.slug, outcome)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
@@ -424,6 +426,13 @@ class Publisher:
             raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
+    def _look_up_slugs(self, slugs: Sequence[str]) -> None:
+        """One read for all the posts about to be created (100 slugs a request) instead of one
+        each: a post an earlier, interrupted run did create is adopted, not created twice."""
+        if slugs:
+            found = self._wordpress().find_posts(slugs)
+            self._looked_up = {slug: found.get(slug) for slug in slugs}
+
     def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
         """Resolve the names of the posts about to be written, once, before the concurrent
         publishes."""
@@ -441,6 +450,10 @@ class Publisher:
         if item.action == "blocked":
             return self._blocked(item)
         with self.journal.working_on(post.slug, "publish"):
+            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+                # Interrupted (or another run is on it): the batch lookup may be older than
+                # that run's create, so this post looks its slug up again.
+                self._looked_up.pop(post.slug, None)
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
@@ -465,8 +478,9 @@ class Publisher:
         return "done", what
 
     def _blocked(self, item: PublishItem) -> tuple[str, str]:
-        self.journal.failed(item.slug, "publish", "", item.reason)
-        return "failed", f"publish: {item.reason}"
+        """Waits for the writer (a post in WordPress's trash): held, not retried."""
+        self.journal.held(item.slug, "publish", "", item.reason)
+        return "held", f"publish: {item.reason}"
 
     def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
@@ -518,7 +532,12 @@ class Publisher:
             featured_media=media[featured.path][0] if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
-        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        looked_up = record.wp_id is None and post.slug in self._looked_up
+        if looked_up:
+            existing = self._looked_up.pop(post.slug)
+        remote, how = wordpress.publish(
+            fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+        )
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
@@ -587,9 +606,7 @@ class Publisher:
 
     # -- backfill items --------------------------------------------------------------------
 
-    def _backfill_item(
-        self, item: BackfillItem, force: bool, live_now: set[str]
-    ) -> tuple[str, str]:
+    def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
         if item.waits is not None:
             self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
             return "conflict", item.waits
@@ -614,13 +631,13 @@ class Publisher:
             self.journal.done(post.slug, item.kind, item.target, quiet=True)
             self.journal.settle(post.slug, ("backfill", "update"), settled)
             return "unchanged", "already up to date"
-        what = self._backfill_what(item, live_now)
+        what = self._backfill_what(item)
         self.journal.done(post.slug, item.kind, item.target, what=what, started=started)
         self.journal.settle(post.slug, ("backfill", "update"), settled)
         return "done", what
 
     @staticmethod
-    def _backfill_what(item: BackfillItem, live_now: set[str]) -> str:
+    def _backfill_what(item: BackfillItem) -> str:
         if item.because:
             return f"linked {', '.join(item.because)}"
         if item.source_changed:

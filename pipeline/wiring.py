@@ -108,14 +108,17 @@ def wordpress_access(
 
 
 def wordpress_client(
-    workspace: Workspace, clock: Callable[[], datetime] = utc_now
+    workspace: Workspace,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.BaseTransport | None = None,
 ) -> WordPressClient | None:
+    """The site's client; ``transport`` is the one seam tests swap (a fake WordPress)."""
     access = wordpress_access(workspace, clock)
     if access is None:
         return None
     from pipeline.wordpress import WordPressClient, make_http_client
 
-    http = make_http_client(access.settings, access.credentials, auth=access.auth)
+    http = make_http_client(access.settings, access.credentials, transport, auth=access.auth)
     return WordPressClient.connect(http, access.settings, access.credentials, clock=clock)
 
 
@@ -209,7 +212,11 @@ def _x_setup(workspace: Workspace, online: bool, clock: Callable[[], datetime]) 
 
 @contextmanager
 def services(
-    config: str | None, *, online: bool = True, clock: Callable[[], datetime] = utc_now
+    config: str | None,
+    *,
+    online: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    transport: httpx.BaseTransport | None = None,
 ) -> Iterator[Services]:
     """Open the workspace with the slugs already published pinned, and the clients."""
     settings = load_settings(find_config(config))
@@ -218,7 +225,7 @@ def services(
     channels: list[ChannelSetup] = []
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
-        wordpress = wordpress_client(workspace, clock) if online else None
+        wordpress = wordpress_client(workspace, clock, transport) if online else None
         channels = channel_setups(workspace, online=online, clock=clock)
         yield Services(workspace, store, wordpress, channels, clock)
     finally:

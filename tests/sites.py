@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -22,9 +22,17 @@ EXAMPLE_POSTS = REPO / "posts"
 SERIES = ("paper-lanterns-part-1", "paper-lanterns-part-2", "paper-lanterns-part-3")
 
 
+class WordPressSite(Protocol):
+    """What a site folder needs of a WordPress: the real local one, or the in-memory one."""
+
+    url: str
+    user: str
+    app_password: str
+
+
 def make_site(
     root: Path,
-    wordpress: LocalWordPress,
+    wordpress: WordPressSite,
     *,
     x_url: str | None = None,
     x_credentials: XCredentials | None = None,
@@ -62,8 +70,10 @@ def make_site(
 
 
 @contextmanager
-def open_site(config: Path, clock: Any = utc_now) -> Iterator[Services]:
-    with services(str(config), clock=clock) as found:
+def open_site(
+    config: Path, clock: Any = utc_now, transport: httpx.BaseTransport | None = None
+) -> Iterator[Services]:
+    with services(str(config), clock=clock, transport=transport) as found:
         yield found
 
 
@@ -97,6 +107,16 @@ def update_remote(wordpress: LocalWordPress, post_id: int, **fields: str) -> Non
     answer = httpx.post(
         f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
         json=fields,
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
+def trash_remote(wordpress: LocalWordPress, post_id: int) -> None:
+    """A post moved to the trash in wp-admin."""
+    answer = httpx.delete(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
         auth=(wordpress.user, wordpress.app_password),
         timeout=10,
     )

@@ -41,7 +41,7 @@ MOVES: dict[Status, frozenset[Status]] = {
     Status.CONFLICT: _ANY - {Status.UNKNOWN},
     Status.SKIPPED: _ANY - {Status.UNKNOWN, Status.FAILED},
     Status.UNKNOWN: frozenset({Status.UNKNOWN, Status.PENDING, Status.DONE}),
-    Status.DONE: _ANY - {Status.UNKNOWN, Status.FAILED, Status.HELD},
+    Status.DONE: _ANY - {Status.UNKNOWN, Status.FAILED},
 }
 FINAL_FOR_ANNOUNCE = frozenset({Status.DONE})
 
