@@ -1,13 +1,17 @@
-"""``pipeline run``: the scheduler, on APScheduler 3, its jobs in the state folder's SQLite file.
+"""``pipeline run``: the scheduler, on APScheduler 3, its jobs built from the state.
 
-Every job calls :func:`run_job`, which calls :func:`pipeline.scheduler.runner.run_due` — the same
-code path as ``pipeline run --once`` and, through ``Publisher.publish``, ``pipeline publish``:
+The state (:mod:`pipeline.store`) and the schedule (front matter, ``pipeline.toml``) are the one
+record of what is scheduled. APScheduler keeps its jobs in memory only (``MemoryJobStore``):
+every start and every re-sync builds them from the posts, the schedule and the state's publish
+steps (:func:`publish_jobs`), so there is no second copy of the schedule to drift or to repair
+after a crash. Every job calls :func:`run_job`, which calls
+:func:`pipeline.scheduler.runner.run_due` — the same code path as ``pipeline run --once`` and,
+through ``Publisher.publish``, ``pipeline publish``:
 
-- one date job per scheduled post not yet live (id ``publish:<slug>``, textual reference
-  ``pipeline.scheduler.service:run_job``, ``misfire_grace_time=None`` and ``coalesce=True``, so
-  that a job due while the process was down runs on the next start; ``run_due`` then publishes
-  it if it is within the catch-up window and holds it otherwise), kept in a
-  ``SQLAlchemyJobStore`` in the same SQLite file as the store (both in WAL mode);
+- one date job per scheduled post not yet live (id ``publish:<slug>``, ``misfire_grace_time=None``
+  and ``coalesce=True``). A post whose time passed while the process was down and that was never
+  tried, or was interrupted, gets its job at that past time, so it runs at once on start;
+  ``run_due`` then publishes it if it is within the catch-up window and holds it otherwise;
 - a periodic job (``tick``, every 30 s by default, and once on start) for retries, announcements
   deferred by a rate limit and backfills, plus a date job (``retry``) at the earliest future
   ``next_attempt_at`` of a failed or deferred step.
@@ -23,8 +27,8 @@ SIGTERM or SIGINT it stops the scheduler after the run in flight (``shutdown(wai
 handlers only put a command on a queue: calling into APScheduler from a handler, on the main
 thread that runs APScheduler's loop and may hold its locks, could deadlock.
 
-One scheduler per state folder: it holds the store lock ``scheduler`` while it runs (APScheduler
-cannot share a job store between processes); ``pipeline run --once`` takes the same lock.
+One scheduler per state folder: it holds the store lock ``scheduler`` while it runs (two would
+both run every job); ``pipeline run --once`` takes the same lock.
 """
 
 from __future__ import annotations
@@ -60,7 +64,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("pipeline.scheduler.service")
 
-JOB_FUNC = "pipeline.scheduler.service:run_job"
 PUBLISH_PREFIX = "publish:"
 TICK_ID = "tick"
 RETRY_ID = "retry"
@@ -446,7 +449,7 @@ class Scheduler:
         return runtime.redact(text) if runtime is not None else text
 
     def jobs(self) -> list[Any]:
-        """APScheduler's jobs (all job stores), while running."""
+        """APScheduler's jobs, while running."""
         return list(self._aps.get_jobs()) if self._aps is not None else []
 
     @property
@@ -472,7 +475,6 @@ class Scheduler:
     def _run(self, settings: Settings, store: Store) -> None:
         from apscheduler.events import EVENT_SCHEDULER_STARTED
         from apscheduler.schedulers.base import STATE_STOPPED
-        from sqlalchemy.exc import SQLAlchemyError
 
         runtime = Runtime(settings, store, http_hooks=self.http_hooks)
         found = runtime.current()
@@ -483,19 +485,14 @@ class Scheduler:
             raise
         self._runtime = runtime
         _RUNTIMES[runtime.key] = runtime
-        self._aps = aps = self._build(settings)
+        self._aps = aps = self._build()
         aps.add_listener(lambda event: self._commands.put(("started", "")), EVENT_SCHEDULER_STARTED)
         control = threading.Thread(target=self._control, name="pipeline-control", daemon=True)
         previous = self._install_signals()
         try:
             control.start()
             if not self._stop_requested.is_set():
-                try:
-                    aps.start()  # blocks until shutdown
-                except SQLAlchemyError as exc:
-                    raise PipelineError(
-                        f"the scheduler could not open its jobs in {settings.db_path}: {exc}"
-                    ) from exc
+                aps.start()  # blocks until shutdown
         finally:
             self._commands.put(("quit", ""))
             control.join()
@@ -508,38 +505,43 @@ class Scheduler:
             self._aps = None
             log.info("scheduler stopped")
 
-    def _build(self, settings: Settings) -> Any:
+    def _build(self) -> Any:
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.memory import MemoryJobStore
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.blocking import BlockingScheduler
-        from sqlalchemy import create_engine
-        from sqlalchemy.engine import URL
 
-        # The store's file: WAL (set by Store.open) is a property of the file, so these
-        # connections use it too; the timeout matches the store's busy_timeout.
-        engine = create_engine(
-            URL.create("sqlite", database=str(settings.db_path)), connect_args={"timeout": 30}
-        )
         aps = BlockingScheduler(
             timezone=UTC,
-            jobstores={"default": SQLAlchemyJobStore(engine=engine), "local": MemoryJobStore()},
+            jobstores={"default": MemoryJobStore()},  # built from the state: see the docstring
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
         )
-        aps.add_job(
-            JOB_FUNC,
-            "interval",
-            seconds=self.tick.total_seconds(),
-            args=[str(settings.path)],
-            id=TICK_ID,
-            name="retries, deferred announcements, backfills",
-            jobstore="local",
-            next_run_time=datetime.now(UTC),  # once on start: what is due after downtime
-            misfire_grace_time=None,
-            coalesce=True,
-        )
         return aps
+
+    def _start_jobs(self) -> None:
+        """The publish jobs, then the periodic job, run once now: what is due after downtime.
+
+        In this order, the start-up run does not compete for the CPU with building the jobs.
+        """
+        now = datetime.now(UTC)
+        report = None
+        try:
+            report = self._sync(now, force=True, first=True)
+        finally:
+            self._aps.add_job(
+                run_job,
+                "interval",
+                seconds=self.tick.total_seconds(),
+                args=[self.runtime.key],
+                id=TICK_ID,
+                name="retries, deferred announcements, backfills",
+                next_run_time=now,
+                misfire_grace_time=None,
+                coalesce=True,
+            )
+            # not `if report`: a sync that changed nothing is falsy, yet has jobs
+            self._announce(report.jobs if report is not None else [], now)
+            self.ready.set()
 
     def _control(self) -> None:
         """The one thread that changes jobs: syncs, retry job, and shutdown."""
@@ -563,13 +565,7 @@ class Scheduler:
                     if self._stop_requested.is_set():
                         self._shutdown("stop requested during start")
                         return
-                    now = datetime.now(UTC)
-                    report = None
-                    try:
-                        report = self._sync(now, force=True)
-                    finally:
-                        self._announce(report.jobs if report else [], now)
-                        self.ready.set()
+                    self._start_jobs()
                 elif started:
                     if why:
                         log.info("%s: re-reading the files and re-syncing the jobs", why)
@@ -585,25 +581,20 @@ class Scheduler:
         self._aps.pause()  # the loop stops submitting jobs before the executors close
         self._aps.shutdown(wait=True)
 
-    def _sync(self, now: datetime, *, force: bool) -> SyncReport | None:
+    def _sync(self, now: datetime, *, force: bool, first: bool = False) -> SyncReport | None:
         runtime = self.runtime
         found = runtime.current()
         report = None
         if force or runtime.generation != self._synced_generation:
             self._synced_generation = runtime.generation
             report = self.sync_jobs(found, now)
-            if report:
-                log.info(
-                    "jobs re-synced: %d added, %d moved, %d removed",
-                    len(report.added),
-                    len(report.changed),
-                    len(report.removed),
-                )
+            if report and not first:  # the first sync's jobs are all new: _announce lists them
+                _log_changes(report)
         self._sync_retry(found, now)
         return report
 
     def sync_jobs(self, found: Services, now: datetime) -> SyncReport:
-        """Make the publish jobs in the job store match the schedule and the state."""
+        """Make the publish jobs match the schedule and the state (all of them on start)."""
         from apscheduler.jobstores.base import JobLookupError
 
         settings = found.workspace.settings
@@ -615,29 +606,21 @@ class Scheduler:
         self._problems = {problem.render() for problem in problems}
         wanted = publish_jobs(slots, found.store.posts(), found.store.steps(), now)
         existing = {
-            job.id: job
-            for job in self._aps.get_jobs(jobstore="default")
-            if job.id.startswith(PUBLISH_PREFIX)
+            job.id: job for job in self._aps.get_jobs() if job.id.startswith(PUBLISH_PREFIX)
         }
         args = [str(settings.path)]
         report = SyncReport(jobs=wanted)
         for spec in wanted:
             job = existing.pop(spec.id, None)
-            if (
-                job is not None
-                and job.func_ref == JOB_FUNC
-                and list(job.args) == args
-                and getattr(job.trigger, "run_date", None) == spec.run_at
-            ):
+            if job is not None and job.trigger.run_date == spec.run_at:
                 continue
             self._aps.add_job(
-                JOB_FUNC,
+                run_job,
                 "date",
                 run_date=spec.run_at,
                 args=args,
                 id=spec.id,
                 name=f"publish {spec.slug}",
-                jobstore="default",
                 misfire_grace_time=None,
                 coalesce=True,
                 replace_existing=True,
@@ -645,7 +628,7 @@ class Scheduler:
             (report.added if job is None else report.changed).append(spec.slug)
         for stale in existing:
             with suppress(JobLookupError):  # it ran meanwhile: gone either way
-                self._aps.remove_job(stale, jobstore="default")
+                self._aps.remove_job(stale)
             report.removed.append(stale.removeprefix(PUBLISH_PREFIX))
         return report
 
@@ -659,16 +642,15 @@ class Scheduler:
         if when is None:
             if self._retry_at is not None and self._retry_at > now:
                 with suppress(JobLookupError):  # it ran already
-                    self._aps.remove_job(RETRY_ID, jobstore="local")
+                    self._aps.remove_job(RETRY_ID)
         else:
             self._aps.add_job(
-                JOB_FUNC,
+                run_job,
                 "date",
                 run_date=when,
                 args=[str(found.workspace.settings.path)],
                 id=RETRY_ID,
                 name="retry failed and deferred steps",
-                jobstore="local",
                 misfire_grace_time=None,
                 coalesce=True,
                 replace_existing=True,
@@ -721,6 +703,24 @@ class Scheduler:
     def _restore_signals(previous: Mapping[int, Any]) -> None:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def _log_changes(report: SyncReport) -> None:
+    """A re-sync in the log: the counts, then each job added, moved or removed."""
+    log.info(
+        "jobs re-synced: %d added, %d moved, %d removed",
+        len(report.added),
+        len(report.changed),
+        len(report.removed),
+    )
+    when = {job.slug: job.run_at for job in report.jobs}
+    for label, slugs in (("added", report.added), ("moved", report.changed)):
+        for slug in slugs:
+            log.info(
+                "job %s %s, runs at %s", job_id(slug), label, f"{when[slug]:%Y-%m-%d %H:%M:%S %Z}"
+            )
+    for slug in report.removed:
+        log.info("job %s removed", job_id(slug))
 
 
 def _seconds(span: timedelta) -> str:
