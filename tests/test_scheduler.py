@@ -393,6 +393,43 @@ def test_a_retry_job_waits_for_the_earliest_failed_step(
         assert retry.misfire_grace_time is None
 
 
+def test_a_sigterm_caught_by_another_thread_stops_the_scheduler_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python runs a signal's handler in the main thread when it next runs bytecode, and the
+    main thread sleeps in APScheduler's wait until the next job (an hour here). A SIGTERM that
+    lands in another thread, or just as the main thread goes to sleep, must stop it now."""
+    for name, value in credentials_env().items():
+        if name.startswith("PIPELINE_"):
+            monkeypatch.setenv(name, value)
+    config = write_site(
+        tmp_path,
+        url=dead_url(),
+        posts={"alpha": simple_post("alpha")},
+        schedule_={"alpha": "2030-03-09 09:00"},
+    )
+    hour = timedelta(hours=1)
+    runner = sched.Scheduler(str(config), tick=hour, poll=hour)
+    returned, rescued = threading.Event(), threading.Event()
+
+    def send_sigterm_from_this_thread() -> None:
+        if runner.ready.wait(20):
+            time.sleep(0.3)  # the start-up run is over or running; the main thread waits
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        if not returned.wait(10):
+            rescued.set()
+            runner.stop("the test gave up waiting for SIGTERM")
+
+    sender = threading.Thread(target=send_sigterm_from_this_thread, name="test-sender")
+    sender.start()
+    try:
+        runner.run()  # in the main thread, where it catches the signals
+    finally:
+        returned.set()
+        sender.join()
+    assert not rescued.is_set(), "SIGTERM was not acted on within 10 s"
+
+
 def test_stop_finishes_the_run_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in credentials_env().items():
         if name.startswith("PIPELINE_"):

@@ -23,9 +23,10 @@ calls) before every run, so a job never works on stale posts.
 
 A control thread owns every change to the jobs: it re-syncs them when ``pipeline.toml``,
 ``credentials.toml`` or anything under ``posts/`` changes (polled every 2 s) and on SIGHUP, and on
-SIGTERM or SIGINT it stops the scheduler after the run in flight (``shutdown(wait=True)``). Signal
-handlers only put a command on a queue: calling into APScheduler from a handler, on the main
-thread that runs APScheduler's loop and may hold its locks, could deadlock.
+SIGTERM or SIGINT it stops the scheduler after the run in flight (``shutdown(wait=True)``).
+Signals reach it through :class:`Inbox`, never through a Python-level handler doing the work:
+calling into APScheduler from a handler, on the main thread that runs APScheduler's loop and may
+hold its locks, could deadlock, and such a handler may run only when that loop next wakes.
 
 One scheduler per state folder: it holds the store lock ``scheduler`` while it runs (two would
 both run every job); ``pipeline run --once`` takes the same lock.
@@ -36,7 +37,9 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import select
 import signal
+import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
@@ -392,6 +395,82 @@ def run_once(found: Services, now: datetime, echo: Echo = lambda line: None) -> 
 # The scheduler
 
 
+Command = tuple[str, str]  # what, why
+
+
+class Inbox:
+    """The control thread's commands, and the signals that become commands.
+
+    A command is queued and a byte written to a socket pair that the control thread waits on.
+    Signals write their number to the same socket through :func:`signal.set_wakeup_fd`: Python's
+    C-level handler does that the moment a signal lands, in whatever thread. A Python-level
+    handler, by contrast, runs only when the main thread next runs bytecode, and the main thread
+    sleeps in APScheduler's wait until the next job: a SIGTERM that arrived just as it went to
+    sleep was seen only at the next job, maybe hours later (measured: 1 in a few starts).
+    """
+
+    SIGNALS: Mapping[int, str] = {
+        signal.SIGTERM: "stop",
+        signal.SIGINT: "stop",
+        signal.SIGHUP: "resync",
+    }
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._bell: tuple[socket.socket, socket.socket] | None = None
+        self._previous: tuple[dict[int, Any], int] | None = None
+
+    def put(self, command: str, why: str = "") -> None:
+        self._queue.put((command, why))
+        if self._bell is not None:
+            with suppress(OSError):  # full (the reader wakes anyway) or closed (nobody waits)
+                self._bell[1].send(b"\0")
+
+    def open(self) -> None:
+        reader, writer = socket.socketpair()
+        reader.setblocking(False)
+        writer.setblocking(False)
+        self._bell = (reader, writer)
+
+    def take(self, timeout: float) -> list[Command]:
+        """What came in, after waiting up to ``timeout`` s for it; a ``poll`` if nothing did."""
+        assert self._bell is not None, "not open"
+        reader = self._bell[0]
+        wait = 0 if not self._queue.empty() else timeout
+        readable, _, _ = select.select([reader], [], [], wait)
+        rung = reader.recv(4096) if readable else b""
+        commands = [(self.SIGNALS[n], signal.Signals(n).name) for n in rung if n in self.SIGNALS]
+        with suppress(queue.Empty):
+            while True:
+                commands.append(self._queue.get_nowait())
+        return commands or [("poll", "")]
+
+    def catch_signals(self) -> None:
+        """SIGTERM, SIGINT and SIGHUP become commands (in the main thread only: Python's rule)."""
+        if self._bell is None or threading.current_thread() is not threading.main_thread():
+            return
+        handlers = {signum: signal.signal(signum, _on_signal) for signum in self.SIGNALS}
+        fd = signal.set_wakeup_fd(self._bell[1].fileno(), warn_on_full_buffer=False)
+        self._previous = (handlers, fd)
+
+    def close(self) -> None:
+        """Restore the signal handlers, and close the socket pair."""
+        if self._previous is not None:
+            handlers, fd = self._previous
+            signal.set_wakeup_fd(fd)
+            for signum, handler in handlers.items():
+                signal.signal(signum, handler)
+            self._previous = None
+        if self._bell is not None:
+            for end in self._bell:
+                end.close()
+            self._bell = None
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    """Nothing to do here: the signal's number is already on the inbox's socket."""
+
+
 @dataclass
 class SyncReport:
     jobs: list[JobSpec] = field(default_factory=list)  # the publish jobs wanted now
@@ -406,8 +485,8 @@ class SyncReport:
 class Scheduler:
     """``pipeline run``: a ``BlockingScheduler`` for one config, until stopped.
 
-    ``run()`` blocks (in the main thread it installs the SIGTERM, SIGINT and SIGHUP handlers);
-    ``stop()`` and ``resync()`` may be called from any thread or a signal handler.
+    ``run()`` blocks (in the main thread it catches SIGTERM, SIGINT and SIGHUP);
+    ``stop()`` and ``resync()`` may be called from any thread.
     """
 
     def __init__(
@@ -425,7 +504,8 @@ class Scheduler:
         self.echo = echo
         self.http_hooks = tuple(http_hooks)
         self.ready = threading.Event()  # set after the first sync
-        self._commands: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._inbox = Inbox()
+        self._started = False  # APScheduler's loop runs: the control thread may change jobs
         self._stop_requested = threading.Event()
         self._aps: Any = None
         self._runtime: Runtime | None = None
@@ -436,12 +516,12 @@ class Scheduler:
     # -- control from outside --
 
     def stop(self, why: str = "stop requested") -> None:
-        """Finish the run in flight, then make ``run()`` return. Safe in a signal handler."""
-        self._commands.put(("stop", why))
+        """Finish the run in flight, then make ``run()`` return."""
+        self._inbox.put("stop", why)
 
     def resync(self, why: str = "resync requested") -> None:
-        """Re-read the files and the state, and re-sync the jobs. Safe in a signal handler."""
-        self._commands.put(("resync", why))
+        """Re-read the files and the state, and re-sync the jobs."""
+        self._inbox.put("resync", why)
 
     def redact(self, text: str) -> str:
         """``text`` without the current credentials (they may change while running)."""
@@ -486,20 +566,21 @@ class Scheduler:
         self._runtime = runtime
         _RUNTIMES[runtime.key] = runtime
         self._aps = aps = self._build()
-        aps.add_listener(lambda event: self._commands.put(("started", "")), EVENT_SCHEDULER_STARTED)
+        aps.add_listener(lambda event: self._inbox.put("started"), EVENT_SCHEDULER_STARTED)
         control = threading.Thread(target=self._control, name="pipeline-control", daemon=True)
-        previous = self._install_signals()
+        self._inbox.open()
+        self._inbox.catch_signals()
         try:
             control.start()
             if not self._stop_requested.is_set():
                 aps.start()  # blocks until shutdown
         finally:
-            self._commands.put(("quit", ""))
+            self._inbox.put("quit")
             control.join()
             if aps.state != STATE_STOPPED:
                 runtime.stopping.set()
                 aps.shutdown(wait=True)
-            self._restore_signals(previous)
+            self._inbox.close()
             _RUNTIMES.pop(runtime.key, None)
             runtime.close()
             self._aps = None
@@ -545,35 +626,37 @@ class Scheduler:
 
     def _control(self) -> None:
         """The one thread that changes jobs: syncs, retry job, and shutdown."""
-        started = False
         while True:
-            try:
-                command, why = self._commands.get(timeout=self.poll.total_seconds())
-            except queue.Empty:
-                command, why = "poll", ""
-            try:
-                if command == "quit":
-                    return
-                if command == "stop":
-                    self._stop_requested.set()
-                    if started:
-                        self._shutdown(why)
+            for command, why in self._inbox.take(self.poll.total_seconds()):
+                try:
+                    if self._handle(command, why):
                         return
-                    continue  # not started yet: run() sees the flag, or "started" comes next
-                if command == "started":
-                    started = True
-                    if self._stop_requested.is_set():
-                        self._shutdown("stop requested during start")
-                        return
-                    self._start_jobs()
-                elif started:
-                    if why:
-                        log.info("%s: re-reading the files and re-syncing the jobs", why)
-                    self._sync(datetime.now(UTC), force=command == "resync")
-            except PipelineError as exc:
-                log.error("%s", self.runtime.redact(str(exc)))
-            except Exception:
-                log.exception("scheduler control: unexpected error (the scheduler goes on)")
+                except PipelineError as exc:
+                    log.error("%s", self.runtime.redact(str(exc)))
+                except Exception:
+                    log.exception("scheduler control: unexpected error (the scheduler goes on)")
+
+    def _handle(self, command: str, why: str) -> bool:
+        """Carry out one command; True once the control thread is done."""
+        if command == "quit":
+            return True
+        if command == "stop":
+            self._stop_requested.set()
+            if self._started:
+                self._shutdown(why)
+            # not started yet: run() sees the flag, or "started" comes next
+            return self._started
+        if command == "started":
+            self._started = True
+            if self._stop_requested.is_set():
+                self._shutdown("stop requested during start")
+                return True
+            self._start_jobs()
+        elif self._started:
+            if why:
+                log.info("%s: re-reading the files and re-syncing the jobs", why)
+            self._sync(datetime.now(UTC), force=command == "resync")
+        return False
 
     def _shutdown(self, why: str) -> None:
         log.info("%s: finishing the run in progress, then stopping", why)
@@ -680,29 +763,6 @@ class Scheduler:
                 f"  {local:%Y-%m-%d %H:%M:%S %Z}  ({job.run_at:%Y-%m-%d %H:%M:%S} UTC)  "
                 f"{job.slug}{late}"
             )
-
-    # -- signals --
-
-    def _install_signals(self) -> dict[int, Any]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous: dict[int, Any] = {}
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            previous[signum] = signal.signal(signum, self._on_signal)
-        return previous
-
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        # Only a queue put: SimpleQueue.put is reentrant, safe in a handler.
-        name = signal.Signals(signum).name
-        if signum == signal.SIGHUP:
-            self._commands.put(("resync", name))
-        else:
-            self._commands.put(("stop", name))
-
-    @staticmethod
-    def _restore_signals(previous: Mapping[int, Any]) -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def _log_changes(report: SyncReport) -> None:
