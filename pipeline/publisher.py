@@ -86,10 +86,13 @@ class ChannelSetup:
     incomplete: str | None = None
     limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
     where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
 
     def known_limits(self) -> Limits:
         if self.limits is not None:
             return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
         if self.client is not None:
             return self.client.limits()
         raise ValueError(f"{self.name}: no limits known")

@@ -34,6 +34,7 @@ from pipeline import __version__
 from pipeline.channels.base import Outgoing, Sent
 from pipeline.channels.images import read_image
 from pipeline.channels.settings import (
+    MASTODON_DEFAULT_LIMITS,
     VISIBILITIES,
     MastodonCredentials,
     MastodonSettings,
@@ -63,7 +64,7 @@ Clock = Callable[[], datetime]
 # The oldest Mastodon with everything used here: /api/v2/instance (4.0), v2 media, idempotency.
 # Telling Mastodon.py the version up front keeps it from asking the deprecated v1 instance.
 MINIMUM_VERSION = "4.0.0"
-DEFAULT_MAX_CHARACTERS = 500
+DEFAULT_MAX_CHARACTERS = MASTODON_DEFAULT_LIMITS.max_length
 DEFAULT_DESCRIPTION_LIMIT = 1500
 FIND_PAGE = 40  # statuses per page, Mastodon's maximum
 FIND_PAGES = 5  # how far back find looks: 200 statuses
