@@ -287,6 +287,11 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
         ) from exc
 
 
+def line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """The line of ``key`` (in ``[section]``) in a config file, for a message about it."""
+    return _Locator(path, _read_text(path)).line(key, section)
+
+
 class _Locator:
     """Finds the line a key is written on, so errors can point at it."""
 
