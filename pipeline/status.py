@@ -510,7 +510,7 @@ def sent_id_from(url: str, channel: str = "x") -> str | None:
     return tweet_id_from(value)
 
 
-def _to_settle(steps: Sequence[Step]) -> str:
+def channel_to_settle(steps: Sequence[Step]) -> str:
     """The channel whose announcement --resend/--mark-sent settles when none is named: the one
     whose outcome is unknown (X's, if several are)."""
     unknown = [s.target for s in steps if s.kind == "announce" and s.status == "unknown"]
@@ -537,7 +537,7 @@ def plan_retry(
     notes: list[str] = []
     if channel is not None:
         steps = [s for s in steps if s.kind == "announce" and s.target == channel]
-    settle = channel or _to_settle(steps)
+    settle = channel or channel_to_settle(steps)
     announce = next((s for s in steps if s.kind == "announce" and s.target == settle), None)
     for step in steps:
         if step is announce and mode != "requeue":

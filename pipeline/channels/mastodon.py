@@ -21,6 +21,7 @@ import functools
 import hashlib
 import html
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -440,8 +441,13 @@ def _announces(status: Any, item: Outgoing) -> bool:
     if status.get("reblog"):
         return False
     card = status.get("card") or {}
-    linked = f'href="{html.escape(item.link)}"' in str(status.get("content") or "") or (
-        card.get("url") == item.link
+    content = str(status.get("content") or "")
+    # Linked (the usual case), or as plain text where Mastodon does not make it a link (a
+    # host it does not take for a domain, such as an IP address).
+    linked = (
+        f'href="{html.escape(item.link)}"' in content
+        or re.search(re.escape(html.escape(item.link, quote=False)) + r"(?=[\s<]|$)", content)
+        or card.get("url") == item.link
     )
     if not linked:
         return False

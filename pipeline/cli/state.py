@@ -213,11 +213,6 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
     click.echo("", err=err)
 
 
-URL_EXAMPLES = {
-    "x": "https://x.com/USER/status/1234567890",
-    "mastodon": "https://mastodon.social/@USER/1234567890",
-    "bluesky": "at://did:plc:.../app.bsky.feed.post/RKEY",
-}
 HEADERS = ("Post", "State", "Publish time", "WordPress", "Pending")
 CHANNEL_HEADERS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
@@ -459,6 +454,22 @@ def _colored() -> bool:
 # ---------------------------------------------------------------------------------------------
 # pipeline retry
 
+URL_EXAMPLES = {
+    "x": "https://x.com/USER/status/1234567890",
+    "mastodon": "https://mastodon.social/@USER/1234567890",
+    "bluesky": "at://did:plc:.../app.bsky.feed.post/RKEY",
+}
+
+
+def _check_url(url: str, channel: str) -> None:
+    from pipeline import status as state
+
+    if state.sent_id_from(url, channel) is None:
+        raise click.BadParameter(
+            f"expected the URL of a post on {channel} or its id, like {URL_EXAMPLES[channel]}",
+            param_hint="--url",
+        )
+
 
 @click.command()
 @click.argument("post")
@@ -515,12 +526,6 @@ def retry(
         raise click.UsageError("choose one of --resend and --mark-sent")
     if tweet_url and not mark_sent:
         raise click.UsageError("--tweet-url goes with --mark-sent")
-    if tweet_url and state.sent_id_from(tweet_url, channel or "x") is None:
-        raise click.BadParameter(
-            f"expected the URL of a post on {channel or 'x'} or its id, like "
-            f"{URL_EXAMPLES[channel or 'x']} (for another network, add --channel)",
-            param_hint="--tweet-url",
-        )
     mode: state.Mode = "resend" if resend else "mark-sent" if mark_sent else "requeue"
     with opened(obj) as found:
         store = found.store
@@ -528,6 +533,8 @@ def retry(
         if slug is None:
             slug = load_posts(obj, found).find(post).slug
         steps = store.steps(post=slug)
+        if tweet_url:
+            _check_url(tweet_url, channel or state.channel_to_settle(steps))
         plan = state.plan_retry(slug, steps, mode=mode, tweet_url=tweet_url, channel=channel)
         journal = Journal(store, clock=utc_now, max_attempts=found.settings.max_attempts)
         state.apply_retry(journal, plan, now=utc_now(), tweet_url=tweet_url)
