@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pipeline.config import line_of
 from pipeline.core import schedule
 from pipeline.core.announce import AnnouncementTooLong, Limits, check_template
+from pipeline.core.plan import predicted_url
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
 from pipeline.workspace import Workspace
 
@@ -42,11 +43,13 @@ def template_problems(workspace: Workspace, setups: Sequence[ChannelSetup]) -> l
     settings = workspace.settings
     problems: list[InputError] = []
     reported: set[tuple[Path, str]] = set()  # a placeholder error once, not once per channel
+    links = {p.slug: predicted_url(settings.wordpress.url, p.slug) for p in workspace.posts}
+    longest = max(links.values(), key=len, default=predicted_url(settings.wordpress.url, "post"))
     for setup in setups:
         label = CHANNEL_NAMES[setup.name]
         limits = setup.known_limits()
         active = setup.inactive is None
-        trouble = _template_trouble(setup.settings.template, limits, active)
+        trouble = _template_trouble(setup.settings.template, limits, active, longest)
         if trouble is not None:
             problems.append(
                 ConfigError(
@@ -60,7 +63,7 @@ def template_problems(workspace: Workspace, setups: Sequence[ChannelSetup]) -> l
             template = _own_template(post, setup.name)
             if template is None or (post.path, template) in reported:
                 continue
-            trouble = _template_trouble(template, limits, active)
+            trouble = _template_trouble(template, limits, active, links[post.slug])
             if trouble is None:
                 continue
             if not isinstance(trouble, AnnouncementTooLong):
@@ -76,9 +79,9 @@ def template_problems(workspace: Workspace, setups: Sequence[ChannelSetup]) -> l
     return problems
 
 
-def _template_trouble(template: str, limits: Limits, active: bool) -> InputError | None:
+def _template_trouble(template: str, limits: Limits, active: bool, url: str) -> InputError | None:
     try:
-        check_template(template, limits)
+        check_template(template, limits, url)
     except AnnouncementTooLong as exc:
         return exc if active else None
     except InputError as exc:
