@@ -100,10 +100,13 @@ class ChannelSetup:
     incomplete: str | None = None
     limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
     where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
 
     def known_limits(self) -> Limits:
         if self.limits is not None:
             return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
         if self.client is not None:
             return self.client.limits()
         raise ValueError(f"{self.name}: no limits known")
@@ -286,6 +289,8 @@ class Publisher:
                 limits=limits,
             )
         except InputError as exc:
+            if setup.inactive is not None:  # nothing would be sent there anyway
+                return replace(base, skip=setup.inactive)
             return replace(base, hold=f"{post.path}:{post.line_of('announce')}: {exc.render()}")
         item = replace(
             base,
@@ -763,7 +768,9 @@ class Publisher:
     def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:
         image = post.featured_image if setup.settings.image else None
         return Outgoing(
-            key=f"{post.slug}:{setup.name}:{post.source_hash[:16]}",
+            # The article's permalink, not its text: an edit between an interrupted attempt and
+            # the next must not change the record key (Bluesky) or Idempotency-Key (Mastodon).
+            key=f"{setup.name}:{url}",
             text=item.text,
             link=url,
             title=post.title,
@@ -800,10 +807,8 @@ class Publisher:
         return "done", what
 
     def _unknown(self, slug: str, channel: str, why: str) -> tuple[str, str]:
-        note = (
-            f"{why}; settle it with `pipeline retry {slug} --resend` or "
-            f"`pipeline retry {slug} --mark-sent`"
-        )
+        retry = f"pipeline retry {slug}" + (f" --channel {channel}" if channel != "x" else "")
+        note = f"{why}; settle it with `{retry} --resend` or `{retry} --mark-sent`"
         self.journal.unknown(slug, "announce", channel, note)
         return "unknown", note
 

@@ -329,6 +329,19 @@ class Store:
                 (f"channel_since:{channel}", self.now()),
             )
 
+    def meta(self, key: str) -> str | None:
+        """A small value the pipeline remembers between runs (e.g. an instance's limits)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
     def reset_attempts(self, step: Step) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE steps SET attempts = 0 WHERE id = ?", (step.id,))

@@ -196,7 +196,7 @@ class Runtime:
         self._fingerprint = fingerprint(settings)
         workspace = load_workspace(settings, store.pinned_slugs())
         wordpress, self._http = self._wordpress(workspace)
-        channels = channel_setups(workspace, clock=clock)
+        channels = channel_setups(workspace, clock=clock, store=store)
         self._services = Services(workspace, store, wordpress, channels, clock)
         self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
 
@@ -258,7 +258,7 @@ class Runtime:
         if _channels_config(workspace) != _channels_config(old.workspace):
             retired = old.channels
             self._retired.append(lambda: close_channels(retired))
-            channels = channel_setups(workspace, clock=self.clock)
+            channels = channel_setups(workspace, clock=self.clock, store=self.store)
         self._services = Services(workspace, self.store, wordpress, channels, self.clock)
         self._http = http
         self._fingerprint = seen
@@ -293,7 +293,11 @@ def _wordpress_config(workspace: Workspace) -> tuple[object, ...]:
 def _channels_config(workspace: Workspace) -> tuple[object, ...]:
     """What the channels are built from: a change in any of it builds them anew."""
     settings, creds = workspace.settings, workspace.credentials
-    return (settings.x, creds.x)
+    return (
+        (settings.x, creds.x),
+        (settings.bluesky, creds.bluesky),
+        (settings.mastodon, creds.mastodon),
+    )
 
 
 _RUNTIMES: dict[str, Runtime] = {}
