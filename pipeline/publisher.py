@@ -40,6 +40,7 @@ from pipeline.core.plan import (
     desired,
     live_map,
     make_plan,
+    old_post_date,
     predicted_url,
     renames,
 )
@@ -58,6 +59,7 @@ from pipeline.errors import (
     RateLimited,
 )
 from pipeline.journal import Journal, retries_recorded
+from pipeline.media import media_key
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
@@ -162,7 +164,14 @@ class Publisher:
         records = dict(apply_renames(recorded, moved))
         # A renamed post is announced under the permalink its new slug gives it.
         announced = {**records, **{new: replace(records[new], permalink=None) for new in moved}}
-        items = self._announcements(targets, announced, announce=announce, owed=owed)
+        backdates = {
+            post.slug: date
+            for post in targets
+            if (date := self.old_date(post, records.get(post.slug))) is not None
+        }
+        items = self._announcements(
+            targets, announced, announce=announce, owed=owed, backdates=backdates
+        )
         return make_plan(
             list(self.posts.values()),
             records,
@@ -173,7 +182,34 @@ class Publisher:
             announcements=items,
             force=force,
             renames=moved,
+            backdates=backdates,
         )
+
+    def old_date(self, post: Post, record: PostRecord | None) -> datetime | None:
+        """The date ``post`` keeps if it goes live now as an old post (see
+        :func:`pipeline.core.plan.old_post_date`); a publish the writer re-queued with
+        ``pipeline retry`` goes out now."""
+        step = self.store.step(post.slug, "publish")
+        return old_post_date(
+            post,
+            record,
+            now=self.clock(),
+            catch_up=self.settings.catch_up,
+            released=step is not None and bool(step.detail.get("requeued_at")),
+        )
+
+    def fingerprint(self, post: Post) -> str:
+        """The fingerprint of what publishing ``post`` now would send, as the plan compares it
+        with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
+        site = Site(
+            live=live_map(self.store.posts()),
+            series=self.series,
+            media=self._known_media(post),
+        )
+        featured = post.featured_image
+        return desired(
+            post, site, self._image_hashes()[featured.path] if featured else None
+        ).fingerprint
 
     def _announcements(
         self,
@@ -182,6 +218,7 @@ class Publisher:
         *,
         announce: bool,
         owed: bool,
+        backdates: dict[str, datetime],
     ) -> list[AnnounceItem]:
         chosen = {post.slug: post for post in targets}
         if owed:
@@ -201,7 +238,11 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
-                items.append(self.announcement(post, url, setup, step, announce=announce))
+                items.append(
+                    self.announcement(
+                        post, url, setup, step, announce=announce, old=backdates.get(post.slug)
+                    )
+                )
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -223,8 +264,10 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        old: datetime | None = None,
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel."""
+        """What will be done with one post's announcement on one channel. ``old``: the date
+        of an old post going live now (not announced unless the writer asks)."""
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -240,6 +283,12 @@ class Publisher:
             return replace(base, skip="announce: false in front matter")
         if not announce:
             return replace(base, skip="--no-announce")
+        if old is not None:
+            return replace(
+                base,
+                skip=f"an old post (dated {utc_iso(old)}): not announced; "
+                f"`pipeline retry {post.slug} --resend --channel {setup.name}` announces it",
+            )
         try:
             limits = setup.known_limits()
             text = compose(
@@ -390,7 +439,7 @@ class Publisher:
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
-                how = self._write(post, item.seen, force=force)
+                how = self._write(post, item.seen, force=force, date=item.backdate)
             except AuthError:
                 self.journal.failed(
                     post.slug, "publish", "", "credentials refused", started=started
@@ -415,7 +464,9 @@ class Publisher:
         self.journal.held(item.slug, "publish", "", item.reason)
         return "held", f"publish: {item.reason}"
 
-    def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
+    def _write(
+        self, post: Post, seen: Seen | None, *, force: bool, date: datetime | None = None
+    ) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
         Under the post's lock, so a `pipeline publish` and a running scheduler never write the
@@ -432,9 +483,11 @@ class Publisher:
                     "the post's record changed since it was planned (another run wrote it); "
                     "planned again from what it is now",
                 )
-            return self._write_locked(post, record, force=force)
+            return self._write_locked(post, record, force=force, date=date)
 
-    def _write_locked(self, post: Post, record: PostRecord, *, force: bool) -> str:
+    def _write_locked(
+        self, post: Post, record: PostRecord, *, force: bool, date: datetime | None = None
+    ) -> str:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
@@ -453,16 +506,19 @@ class Publisher:
                 return verdict
         from pipeline.wordpress import PostFields
 
+        # An old post keeps its date; one live before (or meanwhile) keeps the date it has.
+        date = date if not (record.live or record.live_at) else None
         fields = PostFields(
             title=post.title,
             slug=post.slug,
             content=want.rendered.html,
             status="publish",
-            date_gmt=None,
+            date_gmt=date,
             excerpt=post.excerpt,
             categories=wordpress.term_ids("categories", post.categories),
             tags=wordpress.term_ids("tags", post.tags),
-            featured_media=media[featured.path][0] if featured else None,
+            # 0: an imported image whose attachment is not known; the featured one is kept.
+            featured_media=(media[featured.path][0] or None) if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
         remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
@@ -477,7 +533,7 @@ class Publisher:
             title=post.title,
             sent_hash=want.fingerprint,
             remote_hash=content_hash(remote.content_raw),
-            live_at=record.live_at or utc_iso(self.clock()),
+            live_at=record.live_at or utc_iso(date or self.clock()),
             conflict=None,
             sending_hash=None,
         )
@@ -517,20 +573,39 @@ class Publisher:
             with self._media_lock:
                 known = self.store.media(digest)
                 if known is None:
-                    uploaded = wordpress.upload_media(
-                        image.path.name,
-                        image.path.read_bytes(),
-                        _mime(image.path),
-                        alt=image.alt or post.title,
-                        caption=image.caption,
-                    )
-                    self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
-                    self.journal.event(
-                        post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
-                    )
-                    known = (uploaded.id, uploaded.source_url)
+                    known = self._find_or_upload(wordpress, post, image, digest)
             media[image.path] = known
         return media
+
+    def _find_or_upload(
+        self, wordpress: WordPressClient, post: Post, image: Image, digest: str
+    ) -> tuple[int, str]:
+        """Never a second copy: each upload carries its content hash as its slug, so an image
+        uploaded before — from a state since lost, another site folder, or an upload whose
+        answer was lost — is found in the media library instead of being sent again."""
+        key = media_key(digest)
+        found = wordpress.find_media([key]).get(key)
+        how = "already in the media library"
+        if found is None:
+            try:
+                found = wordpress.upload_media(
+                    image.path.name,
+                    image.path.read_bytes(),
+                    _mime(image.path),
+                    alt=image.alt or post.title,
+                    caption=image.caption,
+                    slug=key,
+                )
+                how = ""
+            except AmbiguousOutcome:
+                found = wordpress.find_media([key]).get(key)
+                if found is None:
+                    raise
+                how = "the upload's answer was lost; found it in the media library"
+        self.store.save_media(digest, found.id, found.source_url, image.path.name)
+        what = f"{image.src} -> {found.source_url}" + (f" ({how})" if how else "")
+        self.journal.event(post.slug, "upload", "done", what)
+        return found.id, found.source_url
 
     # -- backfill items --------------------------------------------------------------------
 

@@ -1146,7 +1146,9 @@ class MemoryWordPress:
         row.guid = f"{self.url}/wp-content/uploads/{row.file}"
         row.data = call.body
         row.title = text_trim(raw_value(call.get("title"), "title")) if call.get("title") else stem
-        row.name = self._unique_slug(text.sanitize_title(row.title), row.id, "attachment")
+        # prepare_item_for_database(): a slug given with the upload is the attachment's name.
+        wanted = str(call.get("slug")) if call.get("slug") else row.title
+        row.name = self._unique_slug(text.sanitize_title(wanted), row.id, "attachment")
         row.excerpt = raw_value(call.get("caption"), "caption") if call.has("caption") else ""
         row.content = (
             raw_value(call.get("description"), "description") if call.has("description") else ""
@@ -1214,6 +1216,9 @@ class MemoryWordPress:
         rows = [r for r in self.rows.values() if r.type == "attachment"]
         if call.has("include"):
             rows = [r for r in rows if r.id in set(id_list(call.get("include")))]
+        if call.has("slug"):
+            slugs = {text.sanitize_title_for_query(part) for part in parse_list(call.get("slug"))}
+            rows = [r for r in rows if r.name in slugs]
         return self._page_of(
             call, self._sorted(rows, call), lambda r: self._media_json(r, call.context)
         )

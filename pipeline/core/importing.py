@@ -50,6 +50,7 @@ class SourcePost:
     featured_image_url: str | None = None
     featured_media_id: int | None = None
     link: str = ""
+    attachments: Mapping[str, int] = field(default_factory=dict)  # the site's: URL -> id
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def post_file(
     claimed = dict(taken or {})
     downloads: list[Download] = []
     ids = media_ids(post.content)
+    for url, attachment in post.attachments.items():
+        ids.setdefault(url, attachment)
     if post.featured_image_url and post.featured_media_id:
         ids.setdefault(post.featured_image_url, post.featured_media_id)
 
@@ -200,6 +203,16 @@ def media_ids(content: str) -> dict[str, int]:
         if srcs:
             found.setdefault(srcs[0], int(caption["id"]))
     return found
+
+
+def image_sources(content: str) -> list[str]:
+    """The ``src`` of every ``<img>`` in a post's raw content, in order."""
+    sources = []
+    for tag in _IMG_TAG.findall(content):
+        attrs = {m[1].lower(): m[2] or m[3] for m in _ATTR.finditer(tag)}
+        if attrs.get("src"):
+            sources.append(attrs["src"])
+    return sources
 
 
 def is_site_upload(url: str, site_url: str) -> bool:
