@@ -473,6 +473,8 @@ class MemoryWordPress:
             "Date": http_date(self._now()),
             "Link": f'<{self.rest_url()}>; rel="https://api.w.org/"',
         }
+        if request.url.path.startswith("/wp-content/uploads/"):
+            return self._file(request.url.path.removeprefix("/wp-content/uploads/"))
         by_id = "p" in request.url.params
         if not by_id and (request.url.path == "/" or not self.pretty_permalinks):
             # Without pretty permalinks WordPress reads no path: every page is the home page.
@@ -483,6 +485,15 @@ class MemoryWordPress:
             return httpx.Response(404, headers=headers, text=page)
         body = f"<html><body><h1>{text.texturize_title(row.title)}</h1>{text.autop(row.content)}"
         return httpx.Response(200, headers=headers, text=body + "</body></html>")
+
+    def _file(self, path: str) -> httpx.Response:
+        """An uploaded file, as the web server serves it (WordPress is not involved)."""
+        row = next(
+            (r for r in self.rows.values() if r.type == "attachment" and r.file == path), None
+        )
+        if row is None:
+            return httpx.Response(404, text="Not Found")
+        return httpx.Response(200, headers={"Content-Type": row.mime_type}, content=row.data)
 
     def _public_row(self, url: httpx.URL) -> Row | None:
         if "p" in url.params:
