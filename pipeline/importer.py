@@ -275,7 +275,9 @@ def _channel(path: Path) -> tuple[Element, str]:
     try:
         root = SafeXML.parse(path).getroot()
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise InputError(
+            f"cannot read: {exc.strerror}", path=path, fix="give the path of the export file"
+        ) from exc
     except (SafeXML.ParseError, DefusedXmlException) as exc:
         raise not_wxr from exc
     channel = root.find("channel") if root is not None and root.tag == "rss" else None
