@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeXML
@@ -147,12 +148,14 @@ def build_plan(
     posts_dir: Path,
     site_url: str,
     claimed: Mapping[str, str] | None = None,
+    *,
+    dated: bool = False,
 ) -> ImportPlan:
     series = series_parts(sources)
     files: list[PostFile] = []
     taken: dict[str, str] = dict(claimed or {})
     for source in sources:
-        item = post_file(source, site_url, series, taken)
+        item = post_file(source, site_url, series, taken, dated=dated)
         taken |= {d.path: d.url for d in item.downloads}
         files.append(item)
     existing = tuple(posts_dir / f.path for f in files if (posts_dir / f.path).exists())
@@ -222,9 +225,11 @@ def plan_from_wxr(
     slugs: Sequence[str] = (),
     ids: Sequence[int] = (),
     since: datetime | None = None,
+    site: str | None = None,
 ) -> ImportPlan:
     """The posts of an export file: all of them in ``statuses``, or those chosen by slug or id
-    (an unknown one is an error), dated after ``since``."""
+    (an unknown one is an error), dated after ``since``. ``site``: the site they go to; from
+    another site, a published post keeps its date in the file (``publish_at``)."""
     sources, site_url = read_wxr(path, statuses)
     for slug in slugs:
         if all(source.slug != slug for source in sources):
@@ -244,7 +249,14 @@ def plan_from_wxr(
         sources = [s for s in sources if s.slug in slugs or s.id in ids]
     if since is not None:
         sources = [s for s in sources if s.date_gmt is None or s.date_gmt > since]
-    return build_plan(sources, posts_dir, site_url, claimed)
+    moving = site is not None and not same_site(site, site_url)
+    return build_plan(sources, posts_dir, site_url, claimed, dated=moving)
+
+
+def same_site(a: str, b: str) -> bool:
+    """Two URLs of the same WordPress site (host and port; the scheme may differ)."""
+    one, two = urlsplit(a), urlsplit(b)
+    return (one.hostname or "").lower() == (two.hostname or "").lower() and one.port == two.port
 
 
 def read_wxr(path: Path, statuses: Sequence[str] = STATUSES) -> tuple[list[SourcePost], str]:

@@ -468,3 +468,23 @@ def test_retry_resend_takes_a_skipped_announcement() -> None:
     skipped = Step(1, "p", "announce", "x", "skipped", None, 0, None, None, {"why": SETTLED})
     retry = state.plan_retry("p", [skipped], mode="resend")
     assert [(c.old, c.new) for c in retry.changes] == [("skipped", "pending")]
+
+
+def test_an_export_of_another_site_moves_as_old_posts_keeping_their_dates(
+    tmp_path: Path, fake_x: FakeX
+) -> None:
+    new_site = MemoryWordPress("https://new.example.org")
+    blog = Blog(tmp_path, new_site, x_url=fake_x.url, x_credentials=fake_x.credentials())
+    plan = plan_from_wxr(WXR, blog.posts, slugs=[PART_1], site=new_site.url)
+    (item,) = plan.files
+    assert "publish_at: '2026-01-05T14:00:00Z'" in item.text
+    result = write_plan(plan, lambda url: png(3, 2) if "rose" in url else png(2, 3))
+    assert result.problems == ()
+
+    moved, published = blog.publish(PART_1)
+
+    assert moved.publishes[0].backdate == datetime(2026, 1, 5, 14, 0, tzinfo=UTC)
+    assert published.ok
+    (row,) = new_site.posts()
+    assert raw(new_site, row.id)["date_gmt"] == "2026-01-05T14:00:00"
+    assert fake_x.live_texts() == []

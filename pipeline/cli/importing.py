@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import click
 
@@ -93,6 +92,7 @@ def import_command(
                 slugs=slugs,
                 ids=ids,
                 since=since_at,
+                site=settings.wordpress.url,
             )
         else:
             from pipeline.importer import plan_from_wordpress
@@ -234,11 +234,10 @@ def _write(plan: ImportPlan, client: WordPressClient | None, *, force: bool) -> 
 
 def _same_site(plan: ImportPlan, settings: Settings) -> bool:
     """Posts are adopted only from the configured site (an export of another site is files
-    only: publishing them creates them on this one)."""
-    ours, theirs = urlsplit(settings.wordpress.url), urlsplit(plan.site_url)
-    return (ours.hostname or "").lower() == (theirs.hostname or "").lower() and (
-        ours.port == theirs.port
-    )
+    only: publishing them creates them on this one, as old posts)."""
+    from pipeline.importer import same_site
+
+    return same_site(settings.wordpress.url, plan.site_url)
 
 
 def _adopt(settings: Settings, plan: ImportPlan, result: ImportResult) -> list[Adopted]:
@@ -281,7 +280,8 @@ def _summary(
     if adopted is None:
         tail = (
             f"; not adopted: the export is of {plan.site_url}, not {settings.wordpress.url} "
-            "(publishing them creates them there)"
+            "(publishing them creates them there, as old posts: backdated to their dates, "
+            "not announced)"
         )
     else:
         tail = f", {len(adopted)} adopted (publishing an unchanged file writes nothing)"

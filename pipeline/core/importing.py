@@ -99,10 +99,14 @@ def post_file(
     site_url: str,
     series: Mapping[str, tuple[SeriesPart, ...]] | None = None,
     taken: Mapping[str, str] | None = None,
+    *,
+    dated: bool = False,
 ) -> PostFile:
     """The file for ``post``. Images of ``site_url`` (its uploads) are fetched into ``images/``;
     ``taken`` maps image paths already claimed (by other posts of the same import) to their URL,
-    so that two different images never share a file and one image is fetched once."""
+    so that two different images never share a file and one image is fetched once. ``dated``:
+    a published post keeps its date as ``publish_at`` (it moves to another site, where it is
+    an old post: published backdated, not announced)."""
     claimed = dict(taken or {})
     downloads: list[Download] = []
     ids = media_ids(post.content)
@@ -120,7 +124,7 @@ def post_file(
 
     body = to_markdown(post.content)
     body = _localise_images(body, site_url, local)
-    front, inferred = _front_matter(post, local)
+    front, inferred = _front_matter(post, local, dated)
     series_name = front.get("series")
     parts = (series or {}).get(series_name, ()) if isinstance(series_name, str) else ()
     text = "---\n" + _yaml(front) + "---\n" + body
@@ -138,7 +142,7 @@ def post_file(
 
 
 def _front_matter(
-    post: SourcePost, local: Callable[[str], str]
+    post: SourcePost, local: Callable[[str], str], dated: bool = False
 ) -> tuple[dict[str, object], list[str]]:
     front: dict[str, object] = {"title": post.title, "slug": post.slug}
     inferred: list[str] = []
@@ -149,7 +153,7 @@ def _front_matter(
     front["status"] = "ready" if post.status in ("publish", "future") else "draft"
     if post.status not in ("publish", "future", "draft"):
         inferred.append(f"status draft (it is {post.status!r} in WordPress)")
-    if post.status == "future" and post.date_gmt is not None:
+    if post.status in (("future", "publish") if dated else ("future",)) and post.date_gmt:
         front["publish_at"] = utc_iso(post.date_gmt)
     if post.categories:
         front["categories"] = list(post.categories)
