@@ -60,7 +60,7 @@ from pipeline.errors import (
 )
 from pipeline.journal import Journal, retries_recorded
 from pipeline.media import media_key
-from pipeline.timeutil import utc_iso
+from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
     from pipeline.wordpress import RemotePost, WordPressClient
@@ -187,15 +187,18 @@ class Publisher:
 
     def old_date(self, post: Post, record: PostRecord | None) -> datetime | None:
         """The date ``post`` keeps if it goes live now as an old post (see
-        :func:`pipeline.core.plan.old_post_date`); a publish the writer re-queued with
-        ``pipeline retry`` goes out now."""
+        :func:`pipeline.core.plan.old_post_date`). A publish tried before decides as its first
+        try did; one never tried that the writer re-queued (a held post) goes out now."""
         step = self.store.step(post.slug, "publish")
+        detail = step.detail if step is not None else {}
+        tried = detail.get("first_tried")
         return old_post_date(
             post,
             record,
             now=self.clock(),
             catch_up=self.settings.catch_up,
-            released=step is not None and bool(step.detail.get("requeued_at")),
+            released=bool(detail.get("requeued_at")) and not tried,
+            tried_at=from_iso(tried) if tried else None,
         )
 
     def fingerprint(self, post: Post) -> str:
@@ -435,8 +438,11 @@ class Publisher:
         post = self.posts[item.slug]
         if item.action == "blocked":
             return self._blocked(item)
+        step = self.store.step(post.slug, "publish")
+        tried = (step.detail.get("first_tried") if step else None) or utc_iso(self.clock())
         with self.journal.working_on(post.slug, "publish"):
-            self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
+            detail = {"source_hash": post.source_hash, "first_tried": tried}
+            self.journal.begin(post.slug, "publish", detail=detail)
             started = time.monotonic()
             try:
                 how = self._write(post, item.seen, force=force, date=item.backdate)

@@ -22,6 +22,7 @@ from pipeline.core.posts import CHANNELS, Post
 from pipeline.core.records import PostRecord
 from pipeline.importer import plan_from_wordpress, plan_from_wxr, write_plan
 from pipeline.media import media_key, recover
+from pipeline.timeutil import utc_iso
 from pipeline.wiring import Services, services
 from tests.fakex import FakeX
 from tests.memwp import MemoryWordPress, png
@@ -374,23 +375,37 @@ def post_at(when: datetime | None) -> Post:
     return Post(Path("p.md"), "P", "p", "", 1, "h", publish_at=when)
 
 
+DAYS_AGO = NOW - timedelta(days=3)
+
+
 @pytest.mark.parametrize(
-    ("when", "record", "released", "old"),
+    ("when", "record", "released", "tried_at", "old"),
     [
-        (None, None, False, False),
-        (NOW - timedelta(days=3000), None, False, True),  # brought over from another blog
-        (NOW - timedelta(hours=2), None, False, False),  # late, within the catch-up window
-        (NOW + timedelta(days=1), None, False, False),  # scheduled
-        (NOW - timedelta(days=3), None, True, False),  # held, then `pipeline retry`: now
-        (NOW - timedelta(days=3), PostRecord("p", wp_id=1, wp_status="draft"), False, True),
-        (NOW - timedelta(days=3), PostRecord("p", live_at="2020-01-01T00:00:00Z"), False, False),
+        (None, None, False, None, False),
+        (NOW - timedelta(days=3000), None, False, None, True),  # brought over from another blog
+        (NOW - timedelta(hours=2), None, False, None, False),  # late, within the window
+        (NOW + timedelta(days=1), None, False, None, False),  # scheduled
+        (DAYS_AGO, None, True, None, False),  # held, then `pipeline retry`: now
+        (DAYS_AGO, None, False, DAYS_AGO + timedelta(hours=1), False),  # a retry of a late one
+        (DAYS_AGO, None, False, NOW - timedelta(hours=1), True),  # a retry of an old one
+        (DAYS_AGO, PostRecord("p", wp_id=1, wp_status="draft"), False, None, True),
+        (DAYS_AGO, PostRecord("p", live_at="2020-01-01T00:00:00Z"), False, None, False),
     ],
 )
 def test_which_posts_are_old(
-    when: datetime | None, record: PostRecord | None, released: bool, old: bool
+    when: datetime | None,
+    record: PostRecord | None,
+    released: bool,
+    tried_at: datetime | None,
+    old: bool,
 ) -> None:
     date = old_post_date(
-        post_at(when), record, now=NOW, catch_up=timedelta(hours=24), released=released
+        post_at(when),
+        record,
+        now=NOW,
+        catch_up=timedelta(hours=24),
+        released=released,
+        tried_at=tried_at,
     )
     assert date == (when if old else None)
 
@@ -456,6 +471,20 @@ def test_a_held_post_retried_goes_out_now_not_backdated(blog_x: Blog, fake_x: Fa
         state.apply_retry(found.journal(), retry, now=NOW)
 
     plan, result = blog_x.publish("held")
+
+    assert plan.publishes[0].backdate is None
+    assert result.ok
+    assert len(fake_x.live_texts()) == 1
+
+
+def test_a_retry_decides_as_the_first_try_did(blog_x: Blog, fake_x: FakeX) -> None:
+    old_post(blog_x.posts, "late", DAYS_AGO.isoformat())
+    with blog_x.opened() as found:  # the scheduler tried it in time, and WordPress failed
+        tried = {"first_tried": utc_iso(DAYS_AGO + timedelta(hours=1))}
+        found.journal().begin("late", "publish", detail=tried)
+        found.journal().failed("late", "publish", "", "WordPress was down")
+
+    plan, result = blog_x.publish("late")
 
     assert plan.publishes[0].backdate is None
     assert result.ok

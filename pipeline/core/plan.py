@@ -186,6 +186,7 @@ def old_post_date(
     now: datetime,
     catch_up: timedelta,
     released: bool = False,
+    tried_at: datetime | None = None,
 ) -> datetime | None:
     """The date an *old* post goes on WordPress with, or None for a post that goes out now.
 
@@ -194,14 +195,15 @@ def old_post_date(
     over from another blog, or published by hand long after its date. It keeps that date
     (backdated) and is not announced unless the writer asks (``pipeline retry --resend``).
     A ``publish_at`` within the window is a post running late: it goes out now, as the
-    scheduler's catch-up does. ``released``: the writer re-queued the publish with
-    ``pipeline retry`` ("publish it now"), so it goes out now, announced.
+    scheduler's catch-up does. ``released``: the writer re-queued a held publish with
+    ``pipeline retry`` ("publish it now"), so it goes out now, announced. ``tried_at``: when
+    the publish was first attempted; a retry decides as that attempt did.
     """
     if post.publish_at is None or released:
         return None
     if record is not None and (record.live or record.live_at):
         return None
-    if now - post.publish_at <= catch_up:
+    if (tried_at or now) - post.publish_at <= catch_up:
         return None
     return post.publish_at
 
