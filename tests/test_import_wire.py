@@ -517,3 +517,16 @@ def test_an_export_of_another_site_moves_as_old_posts_keeping_their_dates(
     (row,) = new_site.posts()
     assert raw(new_site, row.id)["date_gmt"] == "2026-01-05T14:00:00"
     assert fake_x.live_texts() == []
+
+
+def test_help_stays_fast_without_the_converter() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipeline.cli, pipeline.publisher\n"
+        "heavy = [m for m in ('bs4', 'markdownify', 'defusedxml') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
