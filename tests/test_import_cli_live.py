@@ -256,6 +256,17 @@ ITEM = """<item>
     <wp:post_name>{slug}</wp:post_name>
     <wp:status>publish</wp:status>
     <wp:post_type>post</wp:post_type>
+    <wp:postmeta>
+      <wp:meta_key><![CDATA[_thumbnail_id]]></wp:meta_key>
+      <wp:meta_value><![CDATA[{cover_id}]]></wp:meta_value>
+    </wp:postmeta>
+  </item>
+  <item>
+    <title>cover</title>
+    <wp:post_id>{cover_id}</wp:post_id>
+    <wp:status>inherit</wp:status>
+    <wp:post_type>attachment</wp:post_type>
+    <wp:attachment_url><![CDATA[{cover_url}]]></wp:attachment_url>
   </item>"""
 
 
@@ -272,13 +283,20 @@ def test_an_export_of_this_site_is_adopted_as_the_site_itself_would_be(
         id=raw["id"],
         date=raw["date_gmt"].replace("T", " "),
         slug=raw["slug"],
+        cover_id=original["cover"]["id"],
+        cover_url=original["cover"]["source_url"],
     )
     export.write_text(WXR.format(site=wordpress.url, items=item), encoding="utf-8")
+    credentials = config.parent / "credentials.toml"
+    kept = credentials.read_text(encoding="utf-8")
+    credentials.unlink()  # an export needs none: the images are public
 
     imported = invoke(config, "import", "--wxr", str(export))
 
     assert imported.exit_code == 0, imported.output
-    assert "1 adopted" in imported.stdout
+    assert "imported 1 post and 3 images, 1 adopted" in imported.stdout
+    credentials.write_text(kept, encoding="utf-8")
+    credentials.chmod(0o600)
     before = snapshot(blog)
     published = invoke(config, "publish", PART_1)
     assert published.exit_code == 0, published.output

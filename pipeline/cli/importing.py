@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,55 +77,76 @@ def import_command(
     settings = load_settings(find_config(obj.config))
     credentials = load_credentials(settings.credentials_path)
     obj.secrets = credentials.secrets()
-    statuses = _statuses(status_list)
-    since_at = _since(since, settings) if since else None
+    choice = Choice(slugs, ids, every, _statuses(status_list), _since(since, settings))
     claimed, pinned = _known_images_and_slugs(settings)
     client = _client(settings, credentials, required=wxr is None)
     try:
-        if wxr is not None:
-            from pipeline.importer import plan_from_wxr
-
-            plan = plan_from_wxr(
-                wxr,
-                settings.posts_dir,
-                statuses=statuses,
-                claimed=claimed,
-                slugs=slugs,
-                ids=ids,
-                since=since_at,
-                site=settings.wordpress.url,
-            )
-        else:
-            from pipeline.importer import plan_from_wordpress
-
-            assert client is not None
-            plan = plan_from_wordpress(
-                client,
-                settings.posts_dir,
-                settings.wordpress.url,
-                slugs=slugs,
-                ids=ids,
-                every=every,
-                statuses=statuses,
-                since=since_at,
-                claimed=claimed,
-            )
+        plan = _plan(client, settings, choice, claimed, wxr)
         _check_slugs(plan, settings, pinned)
         if dry_run:
-            for line in plan.lines() or ["nothing to import"]:
-                click.echo(obj.redact(line))
-            if plan.existing and not force:
-                _refuse_existing(plan)
-            click.echo("dry run: nothing written")
+            _show(obj, plan, force=force)
             return
         result = _write(plan, client, force=force)
     finally:
-        if client is not None:
-            client.close()
+        client.close()
     adopted = _adopt(settings, plan, result) if _same_site(plan, settings) else None
     _summary(obj, plan, result, adopted, settings)
     if result.problems:
         sys.exit(1)
+
+
+@dataclass(frozen=True)
+class Choice:
+    slugs: Sequence[str]
+    ids: Sequence[int]
+    every: bool
+    statuses: Sequence[str]
+    since: datetime | None
+
+
+def _plan(
+    client: WordPressClient,
+    settings: Settings,
+    choice: Choice,
+    claimed: dict[str, str],
+    wxr: Path | None,
+) -> ImportPlan:
+    """What would be written; every check that can refuse the import runs here."""
+    from pipeline.importer import plan_from_wordpress, plan_from_wxr
+
+    if wxr is not None:
+        return plan_from_wxr(
+            wxr,
+            settings.posts_dir,
+            statuses=choice.statuses,
+            claimed=claimed,
+            slugs=choice.slugs,
+            ids=choice.ids,
+            since=choice.since,
+            site=settings.wordpress.url,
+        )
+    return plan_from_wordpress(
+        client,
+        settings.posts_dir,
+        settings.wordpress.url,
+        slugs=choice.slugs,
+        ids=choice.ids,
+        every=choice.every,
+        statuses=choice.statuses,
+        since=choice.since,
+        claimed=claimed,
+    )
+
+
+def _show(obj: Context, plan: ImportPlan, *, force: bool) -> None:
+    """``--dry-run``: the plan, and the refusal the real run would stop with."""
+    for line in plan.lines() or ["nothing to import"]:
+        click.echo(obj.redact(line))
+    if plan.existing and not force:
+        from pipeline.importer import existing_error
+
+        raise existing_error(plan.existing)
+    click.echo("dry run: nothing written")
 
 
 def _statuses(text: str) -> list[str]:
@@ -138,10 +160,12 @@ def _statuses(text: str) -> list[str]:
     return chosen
 
 
-def _since(text: str, settings: Settings) -> datetime:
+def _since(text: str | None, settings: Settings) -> datetime | None:
     from pipeline.status import parse_since
     from pipeline.timeutil import BadTime, utc_now
 
+    if text is None:
+        return None
     try:
         return parse_since(text, now=utc_now(), tz=settings.timezone)
     except BadTime as exc:
@@ -174,18 +198,21 @@ def _known_images_and_slugs(settings: Settings) -> tuple[dict[str, str], dict[st
         store.close()
 
 
-def _client(
-    settings: Settings, credentials: Credentials, *, required: bool
-) -> WordPressClient | None:
+def _client(settings: Settings, credentials: Credentials, *, required: bool) -> WordPressClient:
     """The site's client; without credentials, one that can only download (export files)."""
+    import httpx
+
+    from pipeline import __version__
     from pipeline.config import missing_wordpress_credentials
-    from pipeline.wordpress import WordPressClient, make_http_client
+    from pipeline.wordpress import WordPressClient, make_http_client, require_secure
 
     creds = credentials.wordpress
     if not creds.configured:
         if required:
             raise missing_wordpress_credentials(settings.credentials_path)
-        http = make_http_client(settings.wordpress, creds)
+        require_secure(settings.wordpress.url, settings.wordpress.allow_insecure_http)
+        headers = {"User-Agent": f"pipeline/{__version__}"}
+        http = httpx.Client(timeout=settings.wordpress.timeout, headers=headers)
         return WordPressClient(
             http,
             settings.wordpress.api_root,
@@ -217,19 +244,10 @@ def _check_slugs(plan: ImportPlan, settings: Settings, pinned: dict[str, str]) -
             )
 
 
-def _refuse_existing(plan: ImportPlan) -> None:
-    from pipeline.importer import existing_error
-
-    raise existing_error(plan.existing)
-
-
-def _write(plan: ImportPlan, client: WordPressClient | None, *, force: bool) -> ImportResult:
+def _write(plan: ImportPlan, client: WordPressClient, *, force: bool) -> ImportResult:
     from pipeline.importer import write_plan
 
-    def unreachable(url: str) -> bytes:
-        raise InputError("no client to fetch it with")
-
-    return write_plan(plan, client.download if client is not None else unreachable, force=force)
+    return write_plan(plan, client.download, force=force)
 
 
 def _same_site(plan: ImportPlan, settings: Settings) -> bool:
