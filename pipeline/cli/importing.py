@@ -70,7 +70,8 @@ def import_command(
     unless you ask (`pipeline retry POST --resend`). Existing files are never overwritten
     without --force. Promises of a later link ("I'll link them here") are pointed out.
     Exits 2 for bad input (an unknown slug or id, a file that is not an export, a file that
-    exists, no credentials), with nothing written.
+    exists, no credentials), with nothing written; 1 if an image could not be fetched (the
+    rest is written, and the problem listed).
     """
     from pipeline.config import find_config, load_credentials, load_settings
 
