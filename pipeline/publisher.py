@@ -409,7 +409,14 @@ class Publisher:
             status = remote.status if remote is not None else "deleted"
             if status == record.wp_status:
                 continue
-            self.store.update_post(record.slug, wp_status=status)
+            changes: dict[str, str | None] = {"wp_status": status}
+            if status == "publish" and remote is not None:
+                # Its link now (a scheduled post's was ?p=N), and when it went live: an
+                # imported post that WordPress's own cron published is owed its announcement.
+                changes["permalink"] = remote.link or record.permalink
+                if record.live_at is None and remote.date_gmt is not None:
+                    changes["live_at"] = utc_iso(remote.date_gmt)
+            self.store.update_post(record.slug, **changes)
             what = (
                 "live again: links to it come back"
                 if status == "publish"

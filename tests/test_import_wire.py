@@ -229,6 +229,29 @@ def test_an_imported_draft_is_adopted_and_announced_when_it_goes_live(
     assert len(fake_x.live_texts()) == 1
 
 
+def test_an_imported_scheduled_post_that_wordpress_publishes_itself_is_announced(
+    blog_x: Blog, fake_x: FakeX
+) -> None:
+    later = (NOW + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%S")
+    answer = blog_x.site.rest(
+        "POST",
+        "/posts",
+        json={"title": "Soon", "slug": "soon", "content": "Soon.", "status": "future",
+              "date_gmt": later},
+    )  # fmt: skip
+    scheduled = answer.json()
+    assert scheduled["status"] == "future"
+    blog_x.import_posts(slugs=["soon"])
+    # WordPress's own cron publishes it (the pipeline does not rely on it, but it may run).
+    blog_x.site.edit(scheduled["id"], status="publish", date_gmt=utc_iso(NOW)[:-1])
+
+    plan, result = blog_x.publish(owed=True)
+
+    assert [a.slug for a in plan.announcements if a.sends] == ["soon"]
+    assert result.ok
+    assert fake_x.live_texts() == [f"New on the blog: Soon {blog_x.site.url}/soon/"]
+
+
 # --- media never twice -----------------------------------------------------------------------
 
 
