@@ -51,6 +51,7 @@ from pipeline.core.plan import (
     desired,
     live_map,
     make_plan,
+    old_post_date,
     predicted_url,
     renames,
 )
@@ -69,7 +70,8 @@ from pipeline.errors import (
     RateLimited,
 )
 from pipeline.journal import Journal, retries_recorded
-from pipeline.timeutil import utc_iso
+from pipeline.media import media_key
+from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -184,7 +186,14 @@ class Publisher:
         records = dict(apply_renames(recorded, moved))
         # A renamed post is announced under the permalink its new slug gives it.
         announced = {**records, **{new: replace(records[new], permalink=None) for new in moved}}
-        items = self._announcements(targets, announced, announce=announce, owed=owed)
+        backdates = {
+            post.slug: date
+            for post in targets
+            if (date := self.old_date(post, records.get(post.slug))) is not None
+        }
+        items = self._announcements(
+            targets, announced, announce=announce, owed=owed, backdates=backdates
+        )
         return make_plan(
             list(self.posts.values()),
             records,
@@ -195,7 +204,37 @@ class Publisher:
             announcements=items,
             force=force,
             renames=moved,
+            backdates=backdates,
         )
+
+    def old_date(self, post: Post, record: PostRecord | None) -> datetime | None:
+        """The date ``post`` keeps if it goes live now as an old post (see
+        :func:`pipeline.core.plan.old_post_date`). A publish tried before decides as its first
+        try did; one never tried that the writer re-queued (a held post) goes out now."""
+        step = self.store.step(post.slug, "publish")
+        detail = step.detail if step is not None else {}
+        tried = detail.get("first_tried")
+        return old_post_date(
+            post,
+            record,
+            now=self.clock(),
+            catch_up=self.settings.catch_up,
+            released=bool(detail.get("requeued_at")) and not tried,
+            tried_at=from_iso(tried) if tried else None,
+        )
+
+    def fingerprint(self, post: Post) -> str:
+        """The fingerprint of what publishing ``post`` now would send, as the plan compares it
+        with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
+        site = Site(
+            live=live_map(self.store.posts()),
+            series=self.series,
+            media=self._known_media(post),
+        )
+        featured = post.featured_image
+        return desired(
+            post, site, self._image_hashes()[featured.path] if featured else None
+        ).fingerprint
 
     def _announcements(
         self,
@@ -204,6 +243,7 @@ class Publisher:
         *,
         announce: bool,
         owed: bool,
+        backdates: dict[str, datetime],
     ) -> list[AnnounceItem]:
         chosen = {post.slug: post for post in targets}
         if owed:
@@ -228,7 +268,13 @@ class Publisher:
                 if _budget(setup) is not None and setup.name not in spent:
                     spent[setup.name] = self._spent(setup.name)
                 item = self.announcement(
-                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                    post,
+                    url,
+                    setup,
+                    step,
+                    announce=announce,
+                    spent=spent.get(setup.name),
+                    old=backdates.get(post.slug),
                 )
                 if item.sends and item.cost is not None and setup.name in spent:
                     spent[setup.name] += item.cost
@@ -255,11 +301,13 @@ class Publisher:
         *,
         announce: bool = True,
         spent: Decimal | None = None,
+        old: datetime | None = None,
     ) -> AnnounceItem:
         """What will be done with one post's announcement on one channel.
 
         ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
         counts in what it sends before this item); otherwise it is read from the state.
+        ``old``: the date of an old post going live now (not announced unless the writer asks).
         """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
@@ -276,6 +324,12 @@ class Publisher:
             return replace(base, skip="announce: false in front matter")
         if not announce:
             return replace(base, skip="--no-announce")
+        if old is not None:
+            return replace(
+                base,
+                skip=f"an old post (dated {utc_iso(old)}): not announced; "
+                f"`pipeline retry {post.slug} --resend --channel {setup.name}` announces it",
+            )
         try:
             limits = setup.known_limits()
             text = compose(
@@ -418,7 +472,14 @@ class Publisher:
             status = remote.status if remote is not None else "deleted"
             if status == record.wp_status:
                 continue
-            self.store.update_post(record.slug, wp_status=status)
+            changes: dict[str, str | None] = {"wp_status": status}
+            if status == "publish" and remote is not None:
+                # Its link now (a scheduled post's was ?p=N), and when it went live: an
+                # imported post that WordPress's own cron published is owed its announcement.
+                changes["permalink"] = remote.link or record.permalink
+                if record.live_at is None and remote.date_gmt is not None:
+                    changes["live_at"] = utc_iso(remote.date_gmt)
+            self.store.update_post(record.slug, **changes)
             what = (
                 "live again: links to it come back"
                 if status == "publish"
@@ -454,15 +515,18 @@ class Publisher:
         post = self.posts[item.slug]
         if item.action == "blocked":
             return self._blocked(item)
+        step = self.store.step(post.slug, "publish")
+        tried = (step.detail.get("first_tried") if step else None) or utc_iso(self.clock())
         with self.journal.working_on(post.slug, "publish"):
-            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+            if status_of(step) is Status.RUNNING:
                 # Interrupted (or another run is on it): the batch lookup may be older than
                 # that run's create, so this post looks its slug up again.
                 self._looked_up.pop(post.slug, None)
-            self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
+            detail = {"source_hash": post.source_hash, "first_tried": tried}
+            self.journal.begin(post.slug, "publish", detail=detail)
             started = time.monotonic()
             try:
-                how = self._write(post, item.seen, force=force)
+                how = self._write(post, item.seen, force=force, date=item.backdate)
             except AuthError:
                 self.journal.failed(
                     post.slug, "publish", "", "credentials refused", started=started
@@ -487,7 +551,9 @@ class Publisher:
         self.journal.held(item.slug, "publish", "", item.reason)
         return "held", f"publish: {item.reason}"
 
-    def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
+    def _write(
+        self, post: Post, seen: Seen | None, *, force: bool, date: datetime | None = None
+    ) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
         Under the post's lock, so a `pipeline publish` and a running scheduler never write the
@@ -504,9 +570,11 @@ class Publisher:
                     "the post's record changed since it was planned (another run wrote it); "
                     "planned again from what it is now",
                 )
-            return self._write_locked(post, record, force=force)
+            return self._write_locked(post, record, force=force, date=date)
 
-    def _write_locked(self, post: Post, record: PostRecord, *, force: bool) -> str:
+    def _write_locked(
+        self, post: Post, record: PostRecord, *, force: bool, date: datetime | None = None
+    ) -> str:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
@@ -525,16 +593,19 @@ class Publisher:
                 return verdict
         from pipeline.wordpress import PostFields
 
+        # An old post keeps its date; one live before (or meanwhile) keeps the date it has.
+        date = date if not (record.live or record.live_at) else None
         fields = PostFields(
             title=post.title,
             slug=post.slug,
             content=want.rendered.html,
             status="publish",
-            date_gmt=None,
+            date_gmt=date,
             excerpt=post.excerpt,
             categories=wordpress.term_ids("categories", post.categories),
             tags=wordpress.term_ids("tags", post.tags),
-            featured_media=media[featured.path][0] if featured else None,
+            # 0: an imported image whose attachment is not known; the featured one is kept.
+            featured_media=(media[featured.path][0] or None) if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
         looked_up = record.wp_id is None and post.slug in self._looked_up
@@ -554,7 +625,7 @@ class Publisher:
             title=post.title,
             sent_hash=want.fingerprint,
             remote_hash=content_hash(remote.content_raw),
-            live_at=record.live_at or utc_iso(self.clock()),
+            live_at=record.live_at or utc_iso(date or self.clock()),
             conflict=None,
             sending_hash=None,
         )
@@ -594,20 +665,39 @@ class Publisher:
             with self._media_lock:
                 known = self.store.media(digest)
                 if known is None:
-                    uploaded = wordpress.upload_media(
-                        image.path.name,
-                        image.path.read_bytes(),
-                        _mime(image.path),
-                        alt=image.alt or post.title,
-                        caption=image.caption,
-                    )
-                    self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
-                    self.journal.event(
-                        post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
-                    )
-                    known = (uploaded.id, uploaded.source_url)
+                    known = self._find_or_upload(wordpress, post, image, digest)
             media[image.path] = known
         return media
+
+    def _find_or_upload(
+        self, wordpress: WordPressClient, post: Post, image: Image, digest: str
+    ) -> tuple[int, str]:
+        """Never a second copy: each upload carries its content hash as its slug, so an image
+        uploaded before — from a state since lost, another site folder, or an upload whose
+        answer was lost — is found in the media library instead of being sent again."""
+        key = media_key(digest)
+        found = wordpress.find_media([key]).get(key)
+        how = "already in the media library"
+        if found is None:
+            try:
+                found = wordpress.upload_media(
+                    image.path.name,
+                    image.path.read_bytes(),
+                    _mime(image.path),
+                    alt=image.alt or post.title,
+                    caption=image.caption,
+                    slug=key,
+                )
+                how = ""
+            except AmbiguousOutcome:
+                found = wordpress.find_media([key]).get(key)
+                if found is None:
+                    raise
+                how = "the upload's answer was lost; found it in the media library"
+        self.store.save_media(digest, found.id, found.source_url, image.path.name)
+        what = f"{image.src} -> {found.source_url}" + (f" ({how})" if how else "")
+        self.journal.event(post.slug, "upload", "done", what)
+        return found.id, found.source_url
 
     # -- backfill items --------------------------------------------------------------------
 

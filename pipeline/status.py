@@ -569,7 +569,8 @@ def plan_retry(
                 "acting again"
             )
     if mode == "resend":
-        if announce is not None and announce.status in ("unknown", "failed"):
+        # Skipped too: an old or imported post is announced only when the writer asks.
+        if announce is not None and announce.status in ("unknown", "failed", "skipped"):
             changes.append(
                 _requeue(
                     announce,

@@ -33,9 +33,11 @@ def check(obj: Context, online: bool) -> None:
     Exits 2 if anything must be fixed before publishing.
     """
     from pipeline.checks import offline_problems, online_report
+    from pipeline.core.promises import promise_warnings
 
     workspace = obj.workspace()
-    for warning in workspace.warnings():
+    # Promises of a later link are warnings with the fix, never problems: check still passes.
+    for warning in (*workspace.warnings(), *promise_warnings(workspace.posts)):
         click.echo(f"warning: {warning}", err=True)
     problems = [*workspace.loaded.errors, *offline_problems(workspace)]
     for error in problems:

@@ -77,7 +77,9 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
     for slot in work.newly_held:
         note = (
             f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
-            f"({catch_up}); held: publish it with `pipeline publish {slot.slug}`"
+            f"({catch_up}); held: `pipeline retry {slot.slug}` publishes it now, announced "
+            f"(`pipeline publish {slot.slug}` publishes a post whose own publish_at is that old "
+            "backdated to it, not announced)"
         )
         journal.held(slot.slug, "publish", "", note, due_at=utc_iso(slot.at))
     # one read for every upcoming post (2,000 single reads took ~0.15 s a run)
