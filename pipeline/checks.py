@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from pipeline.config import ENV_KEYS
 from pipeline.core import schedule
 from pipeline.core.announce import check_template
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
@@ -46,7 +47,35 @@ def offline_problems(workspace: Workspace) -> list[InputError]:
                         fix=exc.fix,
                     )
                 )
+    problems += _partial_x_keys(workspace)
     return problems
+
+
+def _partial_x_keys(workspace: Workspace) -> list[InputError]:
+    """Three of X's four OAuth 1.0a keys: the writer meant to set X up, so it is an error here
+    (publishing holds the announcements until the key is added, never drops them)."""
+    missing = workspace.credentials.x.missing()
+    if not missing:
+        return []
+    path = workspace.settings.credentials_path
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = text.splitlines()
+    header = next((n for n, line in enumerate(lines, 1) if line.strip() == "[x]"), None)
+    where = f"under [x] in {path.name}" if header else f"in a [x] table in {path.name}"
+    add = " and ".join(f'{key} = "..."' for key in missing)
+    env = " / ".join(ENV_KEYS[("x", key)] for key in missing)
+    given = {1: "one of the four OAuth 1.0a keys is", 2: "two of the four OAuth 1.0a keys are"}.get(
+        4 - len(missing), "three of the four OAuth 1.0a keys are"
+    )
+    return [
+        ConfigError(
+            f"X credentials incomplete: {', '.join(missing)} missing ({given} set); "
+            "announcements on X are held until then",
+            path=path,
+            line=header,
+            fix=f"add {add} {where}, or set {env}; then `pipeline retry POST` for held posts",
+        )
+    ]
 
 
 def _line_of(text: str, key: str) -> int | None:
