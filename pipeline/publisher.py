@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.config import ChannelSettings, Settings, missing_wordpress_credentials
+from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
 from pipeline.core.plan import (
     AnnounceItem,
@@ -36,7 +37,6 @@ from pipeline.core.plan import (
     PublishItem,
     Seen,
     apply_renames,
-    content_hash,
     desired,
     live_map,
     make_plan,
@@ -61,7 +61,7 @@ from pipeline.journal import Journal, retries_recorded
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
-    from pipeline.wordpress import RemotePost, WordPressClient
+    from pipeline.wordpress import PostFields, RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
@@ -109,7 +109,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.unknown and not self.held
+        return not self.failed and not self.unknown and not self.held and not self.conflicts
 
     def record(self, key: str, outcome: str) -> None:
         self.executed.append((key, outcome))
@@ -390,7 +390,7 @@ class Publisher:
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
-                how = self._write(post, item.seen, force=force)
+                how = self._write(post, item.seen, force=force, publishing=True)
             except AuthError:
                 self.journal.failed(
                     post.slug, "publish", "", "credentials refused", started=started
@@ -400,6 +400,9 @@ class Publisher:
                 self.journal.failed(post.slug, "publish", "", str(exc), started=started)
                 return "failed", f"publish: {exc}"
         if how == "conflict":
+            found = self.store.post(post.slug)
+            note = found.conflict if found and found.conflict else "edited in WordPress"
+            self.journal.conflict(post.slug, "publish", "", note)  # not left running
             return "conflict", "edited in WordPress"
         record = self.store.post(post.slug)
         assert record is not None
@@ -415,7 +418,9 @@ class Publisher:
         self.journal.held(item.slug, "publish", "", item.reason)
         return "held", f"publish: {item.reason}"
 
-    def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
+    def _write(
+        self, post: Post, seen: Seen | None, *, force: bool, publishing: bool = False
+    ) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
         Under the post's lock, so a `pipeline publish` and a running scheduler never write the
@@ -432,9 +437,11 @@ class Publisher:
                     "the post's record changed since it was planned (another run wrote it); "
                     "planned again from what it is now",
                 )
-            return self._write_locked(post, record, force=force)
+            return self._write_locked(post, record, force=force, publishing=publishing)
 
-    def _write_locked(self, post: Post, record: PostRecord, *, force: bool) -> str:
+    def _write_locked(
+        self, post: Post, record: PostRecord, *, force: bool, publishing: bool
+    ) -> str:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
@@ -446,11 +453,6 @@ class Publisher:
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
             return "unchanged"
-        existing = None
-        if record.wp_id is not None and record.remote_hash and not force:
-            verdict, existing = self._check_remote(wordpress, post, record, want.rendered.html)
-            if verdict != "ok":
-                return verdict
         from pipeline.wordpress import PostFields
 
         fields = PostFields(
@@ -464,7 +466,15 @@ class Publisher:
             tags=wordpress.term_ids("tags", post.tags),
             featured_media=media[featured.path][0] if featured else None,
         )
-        self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
+        wanted = _written(fields)
+        existing = None
+        if record.wp_id is not None and record.remote_hash and not force:
+            # An explicit publish makes a post live whatever its status in WordPress.
+            ignore = ("status",) if publishing else ()
+            verdict, existing = self._check_remote(wordpress, post, record, wanted, ignore)
+            if verdict != "ok":
+                return verdict
+        self.store.update_post(post.slug, sending_hash=edits.record(wanted))
         remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
         self._seen.pop(remote.id, None)
         self.store.update_post(
@@ -476,7 +486,7 @@ class Publisher:
             wp_status=remote.status,
             title=post.title,
             sent_hash=want.fingerprint,
-            remote_hash=content_hash(remote.content_raw),
+            remote_hash=edits.record(_as_written(remote)),
             live_at=record.live_at or utc_iso(self.clock()),
             conflict=None,
             sending_hash=None,
@@ -484,26 +494,42 @@ class Publisher:
         return how
 
     def _check_remote(
-        self, wordpress: WordPressClient, post: Post, record: PostRecord, html: str
+        self,
+        wordpress: WordPressClient,
+        post: Post,
+        record: PostRecord,
+        wanted: edits.Written,
+        ignore: tuple[str, ...],
     ) -> tuple[str, RemotePost | None]:
-        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since.
+        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since:
+        any field the pipeline writes (title, body, excerpt, terms, featured image, status).
 
         The copy read by this run's refresh serves when it is what we last wrote; otherwise the
         post is read again, so a copy older than another process's write is never a conflict.
         """
         assert record.wp_id is not None
+
+        def changed(remote: RemotePost) -> list[str]:
+            return edits.edited(
+                _as_written(remote),
+                recorded=record.remote_hash,
+                sending=record.sending_hash,
+                wanted=wanted,
+                ignore=ignore,
+            )
+
         remote = self._seen.pop(record.wp_id, None)
-        if remote is None or content_hash(remote.content_raw) != record.remote_hash:
+        if remote is None or changed(remote):
             remote = wordpress.get_post(record.wp_id)
         if remote is None:
             self.store.update_post(post.slug, wp_id=None, wp_status=None, permalink=None)
             return "ok", None  # deleted in WordPress: publishing creates it again
-        found = content_hash(remote.content_raw)
-        if found in (record.remote_hash, record.sending_hash, content_hash(html)):
+        fields = changed(remote)
+        if not fields:
             # Unchanged since we wrote it, or our own write cut short by a crash.
             return "ok", remote
         note = (
-            f"edited in WordPress since the pipeline last wrote it; "
+            f"edited in WordPress since the pipeline last wrote it ({', '.join(fields)}); "
             f"`pipeline publish {post.slug} --force` overwrites those edits"
         )
         self.store.update_post(post.slug, conflict=note)
@@ -538,7 +564,8 @@ class Publisher:
         self, item: BackfillItem, force: bool, live_now: set[str]
     ) -> tuple[str, str]:
         if item.waits is not None:
-            self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
+            # Recorded as a step, so `pipeline status` shows what the post is missing.
+            self.journal.conflict(item.slug, item.kind, item.target, _missed(item))
             return "conflict", item.waits
         post = self.posts[item.slug]
         with self.journal.working_on(post.slug, item.kind):
@@ -550,9 +577,7 @@ class Publisher:
                 self.journal.failed(post.slug, item.kind, item.target, str(exc), started=started)
                 return "failed", f"{item.kind}: {exc}"
         if how == "conflict":
-            self.journal.conflict(
-                post.slug, item.kind, item.target, "edited in WordPress; left alone"
-            )
+            self.journal.conflict(post.slug, item.kind, item.target, _missed(item))
             return "conflict", "edited in WordPress"
         settled = f"covered by {item.kind}:{item.target}" if item.target else "covered by update"
         if how == "unchanged":
@@ -751,6 +776,41 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def _missed(item: BackfillItem) -> str:
+    """What a post in conflict does not get, for the job log and `pipeline status`."""
+    what = f"the link to {', '.join(item.because)}" if item.because else "its source's changes"
+    return (
+        f"missed: {what}, held back by the conflict; `pipeline publish {item.slug} --force` "
+        "puts it in (overwriting the edits made in WordPress)"
+    )
+
+
+def _written(fields: PostFields) -> edits.Written:
+    """What a write sends, field by field; ``None`` where WordPress keeps what it has."""
+    return edits.Written(
+        title=fields.title,
+        content=fields.content,
+        excerpt=fields.excerpt,
+        categories=fields.categories or None,  # none sent: WordPress keeps the post's own
+        tags=fields.tags,
+        featured_media=fields.featured_media,
+        status=fields.status,
+    )
+
+
+def _as_written(remote: RemotePost) -> edits.Written:
+    """The fields the pipeline writes, as WordPress has them."""
+    return edits.Written(
+        title=remote.title_raw,
+        content=remote.content_raw,
+        excerpt=remote.excerpt_raw,
+        categories=remote.categories,
+        tags=remote.tags,
+        featured_media=remote.featured_media,
+        status=remote.status,
+    )
 
 
 def _sent_id(sent: Sent | None) -> str | None:

@@ -337,7 +337,11 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
 def _conflicts(slug: str, record: PostRecord | None, steps: Sequence[Step]) -> tuple[str, ...]:
     found = [record.conflict] if record is not None and record.conflict else []
     for step in steps:
-        if step.status == "conflict" and not found:
+        if step.status != "conflict":
+            continue
+        if step.error and step.error.startswith("missed"):
+            found.append(f"{step.name} {step.error}")  # a backfill the conflict holds back
+        elif not found:
             found.append(
                 f"{step.name}: edited in WordPress since the pipeline last wrote it; "
                 f"`pipeline publish {slug} --force` overwrites those edits"
