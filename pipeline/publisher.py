@@ -486,7 +486,7 @@ class Publisher:
             wp_status=remote.status,
             title=post.title,
             sent_hash=want.fingerprint,
-            remote_hash=edits.record(_as_written(remote)),
+            remote_hash=edits.record(edits.as_written(remote)),
             live_at=record.live_at or utc_iso(self.clock()),
             conflict=None,
             sending_hash=None,
@@ -511,7 +511,7 @@ class Publisher:
 
         def changed(remote: RemotePost) -> list[str]:
             return edits.edited(
-                _as_written(remote),
+                edits.as_written(remote),
                 recorded=record.remote_hash,
                 sending=record.sending_hash,
                 wanted=wanted,
@@ -797,19 +797,6 @@ def _written(fields: PostFields) -> edits.Written:
         tags=fields.tags,
         featured_media=fields.featured_media,
         status=fields.status,
-    )
-
-
-def _as_written(remote: RemotePost) -> edits.Written:
-    """The fields the pipeline writes, as WordPress has them."""
-    return edits.Written(
-        title=remote.title_raw,
-        content=remote.content_raw,
-        excerpt=remote.excerpt_raw,
-        categories=remote.categories,
-        tags=remote.tags,
-        featured_media=remote.featured_media,
-        status=remote.status,
     )
 
 

@@ -241,7 +241,13 @@ def _row(
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
-    if not live and record is not None and record.wp_id is not None and record.wp_status:
+    gone = record is not None and record.wp_status == "deleted"
+    if gone and record is not None:
+        notes.append(
+            f"deleted in WordPress (was post {record.wp_id}): `pipeline publish {slug}` "
+            "publishes it anew"
+        )
+    elif not live and record is not None and record.wp_id is not None and record.wp_status:
         notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
 
     statuses = {step.status for step in steps}
@@ -287,7 +293,9 @@ def _row(
         title=post.title if post is not None else (record.title if record else None),
         live=live,
         publish_at=publish_at,
-        wordpress_url=record.permalink if record is not None and record.wp_id else None,
+        wordpress_url=record.permalink
+        if record is not None and record.wp_id and not gone
+        else None,
         tweet_url=record.tweet_url if record is not None else None,
         next_run=max(min(times), now) if times else None,
         pending=pending,
@@ -328,6 +336,8 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
             f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
             "(it went out) or `--resend`"
         )
+    elif step.error and not step.due_at:  # held for a reason that says what to do
+        text = f"{name} held: {step.error}"
     else:  # held
         missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
         text = f"{name} held{missed}: `pipeline retry {slug}` publishes it now"
@@ -633,7 +643,7 @@ def rebuild(
     Tweets cannot be found from WordPress: the announcement of a live post is marked ``unknown``
     so that nothing is announced twice silently; the user settles it with ``pipeline retry``.
     """
-    from pipeline.core.plan import content_hash
+    from pipeline.core import edits
 
     store = journal.store
     done: list[Rebuilt] = []
@@ -655,7 +665,7 @@ def rebuild(
             wp_status=remote.status,
             title=remote.title_raw or post.title,
             sent_hash=None,
-            remote_hash=content_hash(remote.content_raw),
+            remote_hash=edits.record(edits.as_written(remote)),
             live_at=utc_iso(remote.date_gmt) if live and remote.date_gmt else None,
             conflict=None,
         )

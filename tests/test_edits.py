@@ -8,7 +8,6 @@ The pure rules (pipeline/core/edits.py) first, then the publisher on the in-memo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,9 +128,9 @@ class Site:
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
+def site(tmp_path: Path) -> Site:
     wp = MemoryWordPress()
-    yield Site(make_site(tmp_path, wp), wp)
+    return Site(make_site(tmp_path, wp), wp)
 
 
 def term_id(wp: MemoryWordPress, name: str, taxonomy: str) -> int:
@@ -205,3 +204,28 @@ def test_an_explicit_publish_makes_a_drafted_post_live(site: Site) -> None:
     result = site.publish(P1)
     assert result.ok, result
     assert site.post(P1).status == "publish"
+
+
+def test_trashed_deleted_and_drafted_say_what_happens(site: Site) -> None:
+    """The first publish after a trash is blocked (held, not "unchanged"); after a delete it is
+    planned as the create it is; after a draft, as making it live."""
+    site.publish(P1)
+    post_id = site.post(P1).id
+    site.wp.trash(post_id)
+    result = site.publish(P1)
+    assert "blocked" in site.last_plan
+    assert "trash" in site.last_plan
+    assert result.held
+    assert not result.ok
+
+    site.wp.edit(post_id, status="draft")  # restored from the trash as a draft
+    result = site.publish(P1)
+    assert "update    " + P1 in site.last_plan
+    assert "(make it live)" in site.last_plan
+    assert result.ok
+
+    site.wp.delete(post_id)
+    result = site.publish(P1)
+    assert "create    " + P1 in site.last_plan
+    assert "deleted in WordPress: published anew" in site.last_plan
+    assert result.done == [f"{P1}: created {site.wp.url}/{P1}/"]

@@ -15,6 +15,7 @@ import hashlib
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 FIELDS = ("title", "content", "excerpt", "categories", "tags", "featured_media", "status")
 LABELS = {
@@ -48,6 +49,38 @@ class Written:
             for name in FIELDS
             if (value := _normal(name, getattr(self, name))) is not None
         }
+
+
+class Remote(Protocol):
+    """A post as WordPress answers it (pipeline.wordpress.RemotePost)."""
+
+    @property
+    def title_raw(self) -> str: ...
+    @property
+    def content_raw(self) -> str: ...
+    @property
+    def excerpt_raw(self) -> str: ...
+    @property
+    def categories(self) -> tuple[int, ...]: ...
+    @property
+    def tags(self) -> tuple[int, ...]: ...
+    @property
+    def featured_media(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+
+
+def as_written(remote: Remote) -> Written:
+    """The fields the pipeline writes, as WordPress has them."""
+    return Written(
+        title=remote.title_raw,
+        content=remote.content_raw,
+        excerpt=remote.excerpt_raw,
+        categories=remote.categories,
+        tags=remote.tags,
+        featured_media=remote.featured_media,
+        status=remote.status,
+    )
 
 
 def record(written: Written) -> str:

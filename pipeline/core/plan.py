@@ -159,10 +159,6 @@ def fingerprint(post: Post, html: str, featured: str | None) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def content_hash(html: str) -> str:
-    return hashlib.sha256(html.strip().encode()).hexdigest()
-
-
 def live_map(records: Mapping[str, PostRecord]) -> dict[str, str]:
     return {slug: r.permalink for slug, r in records.items() if r.live and r.permalink}
 
@@ -300,6 +296,8 @@ def _publish_action(
 ) -> tuple[str, str]:
     if record is None or record.wp_id is None:
         return "create", "new post"
+    if record.wp_status == "deleted":
+        return "create", "deleted in WordPress: published anew"
     if record.wp_status == "trash":
         return "blocked", (
             "in WordPress's trash: restore it there (Posts → Trash → Restore), or delete it "
