@@ -69,6 +69,9 @@ Echo = Callable[[str], None]
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
+# Before a create whose outcome is unknown is tried again, so that a request WordPress may still
+# be working on (the answer timed out) has saved its post and the slug lookup finds it.
+SETTLE_PAUSE = 1.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,7 @@ class Publisher:
         self.clock = journal.clock
         self.wordpress = wordpress
         self.channels = {setup.name: setup for setup in channels}
+        self.settle_pause = SETTLE_PAUSE
         self._media_lock = threading.Lock()
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
@@ -475,7 +479,7 @@ class Publisher:
             if verdict != "ok":
                 return verdict
         self.store.update_post(post.slug, sending_hash=edits.record(wanted))
-        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        remote, how = self._create_or_update(wordpress, post.slug, fields, record, existing)
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
@@ -492,6 +496,28 @@ class Publisher:
             sending_hash=None,
         )
         return how
+
+    def _create_or_update(
+        self,
+        wordpress: WordPressClient,
+        slug: str,
+        fields: PostFields,
+        record: PostRecord,
+        existing: RemotePost | None,
+    ) -> tuple[RemotePost, str]:
+        """``WordPressClient.publish``; a create whose outcome stays unknown (a 5xx or a lost
+        answer, and the slug not found after it) is tried once more in this run: the client
+        looks the slug up again first, so it adopts the post if the first try made it. Without
+        this, one transient fault would cost the post its 30 s backoff and its place in the
+        series. Updates are idempotent and retried inside the client."""
+        try:
+            return wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        except AmbiguousOutcome as exc:
+            self.journal.event(
+                slug, "publish", "retried", f"{exc}; not found by its slug: trying once more"
+            )
+            time.sleep(self.settle_pause)  # let a request still running in WordPress finish
+            return wordpress.publish(fields, known_id=record.wp_id, existing=None)
 
     def _check_remote(
         self,
