@@ -19,7 +19,7 @@ import hashlib
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -152,12 +152,14 @@ class Publisher:
         force: bool = False,
         owed: bool = False,
         refresh: bool = False,
+        waiting: Mapping[str, str] | None = None,
     ) -> Plan:
         """The whole plan for making ``targets`` live now and everything else up to date.
 
         ``owed`` adds the announcements of other live posts that are due again (the scheduler's
         runs); ``refresh`` first reads from WordPress which posts were unpublished, trashed or
-        deleted there, so that the plan is what will happen.
+        deleted there, so that the plan is what will happen. ``waiting`` are due posts that
+        wait for an earlier part (slug -> why): planned as waiting, nothing done.
         """
         if refresh:
             self.refresh(self._wordpress())
@@ -166,8 +168,11 @@ class Publisher:
         records = dict(apply_renames(recorded, moved))
         # A renamed post is announced under the permalink its new slug gives it.
         announced = {**records, **{new: replace(records[new], permalink=None) for new in moved}}
+        waiting = waiting or {}
+        held_back = [self.posts[slug] for slug in waiting if slug in self.posts]
+        targets = [post for post in targets if post.slug not in waiting]
         items = self._announcements(targets, announced, announce=announce, owed=owed)
-        return make_plan(
+        plan = make_plan(
             list(self.posts.values()),
             records,
             targets,
@@ -178,6 +183,11 @@ class Publisher:
             force=force,
             renames=moved,
         )
+        waits = tuple(
+            PublishItem(p.slug, "waits", p.title, (), p.categories, p.tags, waiting[p.slug])
+            for p in held_back
+        )
+        return replace(plan, publishes=plan.publishes + waits)
 
     def _announcements(
         self,
@@ -296,9 +306,12 @@ class Publisher:
         announce: bool = True,
         force: bool = False,
         owed: bool = False,
+        waiting: Mapping[str, str] | None = None,
     ) -> Result:
         """Plan with what WordPress says now, then execute that plan."""
-        plan = self.plan(targets, announce=announce, force=force, owed=owed, refresh=True)
+        plan = self.plan(
+            targets, announce=announce, force=force, owed=owed, refresh=True, waiting=waiting
+        )
         return self.execute(plan, force=force)
 
     def execute(self, plan: Plan, *, force: bool = False) -> Result:
@@ -312,12 +325,20 @@ class Publisher:
             creates = [i for i in plan.publishes if i.action in ("create", "update")]
             if creates:
                 self._resolve_terms(self._wordpress(), creates)
-            workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
+            chains = _chains(plan.publishes, self.posts)
+            workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
+                done = dict(
+                    pair
+                    for chain in pool.map(lambda c: self._publish_chain(c, force), chains)
+                    for pair in chain
+                )
+            outcomes = [done[item.key] for item in plan.publishes]
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
-            live_now = {i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o}
+            live_now = {
+                i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o == "done"
+            }
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force, live_now)
                 self._tally(result, backfill.key, backfill.slug, outcome)
@@ -386,10 +407,32 @@ class Publisher:
 
     # -- publish items ---------------------------------------------------------------------
 
+    def _publish_chain(
+        self, chain: Sequence[PublishItem], force: bool
+    ) -> list[tuple[str, tuple[str, str]]]:
+        """The parts of one series, one after the other in part order (other posts run
+        alongside): a part goes live only after the earlier ones of the batch did."""
+        outcomes: list[tuple[str, tuple[str, str]]] = []
+        blocked: str | None = None
+        for item in chain:
+            if blocked is not None and item.action in ("create", "update"):
+                self.journal.event(item.slug, "publish", "waits", blocked)
+                outcomes.append((item.key, ("waits", blocked)))
+                continue
+            outcome = self._publish_item(item, force)
+            outcomes.append((item.key, outcome))
+            record = self.store.post(item.slug)
+            if blocked is None and not (record is not None and record.live):
+                post = self.posts[item.slug]
+                blocked = f"waits for part {post.part} ({item.slug}), which did not go live"
+        return outcomes
+
     def _publish_item(self, item: PublishItem, force: bool) -> tuple[str, str]:
         post = self.posts[item.slug]
         if item.action == "blocked":
             return self._blocked(item)
+        if item.action == "waits":
+            return "waits", item.reason  # planned so: an earlier part is not live yet
         with self.journal.working_on(post.slug, "publish"):
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
@@ -594,6 +637,8 @@ class Publisher:
             self.journal.conflict(item.slug, item.kind, item.target, _missed(item))
             return "conflict", item.waits
         post = self.posts[item.slug]
+        if item.together and item.slug not in live_now:
+            return "waits", "its publish did not go through"  # a backfill never creates
         with self.journal.working_on(post.slug, item.kind):
             self.journal.begin(post.slug, item.kind, item.target)
             started = time.monotonic()
@@ -788,6 +833,17 @@ class Publisher:
 
     def _relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.settings.posts_dir.resolve()).as_posix()
+
+
+def _chains(items: Sequence[PublishItem], posts: dict[str, Post]) -> list[list[PublishItem]]:
+    """The items to run one after another: each series' parts in part order; other posts alone."""
+    chains: dict[str, list[PublishItem]] = {}
+    for item in items:
+        series = posts[item.slug].series
+        chains.setdefault(f"series:{series}" if series else f"post:{item.slug}", []).append(item)
+    return [
+        sorted(chain, key=lambda item: _series_order(posts[item.slug])) for chain in chains.values()
+    ]
 
 
 def _template(post: Post, setup: ChannelSetup) -> str | None:

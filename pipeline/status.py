@@ -161,6 +161,7 @@ def status_rows(
         by_post.setdefault(step.post, []).append(step)
     loaded = {post.slug: post for post in posts}
     by_source = {r.source_path: r for r in records.values() if r.source_path}
+    waits = _waiting_parts(posts, slots, records, now)
     rows: list[StatusRow] = []
     shown: set[str] = set()
 
@@ -206,11 +207,26 @@ def status_rows(
                 now=now,
                 tz=tz,
                 source=where,
+                waits=waits.get(name),
             )
         )
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (r.publish_at is None, r.publish_at or far, r.name))
     return rows
+
+
+def _waiting_parts(
+    posts: Sequence[Post],
+    slots: Mapping[str, Slot],
+    records: Mapping[str, PostRecord],
+    now: datetime,
+) -> dict[str, str]:
+    """Due parts of a series that the scheduler holds back until an earlier part is live."""
+    from pipeline.core.schedule import waiting_for_earlier_parts
+
+    live = {slug for slug, record in records.items() if record.live}
+    found = waiting_for_earlier_parts(posts, slots, live)
+    return {slug: why for slug, why in found.items() if slots[slug].at <= now}
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
@@ -231,11 +247,14 @@ def _row(
     tz: ZoneInfo,
     source: str | None,
     invalid: tuple[str, ...] = (),
+    waits: str | None = None,
 ) -> StatusRow:
     live = record is not None and record.live
     publish = next((s for s in steps if s.kind == "publish"), None)
     described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
     pending = tuple(item for item in described if item is not None)
+    if waits is not None:
+        pending += (PendingStep("publish", "waiting", 0, None, None, f"publish {waits}"),)
     conflicts = _conflicts(slug or "", record, steps)
 
     notes = list(invalid)

@@ -48,7 +48,7 @@ class Seen:
 @dataclass(frozen=True)
 class PublishItem:
     slug: str
-    action: str  # create | update | unchanged | blocked
+    action: str  # create | update | unchanged | blocked | waits (for an earlier part)
     title: str
     uploads: tuple[Path, ...]
     categories: tuple[str, ...]
@@ -123,7 +123,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        writes = any(p.action != "unchanged" for p in self.publishes)
+        writes = any(p.action not in ("unchanged", "waits") for p in self.publishes)
         backfills = any(b.waits is None for b in self.backfills)
         return not (writes or backfills or any(a.sends for a in self.announcements))
 
@@ -374,7 +374,7 @@ def describe(plan: Plan, posts_dir: Path) -> str:
     for item in plan.publishes:
         lines.append(f"{item.action:<9} {item.slug}  {item.title!r}  ({item.reason})")
         lines += [f"          upload {_shown(path, posts_dir)}" for path in item.uploads]
-        if item.action != "unchanged" and (item.categories or item.tags):
+        if item.action not in ("unchanged", "waits") and (item.categories or item.tags):
             lines.append(
                 f"          categories: {', '.join(item.categories) or '-'}; "
                 f"tags: {', '.join(item.tags) or '-'}"
