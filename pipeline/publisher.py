@@ -69,6 +69,11 @@ Echo = Callable[[str], None]
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
+# An announcement settled by the network's duplicate check whose post could not be looked up.
+NO_ID = (
+    "; its id and URL could not be found (the account's recent posts do not show it): the next "
+    "part is not threaded under it"
+)
 # Before a create whose outcome is unknown is tried again, so that a request WordPress may still
 # be working on (the answer timed out) has saved its post and the slug lookup finds it.
 SETTLE_PAUSE = 1.0
@@ -717,7 +722,7 @@ class Publisher:
             return self._unknown(post.slug, item.channel, why)
         with self.journal.working_on(post.slug, f"announce:{item.channel}"):
             if resumed:
-                adopted = self._find(setup.client, outgoing)
+                adopted = self._find(post.slug, setup.client, outgoing)
                 if adopted is not None:
                     return self._sent(post.slug, item, adopted, "found the earlier post", None)
             self.journal.begin(
@@ -743,7 +748,10 @@ class Publisher:
         except DuplicatePost:
             if resumed:
                 why = f"already posted ({channel} reported a duplicate after an interrupted try)"
-                return self._sent(slug, item, None, why, started)
+                found = self._find(slug, client, outgoing)  # its id threads the next part
+                if found is None:
+                    why += NO_ID
+                return self._sent(slug, item, found, why, started)
             return self._unknown(
                 slug, channel, f"{channel} says this exact text was already posted"
             )
@@ -761,7 +769,7 @@ class Publisher:
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
-            adopted = self._find(client, outgoing)
+            adopted = self._find(slug, client, outgoing)
             if adopted is not None:
                 return self._sent(slug, item, adopted, "the answer was lost; found it", started)
             self.journal.event(
@@ -777,11 +785,15 @@ class Publisher:
             return "failed", f"announce on {channel}: {exc}"
         return self._sent(slug, item, sent, f"posted {sent.url or sent.id}", started)
 
-    @staticmethod
-    def _find(client: Channel, outgoing: Outgoing) -> Sent | None:
+    def _find(self, slug: str, client: Channel, outgoing: Outgoing) -> Sent | None:
+        """The earlier post of ``outgoing``, if the network shows it; None when it cannot tell
+        (or the look-up itself failed: it only ever decides whether to send again)."""
         try:
             return client.find(outgoing)
         except CannotTell:
+            return None
+        except PipelineError as exc:
+            self.journal.event(slug, f"announce:{client.name}", "lookup failed", str(exc))
             return None
 
     def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:

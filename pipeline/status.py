@@ -215,6 +215,11 @@ def status_rows(
     return rows
 
 
+def _id_unknown(step: Step) -> bool:
+    detail = step.detail
+    return not detail.get("id") and not detail.get("marked_sent") and not detail.get("rebuilt")
+
+
 def _waiting_parts(
     posts: Sequence[Post],
     slots: Mapping[str, Slot],
@@ -260,6 +265,13 @@ def _row(
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
+    for step in steps:
+        if step.kind == "announce" and step.status == "done" and _id_unknown(step):
+            notes.append(
+                f"announce:{step.target} went out, but its post's id and URL are unknown ("
+                f"{step.target} refused the re-send of an interrupted post as a duplicate and "
+                "its recent posts did not show it): the next part is not threaded under it"
+            )
     gone = record is not None and record.wp_status == "deleted"
     if gone and record is not None:
         notes.append(

@@ -4,16 +4,19 @@ duplicate check keeps its id, URL and thread."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.core.posts import Post
+from pipeline.core.records import Step
 from pipeline.core.schedule import Slot, waiting_for_earlier_parts
 from pipeline.publisher import Result
+from tests.fakex import FakeX
 from tests.memwp import Fault, MemoryWordPress
 from tests.sites import SERIES, make_site, open_site
 
@@ -193,3 +196,126 @@ def test_the_scheduler_holds_part_3_while_part_2_is_in_its_backoff(tmp_path: Pat
         assert report.result.ok, report.result
     rows_by_id = sorted(wp.posts(), key=lambda row: row.id)
     assert [row.name for row in rows_by_id] == list(SERIES), "in part order"
+
+
+# --- an announcement settled by X's duplicate check keeps its id --------------------------------
+
+
+class DiesAfterPosting:
+    """The X channel, except that the process "dies" right after X accepted the post: the
+    announcement is left running, its outcome unknown to the state."""
+
+    def __init__(self, real: Channel) -> None:
+        self.real = real
+        self.name = real.name
+
+    def post(self, item: Outgoing) -> Sent:
+        self.real.post(item)
+        raise SystemExit("killed after X accepted the post, before the record")
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.real, name)
+
+
+def x_site(tmp_path: Path, fake_x: FakeX) -> tuple[Path, MemoryWordPress]:
+    wp = MemoryWordPress()
+    config = make_site(tmp_path, wp, x_url=fake_x.url, x_credentials=fake_x.credentials())
+    return config, wp
+
+
+def die_while_announcing(config: Path, wp: MemoryWordPress, slug: str) -> None:
+    with open_site(config, transport=wp.transport()) as site:
+        setup = site.channels[0]
+        assert setup.client is not None
+        site.channels[0] = replace(setup, client=DiesAfterPosting(setup.client))
+        with pytest.raises(SystemExit):
+            site.publisher().publish(site.targets([slug]))
+
+
+def announce_step(config: Path, wp: MemoryWordPress, slug: str) -> Step:
+    with open_site(config, transport=wp.transport()) as site:
+        step = site.store.step(slug, "announce", "x")
+    assert step is not None
+    return step
+
+
+def test_an_interrupted_announcement_is_found_on_the_timeline(
+    tmp_path: Path, fake_x: FakeX
+) -> None:
+    config, wp = x_site(tmp_path, fake_x)
+    die_while_announcing(config, wp, P1)
+    assert announce_step(config, wp, P1).status == "running"
+
+    with open_site(config, transport=wp.transport()) as site:
+        result = site.publisher().publish(site.targets([P2]), owed=True)
+    assert result.ok, result
+    step = announce_step(config, wp, P1)
+    first = fake_x.tweets[0]
+    assert step.detail["id"] == first["id"]
+    assert step.detail["url"] == f"https://x.com/writer/status/{first['id']}"
+    assert fake_x.tweets[1]["reply_to"] == first["id"], "Part 2 is threaded under Part 1"
+    assert len(fake_x.live_texts()) == 2
+
+
+def test_after_the_duplicate_check_the_post_is_looked_up(tmp_path: Path, fake_x: FakeX) -> None:
+    config, wp = x_site(tmp_path, fake_x)
+    die_while_announcing(config, wp, P1)
+    fake_x.fail_next(429, endpoint="GET /2/users/:id/tweets")  # the look-up before the resend
+
+    with open_site(config, transport=wp.transport()) as site:
+        result = site.publisher().publish(site.targets([P2]), owed=True)
+    assert result.ok, result
+    sent = [r for r in fake_x.requests if r["endpoint"] == "POST /2/tweets"]
+    assert [r["status"] for r in sent] == [201, 403, 201], "resent, refused as a duplicate"
+    step = announce_step(config, wp, P1)
+    assert step.detail["id"] == fake_x.tweets[0]["id"]
+    assert fake_x.tweets[1]["reply_to"] == fake_x.tweets[0]["id"]
+    with open_site(config, transport=wp.transport()) as site:
+        record = site.store.post(P1)
+        assert record is not None
+        assert record.tweet_url == step.detail["url"]
+        outcomes = [e.outcome for e in site.store.entries(post=P1)]
+    assert "lookup failed" in outcomes
+
+
+def test_when_it_cannot_be_found_status_says_so(tmp_path: Path, fake_x: FakeX) -> None:
+    from pipeline.status import status_rows
+
+    config, wp = x_site(tmp_path, fake_x)
+    die_while_announcing(config, wp, P1)
+    fake_x.fail_next(429, times=2, endpoint="GET /2/users/:id/tweets")
+
+    with open_site(config, transport=wp.transport()) as site:
+        result = site.publisher().publish([], owed=True)
+        assert result.ok, result
+        rows = status_rows(
+            site.workspace.posts,
+            {},
+            site.store.posts(),
+            site.store.steps(),
+            now=site.clock(),
+            tz=site.workspace.settings.timezone,
+            posts_dir=site.workspace.settings.posts_dir,
+        )
+    notes = next(row.notes for row in rows if row.slug == P1)
+    assert any("id and URL are unknown" in note for note in notes), notes
+    assert len(fake_x.live_texts()) == 1, "never twice"
+
+
+def test_find_recent_reads_the_timeline_as_x_shows_it(fake_x: FakeX) -> None:
+    """X shows links as t.co links (the posted URL in entities) and escapes & < >."""
+    from pipeline.channels.x import XClient
+
+    text = "Fish & chips <3: https://blog.example.com/fish-and-chips/"
+    with XClient(fake_x.credentials(), fake_x.url) as client:
+        posted = client.post(text)
+        client.post("Something else entirely")
+        shown = client._client.get_users_tweets(fake_x.user["id"], max_results=5, user_auth=True)
+        assert shown["data"][1]["text"].startswith("Fish &amp; chips &lt;3: https://t.co/")
+        found = client.find_recent(text)
+        assert found is not None
+        assert found.id == posted.id
+        assert found.url == f"https://x.com/writer/status/{posted.id}"
+        assert client.find_recent("Fish & chips") is None
+    reads = [r for r in fake_x.requests if r["endpoint"] == "GET /2/users/:id/tweets"]
+    assert len(reads) == 3

@@ -242,10 +242,13 @@ class Transport:
     def _backoff_hook(self, what: str, *, creates: bool) -> Callable[[Exception], bool | float]:
         """Decide whether (and how long after) ``what`` is sent again, and log it."""
 
-        server_errors = 0
+        server_errors = failures = 0
 
         def hook(exc: Exception) -> bool | float:
-            nonlocal server_errors
+            nonlocal server_errors, failures
+            failures += 1
+            if failures >= self._retry.attempts:
+                return False  # stamina asks after the last attempt too: no "retrying" then
             if isinstance(exc, _Retryable) and exc.response.status_code in RETRY_ONCE_STATUSES:
                 server_errors += 1
                 if creates or server_errors > 1:
