@@ -137,6 +137,7 @@ class ChannelSettings:
 @dataclass(frozen=True)
 class XSettings(ChannelSettings):
     api_url: str = DEFAULT_X_API
+    timeout: float = 30.0  # seconds to wait for X's answer
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ TOP_KEYS = {
     "cadence",
 }
 WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
-X_KEYS = {"template", "api_url", "image", "thread_series"}
+X_KEYS = {"template", "api_url", "image", "thread_series", "timeout"}
 
 
 def find_config(explicit: str | None) -> Path:
@@ -356,17 +357,13 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     insecure = _bool(data, "allow_insecure_http", False, where, "wordpress")
     url = _url(data["url"], "url", insecure, where)
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
-    timeout = data.get("timeout", 30)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise where.error(
-            "must be a number of seconds", "timeout", "wordpress", fix="e.g. timeout = 30"
-        )
+    timeout = _seconds_of(data, "timeout", 30, where, "wordpress")
     return WordPressSettings(
         url=url,
         api_root=api_root,
         allow_insecure_http=insecure,
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
-        timeout=float(timeout),
+        timeout=timeout,
     )
 
 
@@ -427,7 +424,17 @@ def _x(data: object, where: _Locator) -> XSettings:
         api_url=api_url.rstrip("/"),
         image=_bool(data, "image", False, where, "x"),
         thread_series=_bool(data, "thread_series", False, where, "x"),
+        timeout=_seconds_of(data, "timeout", 30, where, "x"),
     )
+
+
+def _seconds_of(
+    data: Mapping[str, Any], key: str, default: float, where: _Locator, section: str
+) -> float:
+    value = data.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise where.error("must be a number of seconds", key, section, fix=f"e.g. {key} = 30")
+    return float(value)
 
 
 def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:

@@ -19,8 +19,9 @@ import hashlib
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +67,8 @@ if TYPE_CHECKING:
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
 
+# The job log's name for work that is for the whole site (the refresh, resolving terms).
+SITE = "(site)"
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
@@ -167,7 +170,8 @@ class Publisher:
         wait for an earlier part (slug -> why): planned as waiting, nothing done.
         """
         if refresh:
-            self.refresh(self._wordpress())
+            with retries_recorded(self.journal), self._site_step("refresh"):
+                self.refresh(self._wordpress())
         recorded = self.store.posts()
         moved = renames(list(self.posts.values()), recorded, self.settings.posts_dir.resolve())
         records = dict(apply_renames(recorded, moved))
@@ -329,7 +333,8 @@ class Publisher:
             self._apply_renames(plan)
             creates = [i for i in plan.publishes if i.action in ("create", "update")]
             if creates:
-                self._resolve_terms(self._wordpress(), creates)
+                with self._site_step("terms"):
+                    self._resolve_terms(self._wordpress(), creates)
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -373,6 +378,17 @@ class Publisher:
                 self.journal.event(
                     item.slug, "rename", "done", f"slug {item.renamed_from} -> {item.slug}"
                 )
+
+    @contextmanager
+    def _site_step(self, step: str) -> Iterator[None]:
+        """Work for the whole site, not one post: its retries and its failure are in the job
+        log too, under ``(site)``."""
+        with self.journal.working_on(SITE, step):
+            try:
+                yield
+            except PipelineError as exc:
+                self.journal.event(SITE, step, "failed", str(exc))
+                raise
 
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one

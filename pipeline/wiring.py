@@ -99,7 +99,8 @@ def _x_setup(workspace: Workspace, online: bool) -> ChannelSetup:
         return base
     from pipeline.channels.x import XChannel, XClient
 
-    return replace(base, client=XChannel(XClient(creds, settings.api_url)))
+    client = XClient(creds, settings.api_url, timeout=settings.timeout)
+    return replace(base, client=XChannel(client))
 
 
 @contextmanager
