@@ -19,7 +19,7 @@ import hashlib
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -212,7 +212,7 @@ class Publisher:
                 if record.live and slug in self.posts:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
-        items = []
+        items: list[AnnounceItem] = []
         for post in sorted(chosen.values(), key=_series_order):
             known = records.get(post.slug)
             url = (
@@ -224,7 +224,10 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
-                items.append(self.announcement(post, url, setup, step, announce=announce))
+                earlier = {i.slug for i in items if i.channel == setup.name and i.sends}
+                items.append(
+                    self.announcement(post, url, setup, step, announce=announce, sending=earlier)
+                )
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -246,8 +249,10 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        sending: Collection[str] = (),
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel."""
+        """What will be done with one post's announcement on one channel. ``sending``: the
+        posts whose announcement on it goes out before this one in the same plan."""
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -291,7 +296,20 @@ class Publisher:
         until = waiting_until(step, self.clock())
         if until is not None:
             return replace(item, wait=f"deferred until {utc_iso(until)}")
+        previous = item.reply_to
+        if previous and previous not in sending and self._still_coming(previous, setup.name):
+            why = f"waits for {previous}'s announcement on {setup.name}, to be threaded under it"
+            return replace(item, wait=why)
         return item
+
+    def _still_coming(self, slug: str, channel: str) -> bool:
+        """Is this post's announcement on ``channel`` still to be sent (interrupted, deferred,
+        or failed with a retry ahead)? A part's reply waits for it rather than go unthreaded."""
+        step = self.store.step(slug, "announce", channel)
+        status = status_of(step)
+        if status in (Status.RUNNING, Status.PENDING):
+            return True
+        return status is Status.FAILED and step is not None and step.next_attempt_at is not None
 
     def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
         if not setup.settings.thread_series or post.series is None or post.part is None:

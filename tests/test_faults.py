@@ -319,3 +319,30 @@ def test_find_recent_reads_the_timeline_as_x_shows_it(fake_x: FakeX) -> None:
         assert client.find_recent("Fish & chips") is None
     reads = [r for r in fake_x.requests if r["endpoint"] == "GET /2/users/:id/tweets"]
     assert len(reads) == 3
+
+
+def test_a_part_waits_for_the_previous_announcement_to_thread_under_it(
+    tmp_path: Path, fake_x: FakeX
+) -> None:
+    import time
+
+    from pipeline.timeutil import utc_iso
+
+    config, wp = x_site(tmp_path, fake_x)
+    fake_x.rate_limit(remaining=0, reset_at=time.time() + 3600)
+    with open_site(config, transport=wp.transport()) as site:
+        first = site.publisher().publish(site.targets([P1]))
+    assert dict(first.executed)[f"announce {P1} x"] == "deferred"
+    fake_x.rate_limit(remaining=300, reset_at=time.time() + 900)
+
+    with open_site(config, transport=wp.transport()) as site:
+        publisher = site.publisher()
+        plan = publisher.plan(site.targets([P2]), refresh=True)
+        note = next(a for a in plan.announcements if a.slug == P2)
+        assert note.wait == f"waits for {P1}'s announcement on x, to be threaded under it"
+        publisher.execute(plan)
+        assert fake_x.tweets == []
+        site.journal().queued(P1, "announce", "x", next_attempt_at=utc_iso(site.clock()))
+        result = site.publisher().publish([], owed=True)
+    assert result.ok, result
+    assert [t["reply_to"] for t in fake_x.tweets] == [None, fake_x.tweets[0]["id"]]
