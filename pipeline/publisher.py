@@ -805,7 +805,9 @@ class Publisher:
         except AmbiguousOutcome as exc:
             adopted = self._find(slug, client, outgoing)
             if adopted is not None:
-                return self._sent(slug, item, adopted, "the answer was lost; found it", started)
+                return self._sent(
+                    slug, item, adopted, f"the answer was lost ({exc}); found it", started
+                )
             self.journal.event(
                 slug,
                 f"announce:{channel}",
