@@ -24,13 +24,24 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
-from pipeline.config import ChannelSettings, Settings, missing_wordpress_credentials
+from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
+from pipeline.core.costs import (
+    MonthSummary,
+    month_label,
+    month_start,
+    month_summary,
+    over_budget_reason,
+    post_cost,
+    recorded_costs,
+    within_budget,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -62,6 +73,9 @@ from pipeline.journal import Journal, retries_recorded
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.store import Store
     from pipeline.wordpress import PostFields, RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
@@ -149,6 +163,11 @@ class Publisher:
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # What one lookup of the new posts' slugs found, by slug; each serves one create.
+        self._looked_up: dict[str, RemotePost | None] = {}
+        # Channels that refused this run's credentials or are out of credits: not called again
+        # in this run (each call would fail the same), their announcements held with the reason.
+        self._halted: dict[str, str] = {}
 
     # -- planning --------------------------------------------------------------------------
 
@@ -213,6 +232,8 @@ class Publisher:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
         items: list[AnnounceItem] = []
+        # This month's spend per channel with a budget, with what this plan sends before.
+        spent: dict[str, Decimal] = {}
         for post in sorted(chosen.values(), key=_series_order):
             known = records.get(post.slug)
             url = (
@@ -224,10 +245,21 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
+                if _budget(setup) is not None and setup.name not in spent:
+                    spent[setup.name] = self._spent(setup.name)
                 earlier = {i.slug for i in items if i.channel == setup.name and i.sends}
-                items.append(
-                    self.announcement(post, url, setup, step, announce=announce, sending=earlier)
+                item = self.announcement(
+                    post,
+                    url,
+                    setup,
+                    step,
+                    announce=announce,
+                    spent=spent.get(setup.name),
+                    sending=earlier,
                 )
+                if item.sends and item.cost is not None and setup.name in spent:
+                    spent[setup.name] += item.cost
+                items.append(item)
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -249,10 +281,15 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        spent: Decimal | None = None,
         sending: Collection[str] = (),
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel. ``sending``: the
-        posts whose announcement on it goes out before this one in the same plan."""
+        """What will be done with one post's announcement on one channel.
+
+        ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
+        counts in what it sends before this item); otherwise it is read from the state.
+        ``sending``: the posts whose announcement on it goes out before this one in the plan.
+        """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -288,6 +325,9 @@ class Publisher:
             length=text.length,
             limit=limits.max_length,
             reply_to=self._previous_part(post, setup),
+            cost=post_cost(text.text, setup.settings.prices)
+            if isinstance(setup.settings, XSettings)
+            else None,
         )
         if setup.inactive is not None:
             return replace(item, skip=setup.inactive)
@@ -296,6 +336,9 @@ class Publisher:
         until = waiting_until(step, self.clock())
         if until is not None:
             return replace(item, wait=f"deferred until {utc_iso(until)}")
+        over = self._over_budget(post.slug, setup, item.cost, spent)
+        if over is not None:
+            return replace(item, hold=over)
         previous = item.reply_to
         if previous and previous not in sending and self._still_coming(previous, setup.name):
             why = f"waits for {previous}'s announcement on {setup.name}, to be threaded under it"
@@ -310,6 +353,23 @@ class Publisher:
         if status in (Status.RUNNING, Status.PENDING):
             return True
         return status is Status.FAILED and step is not None and step.next_attempt_at is not None
+
+    def _spent(self, channel: str) -> Decimal:
+        """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
+        return month_costs(self.store, channel, self.clock(), self.settings.timezone).spend
+
+    def _over_budget(
+        self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
+    ) -> str | None:
+        """Why sending would take the month over the channel's budget, if it would."""
+        budget = _budget(setup)
+        if budget is None or cost is None:
+            return None
+        spent = self._spent(setup.name) if spent is None else spent
+        if within_budget(spent, cost, budget):
+            return None
+        month = month_label(self.clock(), self.settings.timezone)
+        return over_budget_reason(spent, cost, budget, month, slug)
 
     def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
         if not setup.settings.thread_series or post.series is None or post.part is None:
@@ -349,10 +409,11 @@ class Publisher:
                 self.store.note_channel(name)
         with retries_recorded(self.journal):
             self._apply_renames(plan)
-            creates = [i for i in plan.publishes if i.action in ("create", "update")]
-            if creates:
-                with self._site_step("terms"):
-                    self._resolve_terms(self._wordpress(), creates)
+            writes = [i for i in plan.publishes if i.action in ("create", "update")]
+            if writes:
+                with self._site_step("prepare"):  # terms, and the slugs of the creates
+                    self._resolve_terms(self._wordpress(), writes)
+                    self._look_up_slugs([i.slug for i in writes if i.action == "create"])
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -364,11 +425,8 @@ class Publisher:
             outcomes = [done[item.key] for item in plan.publishes]
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
-            live_now = {
-                i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o == "done"
-            }
             for backfill in plan.backfills:
-                outcome = self._backfill_item(backfill, force, live_now)
+                outcome = self._backfill_item(backfill, force)
                 self._tally(result, backfill.key, backfill.slug, outcome)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
@@ -434,6 +492,13 @@ class Publisher:
             raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
+    def _look_up_slugs(self, slugs: Sequence[str]) -> None:
+        """One read for all the posts about to be created (100 slugs a request) instead of one
+        each: a post an earlier, interrupted run did create is adopted, not created twice."""
+        if slugs:
+            found = self._wordpress().find_posts(slugs)
+            self._looked_up = {slug: found.get(slug) for slug in slugs}
+
     def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
         """Resolve the names of the posts about to be written, once, before the concurrent
         publishes."""
@@ -473,6 +538,10 @@ class Publisher:
         if item.action == "waits":
             return "waits", item.reason  # planned so: an earlier part is not live yet
         with self.journal.working_on(post.slug, "publish"):
+            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+                # Interrupted (or another run is on it): the batch lookup may be older than
+                # that run's create, so this post looks its slug up again.
+                self._looked_up.pop(post.slug, None)
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
@@ -561,7 +630,12 @@ class Publisher:
             if verdict != "ok":
                 return verdict
         self.store.update_post(post.slug, sending_hash=edits.record(wanted))
-        remote, how = self._create_or_update(wordpress, post.slug, fields, record, existing)
+        looked_up = record.wp_id is None and post.slug in self._looked_up
+        if looked_up:
+            existing = self._looked_up.pop(post.slug)
+        remote, how = self._create_or_update(
+            wordpress, post.slug, fields, record, existing, looked_up=looked_up
+        )
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
@@ -586,6 +660,8 @@ class Publisher:
         fields: PostFields,
         record: PostRecord,
         existing: RemotePost | None,
+        *,
+        looked_up: bool,
     ) -> tuple[RemotePost, str]:
         """``WordPressClient.publish``; a create whose outcome stays unknown (a 5xx or a lost
         answer, and the slug not found after it) is tried once more in this run: the client
@@ -593,7 +669,9 @@ class Publisher:
         this, one transient fault would cost the post its 30 s backoff and its place in the
         series. Updates are idempotent and retried inside the client."""
         try:
-            return wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+            return wordpress.publish(
+                fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+            )
         except AmbiguousOutcome as exc:
             self.journal.event(
                 slug, "publish", "retried", f"{exc}; not found by its slug: trying once more"
@@ -668,15 +746,14 @@ class Publisher:
 
     # -- backfill items --------------------------------------------------------------------
 
-    def _backfill_item(
-        self, item: BackfillItem, force: bool, live_now: set[str]
-    ) -> tuple[str, str]:
+    def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
         if item.waits is not None:
             # Recorded as a step, so `pipeline status` shows what the post is missing.
             self.journal.conflict(item.slug, item.kind, item.target, _missed(item))
             return "conflict", item.waits
         post = self.posts[item.slug]
-        if item.together and item.slug not in live_now:
+        record = self.store.post(item.slug)
+        if item.together and not (record is not None and record.live):
             return "waits", "its publish did not go through"  # a backfill never creates
         with self.journal.working_on(post.slug, item.kind):
             self.journal.begin(post.slug, item.kind, item.target)
@@ -696,13 +773,13 @@ class Publisher:
             self.journal.done(post.slug, item.kind, item.target, quiet=True)
             self.journal.settle(post.slug, ("backfill", "update"), settled)
             return "unchanged", "already up to date"
-        what = self._backfill_what(item, live_now)
+        what = self._backfill_what(item)
         self.journal.done(post.slug, item.kind, item.target, what=what, started=started)
         self.journal.settle(post.slug, ("backfill", "update"), settled)
         return "done", what
 
     @staticmethod
-    def _backfill_what(item: BackfillItem, live_now: set[str]) -> str:
+    def _backfill_what(item: BackfillItem) -> str:
         if item.because:
             return f"linked {', '.join(item.because)}"
         if item.source_changed:
@@ -745,6 +822,11 @@ class Publisher:
             return "waits", f"already {status} (another run)"
         setup = self.channels[item.channel]
         assert setup.client is not None
+        halted = self._halted.get(item.channel)
+        if halted is not None:
+            why = _retry_hint(f"not sent, after this: {halted}", post.slug, item.channel)
+            self.journal.held(post.slug, "announce", item.channel, why)
+            return "held", why
         # The text is composed again with the real permalink when the plan only predicted it.
         fresh = self.announcement(post, url, setup, step)
         if not fresh.sends:
@@ -794,12 +876,9 @@ class Publisher:
                 slug, "announce", channel, exc.reset_at, "rate limited", started=started
             )
             return "deferred", f"rate limited on {channel}"
-        except CreditsExhausted as exc:
-            why = f"{exc} (fix: top up, then `pipeline retry {slug} --channel {channel}`)"
-            self.journal.held(slug, "announce", channel, why, started=started)
-            return "held", why
-        except AuthError as exc:
-            why = f"{exc}; then `pipeline retry {slug} --channel {channel}`"
+        except (CreditsExhausted, AuthError) as exc:
+            self._halted[channel] = str(exc)  # every further call this run would fail the same
+            why = _retry_hint(str(exc), slug, channel)
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
@@ -862,7 +941,7 @@ class Publisher:
             "url": sent.url if sent else None,
             "extra": dict(sent.extra) if sent else {},
             "sent_at": utc_iso(self.clock()),
-            "cost": item.cost,
+            "cost": str(item.cost) if item.cost is not None else None,
         }
         if item.channel == "x":
             self.store.update_post(
@@ -928,6 +1007,31 @@ def _written(fields: PostFields) -> edits.Written:
         featured_media=fields.featured_media,
         status=fields.status,
     )
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)
+
+
+def _retry_hint(why: str, slug: str, channel: str) -> str:
+    """``why`` with the exact `pipeline retry` command that re-queues this announcement."""
+    command = f"pipeline retry {slug} --channel {channel}"
+    if "pipeline retry POST" in why:
+        return why.replace("pipeline retry POST", command)
+    return f"{why}; then `{command}`"
+
+
+def _budget(setup: ChannelSetup) -> Decimal | None:
+    settings = setup.settings
+    return settings.monthly_budget if isinstance(settings, XSettings) else None
 
 
 def _sent_id(sent: Sent | None) -> str | None:

@@ -50,7 +50,14 @@ from pipeline.publisher import Echo
 from pipeline.scheduler.runner import RunReport, run_due, scheduled
 from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_now
-from pipeline.wiring import Services, channel_setups, close_channels, require, services
+from pipeline.wiring import (
+    Services,
+    channel_setups,
+    close_channels,
+    require,
+    services,
+    wordpress_access,
+)
 from pipeline.workspace import Workspace, load_workspace
 
 if TYPE_CHECKING:
@@ -180,7 +187,8 @@ class Runtime:
         self._fingerprint = fingerprint(settings)
         workspace = load_workspace(settings, store.pinned_slugs())
         wordpress, self._http = self._wordpress(workspace)
-        self._services = Services(workspace, store, wordpress, channel_setups(workspace), clock)
+        channels = channel_setups(workspace, clock=clock)
+        self._services = Services(workspace, store, wordpress, channels, clock)
         self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
 
     @property
@@ -241,7 +249,7 @@ class Runtime:
         if _channels_config(workspace) != _channels_config(old.workspace):
             retired = old.channels
             self._retired.append(lambda: close_channels(retired))
-            channels = channel_setups(workspace)
+            channels = channel_setups(workspace, clock=self.clock)
         self._services = Services(workspace, self.store, wordpress, channels, self.clock)
         self._http = http
         self._fingerprint = seen
@@ -252,13 +260,13 @@ class Runtime:
     def _wordpress(
         self, workspace: Workspace
     ) -> tuple[WordPressClient | None, httpx.Client | None]:
-        if not workspace.credentials.wordpress.configured:
+        access = wordpress_access(workspace, self.clock)
+        if access is None:
             return None, None
         from pipeline.wordpress import WordPressClient, make_http_client
 
-        settings = workspace.settings.wordpress
-        creds = workspace.credentials.wordpress
-        http = make_http_client(settings, creds)
+        settings, creds = access.settings, access.credentials
+        http = make_http_client(settings, creds, auth=access.auth)
         if self._hooks:
             hooks = http.event_hooks
             http.event_hooks = {**hooks, "request": [*hooks.get("request", []), *self._hooks]}
