@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.config import Settings
+from pipeline.core import edits
 from pipeline.core.importing import PostFile
-from pipeline.core.plan import content_hash
 from pipeline.core.posts import CHANNELS
 from pipeline.errors import PostError
 from pipeline.importer import ImportPlan, ImportResult
@@ -124,7 +124,7 @@ def _record(store: Store, item: PostFile) -> None:
         wp_status=source.status,
         title=source.title,
         sent_hash=None,
-        remote_hash=content_hash(source.content),
+        remote_hash=edits.record(edits.Written(content=source.content)),
         live_at=utc_iso(source.date_gmt) if live and source.date_gmt else None,
         conflict=None,
         sending_hash=None,

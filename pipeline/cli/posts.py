@@ -107,12 +107,14 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     with services(obj.config, online=False) as found:
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
+        waiting: dict[str, str] = {}
         if not posts:
             from pipeline.scheduler.runner import due_now
 
-            targets = list(due_now(found, found.clock()).targets)
+            work = due_now(found, found.clock())
+            targets, waiting = list(work.targets), dict(work.waiting)
         publisher = found.publisher()
-        result = publisher.plan(targets, announce=not no_announce, owed=not posts)
+        result = publisher.plan(targets, announce=not no_announce, owed=not posts, waiting=waiting)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:
         sys.exit(2)

@@ -51,7 +51,7 @@ class Seen:
 @dataclass(frozen=True)
 class PublishItem:
     slug: str
-    action: str  # create | update | unchanged | blocked
+    action: str  # create | update | unchanged | blocked | waits (for an earlier part)
     title: str
     uploads: tuple[Path, ...]
     categories: tuple[str, ...]
@@ -127,7 +127,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        writes = any(p.action != "unchanged" for p in self.publishes)
+        writes = any(p.action not in ("unchanged", "waits") for p in self.publishes)
         backfills = any(b.waits is None for b in self.backfills)
         return not (writes or backfills or any(a.sends for a in self.announcements))
 
@@ -161,10 +161,6 @@ def fingerprint(post: Post, html: str, featured: str | None) -> str:
         "featured": featured,
     }
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def content_hash(html: str) -> str:
-    return hashlib.sha256(html.strip().encode()).hexdigest()
 
 
 def live_map(records: Mapping[str, PostRecord]) -> dict[str, str]:
@@ -339,6 +335,8 @@ def _publish_action(
 ) -> tuple[str, str]:
     if record is None or record.wp_id is None:
         return "create", "new post"
+    if record.wp_status == "deleted":
+        return "create", "deleted in WordPress: published anew"
     if record.wp_status == "trash":
         return "blocked", (
             "in WordPress's trash: restore it there (Posts → Trash → Restore), or delete it "
@@ -419,7 +417,7 @@ def describe(plan: Plan, posts_dir: Path) -> str:
                 f"          backdated to {utc_iso(item.backdate)} (its publish_at: an old post)"
             )
         lines += [f"          upload {_shown(path, posts_dir)}" for path in item.uploads]
-        if item.action != "unchanged" and (item.categories or item.tags):
+        if item.action not in ("unchanged", "waits") and (item.categories or item.tags):
             lines.append(
                 f"          categories: {', '.join(item.categories) or '-'}; "
                 f"tags: {', '.join(item.tags) or '-'}"

@@ -437,14 +437,16 @@ class WordPressClient:
     def _create_or_adopt(self, fields: PostFields) -> tuple[RemotePost, Action, datetime | None]:
         try:
             post, server_now = self._save(None, fields)
-        except AmbiguousOutcome:
+        except AmbiguousOutcome as exc:
             found = self.find_post(fields.slug)
             if found is None:
                 raise
             log.warning(
-                "creating %r had an unknown outcome; it did happen: adopting post %d",
+                "creating %r had an unknown outcome (%s); it did happen: adopting post %d",
                 fields.slug,
+                exc,
                 found.id,
+                extra={"retry": True, "outcome": "adopted"},  # in the job log too
             )
             # Update anyway: the request may have died half-way (terms or image not yet set).
             post, server_now = self._save(found.id, fields)
