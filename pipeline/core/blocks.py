@@ -29,8 +29,16 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from justhtml.dom import Element
 from markdown_it.token import Token
 
+from pipeline.core.dom import (
+    escape_attribute,
+    escape_text,
+    normal_html,
+    parse_fragment,
+    serialize_nodes,
+)
 from pipeline.core.posts import Post
 from pipeline.core.render import (
     SERIES_MARKER,
@@ -53,14 +61,6 @@ class Block:
     name: str
     attrs: Mapping[str, Any] = field(default_factory=dict)
     inner: tuple[Node, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """The block as ``wp.blocks.createBlock`` takes it (for the editor-made fixtures)."""
-        return {
-            "name": self.name,
-            "attributes": dict(self.attrs),
-            "innerBlocks": [node.to_json() for node in self.inner if isinstance(node, Block)],
-        }
 
 
 @dataclass(frozen=True)
@@ -326,24 +326,6 @@ _KINDS: dict[str, _Kind] = {
 
 
 # ---------------------------------------------------------------------------------- rich text
-# The browser's innerHTML serialisation (HTML standard, as Chromium 138+ does it).
-def _text(value: str) -> str:
-    value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return value.replace("\xa0", "&nbsp;")
-
-
-def _attr(value: str) -> str:
-    return _text(value).replace('"', "&quot;")
-
-
-# Inline HTML the editor's rich text keeps as it is: phrasing content (anything else would make
-# the browser close the paragraph around it).
-_PHRASING = frozenset(
-    {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "i", "img",
-     "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strong", "sub", "sup", "time", "u",
-     "var", "wbr"}
-)  # fmt: skip
-_VOID = frozenset({"br", "img", "wbr"})
 _MARKS = {"em": "em", "strong": "strong", "s": "s"}
 
 
@@ -351,98 +333,91 @@ class _Unsuitable(Exception):
     """This Markdown has no exact block form: write it as an HTML block instead."""
 
 
-def rich_text(children: Sequence[Token]) -> str:
-    """Inline tokens as the editor's rich text holds them (raises _Unsuitable)."""
+def rich_text(children: Sequence[Token], tag: str) -> str:
+    """Inline tokens as the editor's rich text in a ``tag`` element holds them.
+
+    Raises _Unsuitable when inline HTML would not stay inside that element in a browser."""
     out: list[str] = []
-    open_tags: list[str] = []
+    raw_html = False
     for child in children:
         kind = child.type
         if kind == "text":
-            out.append(_text(child.content))
+            out.append(escape_text(child.content))
         elif kind == "softbreak":
             out.append(" ")  # as in classic HTML: a newline would not survive the editor either
         elif kind == "hardbreak":
             out.append("<br>")
         elif kind == "code_inline":
-            out.append(f"<code>{_text(child.content)}</code>")
+            out.append(f"<code>{escape_text(child.content)}</code>")
         elif kind.endswith("_open") and kind[:-5] in _MARKS:
-            open_tags.append(_MARKS[kind[:-5]])
             out.append(f"<{_MARKS[kind[:-5]]}>")
         elif kind.endswith("_close") and kind[:-6] in _MARKS:
-            _close(open_tags, _MARKS[kind[:-6]])
             out.append(f"</{_MARKS[kind[:-6]]}>")
         elif kind == "link_open":
-            open_tags.append("a")
             out.append(_rich_tag("a", child.attrs.items()))
         elif kind == "link_close":
-            _close(open_tags, "a")
             out.append("</a>")
         elif kind == "image":
-            attrs = {**child.attrs, "alt": image_alt(child)}
-            out.append(_rich_tag("img", attrs.items()))
+            out.append(_rich_tag("img", {**child.attrs, "alt": image_alt(child)}.items()))
         elif kind == "html_inline":
-            out.append(_inline_html(child.content, open_tags))
+            raw_html = True
+            out.append(child.content)
         else:
             raise _Unsuitable(kind)
-    if open_tags:
-        raise _Unsuitable(f"unclosed {open_tags}")
-    return "".join(out)
+    content = "".join(out)
+    return _as_browser_reads(content, tag) if raw_html else content
 
 
 def _rich_tag(name: str, attrs: Iterable[tuple[str, str | int | float]]) -> str:
-    return f"<{name}" + "".join(f' {key}="{_attr(str(value))}"' for key, value in attrs) + ">"
+    written = "".join(f' {key}="{escape_attribute(str(value))}"' for key, value in attrs)
+    return f"<{name}{written}>"
 
 
-def _close(open_tags: list[str], name: str) -> None:
-    if not open_tags or open_tags.pop() != name:
-        raise _Unsuitable(f"</{name}> closes nothing")
+def _as_browser_reads(content: str, tag: str) -> str:
+    """``content`` as a browser reads it inside ``tag``: respelt, elements closed; raises
+    _Unsuitable if the browser would move some of it out (a ``<div>`` ends a ``<p>``)."""
+    path = ["table", "tbody", "tr", tag] if tag in ("td", "th") else [tag]
+    html = "".join(f"<{name}>" for name in path) + content + f"</{tag}>"
+    nodes = parse_fragment(html)
+    for name in path:
+        if len(nodes) != 1 or not isinstance(nodes[0], Element) or nodes[0].name != name:
+            raise _Unsuitable(content)
+        nodes = list(nodes[0].children or [])
+    return serialize_nodes(nodes, tag)
 
 
-class _TagReader(HTMLParser):
+class _OpenElements(HTMLParser):
+    """Counts the elements an HTML block opens and leaves open (``<details>`` ... Markdown ...)."""
+
+    # End tags HTML lets one leave out: such an element is closed by what follows anyway.
+    OPTIONAL_END = frozenset(
+        {"p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot",
+         "colgroup", "caption", "rb", "rt", "rtc", "rp", "html", "head", "body"}
+    )  # fmt: skip
+    VOID = frozenset(
+        {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+         "track", "wbr"}
+    )  # fmt: skip
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.items: list[tuple[str, str, list[tuple[str, str | None]]]] = []
+        self.open = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.items.append(("start", tag, attrs))
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.items.append(("start", tag, attrs))  # a browser ignores the slash
+        if tag not in self.OPTIONAL_END and tag not in self.VOID:
+            self.open += 1
 
     def handle_endtag(self, tag: str) -> None:
-        self.items.append(("end", tag, []))
-
-    def handle_comment(self, data: str) -> None:
-        self.items.append(("comment", data, []))
-
-    def handle_data(self, data: str) -> None:
-        self.items.append(("data", data, []))
-
-    def unknown_decl(self, data: str) -> None:
-        self.items.append(("data", data, []))
+        if tag not in self.OPTIONAL_END and tag not in self.VOID:
+            self.open -= 1
 
 
-def _inline_html(raw: str, open_tags: list[str]) -> str:
-    """One inline HTML tag or comment, as the browser would write it back."""
-    reader = _TagReader()
-    reader.feed(raw)
-    reader.close()
-    if len(reader.items) != 1:
-        raise _Unsuitable(raw)
-    kind, name, attrs = reader.items[0]
-    if kind == "comment":
-        return f"<!--{name}-->"
-    if kind == "data" or name not in _PHRASING:
-        raise _Unsuitable(raw)
-    if kind == "end":
-        _close(open_tags, name)
-        return f"</{name}>"
-    if name not in _VOID:
-        open_tags.append(name)
-    seen: dict[str, str] = {}
-    for key, value in attrs:
-        seen.setdefault(key, value or "")  # a browser keeps the first of a repeated attribute
-    return _rich_tag(name, seen.items())
+def _left_open(html: str) -> int:
+    """How many elements ``html`` opens without closing them (negative: closes earlier ones)."""
+    counter = _OpenElements()
+    counter.feed(html)
+    counter.close()
+    return counter.open
 
 
 # ------------------------------------------------------------------------------ from tokens
@@ -484,6 +459,9 @@ class _Builder:
                 out.append(Verbatim(text))
                 while end < len(tokens) and (tokens[end].map or [last_line])[0] < last_line:
                     end += 1
+            elif tokens[index].type == "html_block" and _left_open(tokens[index].content) > 0:
+                end = _closing_html(tokens, index)
+                out.append(_html(render_tokens(tokens[index:end])))
             else:
                 out.extend(self.block(tokens, index, end))
             index = end
@@ -503,7 +481,8 @@ class _Builder:
                 return [self.paragraph(tokens[start + 1])]
             if kind == "heading_open":
                 level = int(token.tag[1:])
-                attrs = {"content": rich_text(tokens[start + 1].children or []), "level": level}
+                content = rich_text(tokens[start + 1].children or [], token.tag)
+                attrs = {"content": content, "level": level}
                 return [Block("core/heading", attrs)]
             if kind in ("bullet_list_open", "ordered_list_open"):
                 return [self.list_block(tokens, start, end)]
@@ -527,7 +506,7 @@ class _Builder:
         if len(images) > 1:
             inner = tuple(self.image(image, href) for image, href in images)
             return Block("core/gallery", {"linkTo": "none"}, inner)
-        return Block("core/paragraph", {"content": rich_text(children)})
+        return Block("core/paragraph", {"content": rich_text(children, "p")})
 
     def image(self, image: Token, href: str | None) -> Block:
         src = str(image.attrGet("src") or "")
@@ -539,7 +518,7 @@ class _Builder:
         attrs["alt"] = image_alt(image)
         title = image.attrGet("title")
         if title:
-            attrs["caption"] = _text(str(title))
+            attrs["caption"] = escape_text(str(title))
         if href:
             attrs["href"] = href
         if image_id is not None:
@@ -572,7 +551,7 @@ class _Builder:
             part_end = _end_of(tokens, index)
             kind = tokens[index].type
             if kind == "paragraph_open" and index == start:
-                content = rich_text(tokens[index + 1].children or [])
+                content = rich_text(tokens[index + 1].children or [], "li")
             elif kind in ("bullet_list_open", "ordered_list_open"):
                 inner.append(self.list_block(tokens, index, part_end))
             else:  # a list item holds its text and nested lists only
@@ -593,7 +572,7 @@ class _Builder:
                 sections[section].append({"cells": row})
             elif token.type in ("th_open", "td_open"):
                 cell: dict[str, Any] = {
-                    "content": rich_text(tokens[index + 1].children or []),
+                    "content": rich_text(tokens[index + 1].children or [], token.tag),
                     "tag": token.tag,
                 }
                 style = str(token.attrGet("style") or "")
@@ -607,8 +586,8 @@ class _Builder:
         text = token.content.removesuffix("\n")
         language = token.info.split(maxsplit=1)[0] if token.info.strip() else ""
         if language.lower() in _PREFORMATTED:
-            return Block("core/preformatted", {"content": _text(text)})
-        attrs: dict[str, Any] = {"content": _text(text)}
+            return Block("core/preformatted", {"content": escape_text(text)})
+        attrs: dict[str, Any] = {"content": escape_text(text)}
         if _LANGUAGE.match(language):
             attrs["className"] = f"language-{language}"
         return Block("core/code", attrs)
@@ -646,7 +625,22 @@ class _Builder:
 
 
 def _html(content: str) -> Block:
-    return Block("core/html", {"content": content.strip("\n")})
+    """An HTML block, its HTML written as the editor will read it back."""
+    return Block("core/html", {"content": normal_html(content.strip("\n"))})
+
+
+def _closing_html(tokens: list[Token], start: int) -> int:
+    """The index after the HTML block that closes what ``tokens[start]`` opens (HTML around
+    Markdown, as in ``<details>`` ... ``</details>``); ``start + 1`` if none does."""
+    depth = 0
+    index = start
+    while index < len(tokens):
+        if tokens[index].type == "html_block":
+            depth += _left_open(tokens[index].content)
+            if depth <= 0:
+                return index + 1
+        index = _end_of(tokens, index)
+    return start + 1
 
 
 def _end_of(tokens: list[Token], start: int) -> int:

@@ -21,7 +21,7 @@ import stamina
 import websocket
 
 CHROMIUM = Path("/usr/bin/chromium")
-INSTALL_HINT = "install Debian's chromium: apt-get install -y chromium (scripts/wordpress.sh install)"
+INSTALL_HINT = "install Debian's chromium: scripts/wordpress.sh install (apt-get install chromium)"
 
 
 class BrowserError(RuntimeError):
