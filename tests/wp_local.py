@@ -15,6 +15,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -54,6 +55,13 @@ class LocalWordPress:
             raise RuntimeError(
                 f"scripts/wordpress.sh reset failed ({done.returncode}): {done.stderr.strip()}"
             )
+
+
+def site_env() -> dict[str, Any]:
+    """All of ``env.json`` (admin password, WordPress version, config file...) for the tests that
+    need more than the REST credentials, e.g. a wp-admin login in a browser."""
+    env: dict[str, Any] = json.loads((_state_dir() / "env.json").read_text(encoding="utf-8"))
+    return env
 
 
 def _load_site() -> tuple[LocalWordPress | None, str]:

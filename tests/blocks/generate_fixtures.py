@@ -28,7 +28,7 @@ from pipeline.core.blocks import Block, post_blocks
 from tests.blocks import corpus
 from tests.blocks.browser import Browser
 from tests.blocks.cases import CASES
-from tests.wp_local import _state_dir
+from tests.wp_local import site_env
 
 # Runs in the editor page: serialise each block, then parse it back as the editor would on open.
 SERIALISE_JS = """
@@ -91,7 +91,7 @@ def generate(url: str, user: str, password: str, version: str) -> dict[str, Any]
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--env", type=Path, default=_state_dir() / "env.json")
+    parser.add_argument("--env", type=Path, help="default: the local site's (WP_STATE_DIR)")
     parser.add_argument("--url")
     parser.add_argument("--user")
     parser.add_argument("--password")
@@ -99,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     env: dict[str, Any] = {}
-    if not (args.url and args.user and args.password and args.version):
+    if args.env is not None:
         env = json.loads(args.env.read_text(encoding="utf-8"))
+    elif not (args.url and args.user and args.password and args.version):
+        env = site_env()
     url = str(args.url or env["url"]).rstrip("/")
     version = str(args.version or env["wp_version"])
     data = generate(url, args.user or env["user"], args.password or env["admin_password"], version)
