@@ -242,6 +242,13 @@ def test_raw_html_is_an_html_block_as_the_browser_reads_it() -> None:
     )
 
 
+def test_a_stray_end_tag_makes_no_block() -> None:
+    assert blocks_of("Text.\n\n</div>\n\nMore.\n") == [
+        Block("core/paragraph", {"content": "Text."}),
+        Block("core/paragraph", {"content": "More."}),
+    ]
+
+
 def test_html_around_markdown_is_one_html_block() -> None:
     block = only("<details>\n<summary>S</summary>\n\n*inside*\n\n</details>\n")
     assert block.attrs["content"] == (

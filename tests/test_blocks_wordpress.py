@@ -27,8 +27,8 @@ import pytest
 
 from pipeline.core.blocks import Block, Node, post_blocks, serialize
 from tests.blocks import corpus
-from tests.blocks.browser import Browser
-from tests.wp_local import LocalWordPress, site_env
+from tests.blocks.browser import CHROMIUM, INSTALL_HINT, Browser
+from tests.wp_local import LocalWordPress, in_ci, site_env
 
 pytestmark = pytest.mark.wordpress
 
@@ -198,6 +198,10 @@ def test_wordpress_parses_the_blocks_written(
 @pytest.fixture(scope="module")
 def editor(wordpress_site: LocalWordPress) -> Iterator[Browser]:
     """Headless Chromium logged in to wp-admin as the site's administrator."""
+    if not CHROMIUM.exists():
+        if in_ci():
+            pytest.fail(f"{CHROMIUM} is required in CI: {INSTALL_HINT}", pytrace=False)
+        pytest.skip(f"{CHROMIUM} is missing: {INSTALL_HINT}")
     with Browser() as browser:
         browser.login(wordpress_site.url, wordpress_site.user, str(site_env()["admin_password"]))
         yield browser

@@ -87,7 +87,7 @@ def _load_site() -> tuple[LocalWordPress | None, str]:
     return site, ""
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -96,7 +96,7 @@ def wordpress_site() -> LocalWordPress:
     """The running local WordPress; skipped (or failed when CI is set) if it is not up."""
     site, why = _load_site()
     if site is None:
-        if _in_ci():
+        if in_ci():
             pytest.fail(
                 f"local WordPress is required in CI but is not available ({why}); "
                 "run scripts/wordpress.sh install && scripts/wordpress.sh start first",

@@ -461,7 +461,7 @@ class _Builder:
                     end += 1
             elif tokens[index].type == "html_block" and _left_open(tokens[index].content) > 0:
                 end = _closing_html(tokens, index)
-                out.append(_html(render_tokens(tokens[index:end])))
+                out.extend(_html(render_tokens(tokens[index:end])))
             else:
                 out.extend(self.block(tokens, index, end))
             index = end
@@ -492,7 +492,7 @@ class _Builder:
                 return [self.table(tokens[start:end])]
         except _Unsuitable:
             pass
-        return [_html(render_tokens(tokens[start:end]))]
+        return _html(render_tokens(tokens[start:end]))
 
     # --- paragraphs, images, embeds
     def paragraph(self, inline: Token) -> Block:
@@ -597,10 +597,10 @@ class _Builder:
         token = tokens[start]
         content = token.content.strip()
         if content == SERIES_MARKER:
-            return [_html(series_html(self.post, self.site, self.depends))]
+            return _html(series_html(self.post, self.site, self.depends))
         if _MORE.match(content):
             return [Block("core/more")]
-        return [_html(token.content)]
+        return _html(token.content)
 
     def block_markup(self, token: Token) -> tuple[str, int] | None:
         """Block markup starting at this HTML token, to its closing delimiter, and the line after
@@ -624,9 +624,11 @@ class _Builder:
         return None
 
 
-def _html(content: str) -> Block:
-    """An HTML block, its HTML written as the editor will read it back."""
-    return Block("core/html", {"content": normal_html(content.strip("\n"))})
+def _html(content: str) -> list[Node]:
+    """An HTML block, its HTML written as the editor will read it back (none if that is empty,
+    as a stray end tag is)."""
+    html = normal_html(content.strip("\n"))
+    return [Block("core/html", {"content": html})] if html.strip() else []
 
 
 def _closing_html(tokens: list[Token], start: int) -> int:
