@@ -1,7 +1,8 @@
 """The block corpus on the real WordPress: its own parser, and its block editor in Chromium.
 
 Every corpus post is rendered to blocks against the real site (its images uploaded first, so the
-blocks name real attachment ids) and published over REST. Then:
+blocks name real attachment ids; the markup in the dialect its block registry gives) and published
+over REST. Then:
 
 - WordPress's PHP ``parse_blocks`` (``tests/blocks/parse_blocks.php``, run with php-cli on the test
   site) finds the blocks the renderer wrote and no classic (freeform) content;
@@ -25,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipeline.core.blocks import Block, Node, post_blocks, serialize
+from pipeline.core.blocks import WORDPRESS_6_1, Block, Node, dialect_of, post_blocks, serialize
 from tests.blocks import corpus
 from tests.blocks.browser import CHROMIUM, INSTALL_HINT, Browser
 from tests.wp_local import LocalWordPress, in_ci, site_env
@@ -81,10 +82,12 @@ def published(wordpress_site: LocalWordPress) -> dict[str, Published]:
     with httpx.Client(base_url=f"{wordpress_site.url}/wp-json", auth=wordpress_site.auth) as api:
         media = {path: upload(api, path) for path in corpus.images(posts)}
         site = corpus.site(posts, wordpress_site.url, media)
+        dialect = dialect_of(api.get("/wp/v2/block-types", timeout=30).raise_for_status().json())
+        assert dialect == WORDPRESS_6_1, "the tests' site is Debian 12's WordPress 6.1"
         found = {}
         for slug, post in posts.items():
             nodes = post_blocks(post, site)[0]
-            content = serialize(nodes)
+            content = serialize(nodes, dialect)
             answer = api.post(
                 "/wp/v2/posts",
                 json={"title": post.title, "slug": slug, "status": "publish", "content": content},

@@ -51,7 +51,43 @@ from pipeline.core.render import (
     series_html,
 )
 
-WORDPRESS_VERSION = "6.1"  # the editor whose saved forms these are (see the module docstring)
+
+@dataclass(frozen=True)
+class Dialect:
+    """The few blocks whose saved markup changed between WordPress versions, and how this site's
+    editor saves them. :func:`dialect_of` reads it from the site's block registry."""
+
+    heading_class: bool = False  # <h2 class="wp-block-heading">: WordPress 6.2 and later
+    list_class: bool = False  # <ul class="wp-block-list">: WordPress 6.5 and later
+    table_fixed_layout: bool = False  # tables are class="has-fixed-layout" unless told otherwise
+    preformatted_br: bool = False  # line breaks in preformatted text are <br>: rich-text values
+
+
+WORDPRESS_6_1 = Dialect()  # Debian 12's WordPress: the tests' site, and the fixtures
+WORDPRESS_6_9 = Dialect(
+    heading_class=True, list_class=True, table_fixed_layout=True, preformatted_br=True
+)
+
+
+def dialect_of(block_types: Iterable[Mapping[str, Any]]) -> Dialect:
+    """The dialect of a site from its block types (REST ``/wp/v2/block-types``, which serves each
+    block's ``block.json``): a block whose ``supports`` allow a class name gets its
+    ``wp-block-*`` class in the markup; the table's ``hasFixedLayout`` default says its layout."""
+    by_name = {str(entry.get("name")): entry for entry in block_types}
+
+    def class_name(block: str) -> bool:
+        return bool((by_name.get(block, {}).get("supports") or {}).get("className", True))
+
+    def attribute(block: str, name: str) -> Mapping[str, Any]:
+        found = (by_name.get(block, {}).get("attributes") or {}).get(name)
+        return found if isinstance(found, Mapping) else {}
+
+    return Dialect(
+        heading_class=class_name("core/heading"),
+        list_class=class_name("core/list"),
+        table_fixed_layout=bool(attribute("core/table", "hasFixedLayout").get("default", False)),
+        preformatted_br=attribute("core/preformatted", "content").get("type") == "rich-text",
+    )
 
 
 @dataclass(frozen=True)
@@ -73,10 +109,10 @@ class Verbatim:
 Node = Block | Verbatim
 
 
-def render_blocks(post: Post, site: Site) -> Rendered:
-    """Like :func:`~pipeline.core.render.render`, in block-editor markup."""
+def render_blocks(post: Post, site: Site, dialect: Dialect = WORDPRESS_6_1) -> Rendered:
+    """Like :func:`~pipeline.core.render.render`, in block-editor markup for ``dialect``."""
     blocks, depends = post_blocks(post, site)
-    return Rendered(html=serialize(blocks), depends_on=depends)
+    return Rendered(html=serialize(blocks, dialect), depends_on=depends)
 
 
 def post_blocks(post: Post, site: Site) -> tuple[list[Node], frozenset[str]]:
@@ -99,32 +135,36 @@ class _Kind:
 
     comment: tuple[tuple[str, object], ...]
     sourced: frozenset[str]
-    save: Callable[[Mapping[str, Any], str], str]
+    save: Callable[[Mapping[str, Any], str, Dialect], str]
 
 
-def serialize(blocks: Sequence[Node]) -> str:
+def serialize(blocks: Sequence[Node], dialect: Dialect = WORDPRESS_6_1) -> str:
     """The editor's ``wp.blocks.serialize(blocks)``."""
-    return "\n\n".join(_serialize_node(node) for node in blocks)
+    return "\n\n".join(_serialize_node(node, dialect) for node in blocks)
 
 
-def _serialize_node(node: Node) -> str:
+def _serialize_node(node: Node, dialect: Dialect) -> str:
     if isinstance(node, Verbatim):
         return node.markup
     kind = _KINDS[node.name]
     unknown = set(node.attrs) - {key for key, _ in kind.comment} - kind.sourced
     if unknown:
         raise ValueError(f"{node.name} has no attributes {sorted(unknown)}")
-    html = kind.save(node.attrs, serialize(node.inner))
+    html = kind.save(node.attrs, serialize(node.inner, dialect), dialect)
     attrs = {
         key: node.attrs[key]
         for key, default in kind.comment
-        if key in node.attrs and node.attrs[key] != default
+        if key in node.attrs and node.attrs[key] != _default(default, dialect)
     }
     name = node.name.removeprefix("core/")
     opener = f"wp:{name} {serialize_attributes(attrs)} " if attrs else f"wp:{name} "
     if not html:
         return f"<!-- {opener}/-->"
     return f"<!-- {opener}-->\n{html}\n<!-- /wp:{name} -->"
+
+
+def _default(default: object, dialect: Dialect) -> object:
+    return default(dialect) if callable(default) else default
 
 
 def serialize_attributes(attrs: Mapping[str, Any]) -> str:
@@ -166,30 +206,38 @@ def _classes(*names: str | None) -> str:
     return " ".join(name for name in names if name)
 
 
-def _save_paragraph(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_paragraph(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return f"<p>{attrs['content']}</p>"
 
 
-def _save_heading(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_heading(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     level = int(attrs.get("level", 2))
-    return f"<h{level}>{attrs['content']}</h{level}>"
+    opening = _tag(f"h{level}", [("class", "wp-block-heading" if dialect.heading_class else None)])
+    return f"{opening}{attrs['content']}</h{level}>"
 
 
-def _save_list(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_list(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     name = "ol" if attrs.get("ordered") else "ul"
     start = attrs.get("start")
-    return _tag(name, [("start", None if start is None else str(start))]) + f"{inner}</{name}>"
+    opening = _tag(
+        name,
+        [
+            ("start", None if start is None else str(start)),
+            ("class", "wp-block-list" if dialect.list_class else None),
+        ],
+    )
+    return f"{opening}{inner}</{name}>"
 
 
-def _save_list_item(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_list_item(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return f"<li>{attrs.get('content', '')}{inner}</li>"
 
 
-def _save_quote(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_quote(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return f'<blockquote class="wp-block-quote">{inner}</blockquote>'
 
 
-def _save_code(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_code(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     # The code block's own escaping: no shortcodes ([), no URL alone on a line (oEmbed).
     content = str(attrs.get("content", "")).replace("[", "&#91;")
     content = re.sub(
@@ -200,18 +248,23 @@ def _save_code(attrs: Mapping[str, Any], inner: str) -> str:
     )
 
 
-def _save_preformatted(attrs: Mapping[str, Any], inner: str) -> str:
-    return f'<pre class="wp-block-preformatted">{attrs.get("content", "")}</pre>'
+def _save_preformatted(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
+    content = str(attrs.get("content", ""))
+    if dialect.preformatted_br:
+        content = content.replace("\n", "<br>")
+    return f'<pre class="wp-block-preformatted">{content}</pre>'
 
 
-def _save_table(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_table(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     sections = []
     for section in ("head", "body"):
         rows = attrs.get(section) or []
         if rows:
             sections.append(f"<t{section}>" + "".join(_table_row(row) for row in rows))
             sections[-1] += f"</t{section}>"
-    return f'<figure class="wp-block-table"><table>{"".join(sections)}</table></figure>'
+    fixed = attrs.get("hasFixedLayout", dialect.table_fixed_layout)
+    table = _tag("table", [("class", "has-fixed-layout" if fixed else None)])
+    return f'<figure class="wp-block-table">{table}{"".join(sections)}</table></figure>'
 
 
 def _table_row(row: Mapping[str, Any]) -> str:
@@ -225,11 +278,11 @@ def _table_row(row: Mapping[str, Any]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def _save_separator(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_separator(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return '<hr class="wp-block-separator has-alpha-channel-opacity"/>'
 
 
-def _save_image(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_image(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     image_id, size = attrs.get("id"), attrs.get("sizeSlug")
     img = _tag(
         "img",
@@ -251,14 +304,14 @@ def _save_image(attrs: Mapping[str, Any], inner: str) -> str:
     return f'<figure class="{figure}">{img}</figure>'
 
 
-def _save_gallery(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_gallery(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return (
         '<figure class="wp-block-gallery has-nested-images columns-default is-cropped">'
         f"{inner}</figure>"
     )
 
 
-def _save_embed(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_embed(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     provider, kind = attrs.get("providerNameSlug"), attrs.get("type")
     classes = _classes(
         "wp-block-embed",
@@ -273,12 +326,16 @@ def _save_embed(attrs: Mapping[str, Any], inner: str) -> str:
     )
 
 
-def _save_html(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_html(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return str(attrs.get("content", ""))
 
 
-def _save_more(attrs: Mapping[str, Any], inner: str) -> str:
+def _save_more(attrs: Mapping[str, Any], inner: str, dialect: Dialect) -> str:
     return "<!--more-->"
+
+
+def _fixed_layout(dialect: Dialect) -> bool:
+    return dialect.table_fixed_layout
 
 
 _KINDS: dict[str, _Kind] = {
@@ -299,7 +356,9 @@ _KINDS: dict[str, _Kind] = {
     "core/quote": _Kind((), frozenset(), _save_quote),
     "core/code": _Kind((("className", _NO_DEFAULT),), frozenset({"content"}), _save_code),
     "core/preformatted": _Kind((), frozenset({"content"}), _save_preformatted),
-    "core/table": _Kind((("hasFixedLayout", False),), frozenset({"head", "body"}), _save_table),
+    "core/table": _Kind(
+        (("hasFixedLayout", _fixed_layout),), frozenset({"head", "body"}), _save_table
+    ),
     "core/separator": _Kind((("opacity", "alpha-channel"),), frozenset(), _save_separator),
     "core/image": _Kind(
         (("id", _NO_DEFAULT), ("sizeSlug", _NO_DEFAULT), ("linkDestination", _NO_DEFAULT)),

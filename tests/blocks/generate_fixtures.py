@@ -1,19 +1,21 @@
-"""Ask the block editor of a running WordPress how it saves every block the renderer writes.
+"""Ask a block editor how it saves every block the renderer writes.
 
     scripts/wordpress.sh start
     .venv/bin/python -m tests.blocks.generate_fixtures            # -> fixtures/wordpress-X.Y.json
 
-For another WordPress, point it at that site: ``--url``, ``--user`` and ``--password`` (a real
-login of an editor or administrator, not an application password: wp-admin needs a session), or
-``--env`` with an ``env.json`` written by ``scripts/wordpress.sh start``. ``--out`` names the file;
-the default is ``fixtures/wordpress-<major.minor>.json``.
+From a WordPress site (the default: the local one, per ``WP_STATE_DIR``; or ``--url``, ``--user``,
+``--password`` and ``--version`` for any other, with a real wp-admin login: the editor needs a
+session) it logs in in headless Chromium and uses the block editor of ``post-new.php``, which is
+never saved. With ``--bundle DIR`` it uses instead a page built from the block editor's npm
+packages for a WordPress version no local site runs (``tests/blocks/editor-bundle/README.md``).
 
-In headless Chromium it logs in to wp-admin, opens the block editor (post-new.php) and, in the page,
-runs ``wp.blocks.serialize(wp.blocks.createBlock(name, attributes, inner))`` for every case of
-``cases.py`` and for every distinct top-level block that ``pipeline.core.blocks`` makes of the
-corpus (rendered against ``corpus.example_site``). It also parses each result back with
-``wp.blocks.parse`` and records whether the editor finds it valid and serialises it back to the
-same bytes. Nothing is saved on the site: the new post is never saved.
+In the editor page it runs ``wp.blocks.serialize(wp.blocks.createBlock(name, attributes, inner))``
+for every case of ``cases.py`` and every distinct top-level block that ``pipeline.core.blocks``
+makes of the corpus (against ``corpus.example_site``), then parses each result back as the editor
+does when it opens a post: ``valid`` says whether every block of it is valid and what the current
+``save`` writes (no deprecation), ``reserialized`` is what the editor would save after opening it,
+``fixed`` whether that form survives another round unchanged. It also records the editor's
+``dialect`` (``pipeline.core.blocks.dialect_of`` of its block types).
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pipeline.core.blocks import Block, post_blocks
+from pipeline.core.blocks import Block, dialect_of, post_blocks
 from tests.blocks import corpus
 from tests.blocks.browser import Browser
 from tests.blocks.cases import CASES
@@ -36,15 +39,26 @@ SERIALISE_JS = """
   const make = (c) => wp.blocks.createBlock(c.name, c.attributes, c.innerBlocks.map(make));
   const check = (block) => block.isValid && wp.blocks.validateBlock(block)[0]
       && block.innerBlocks.every(check);
+  const again = (html) => wp.blocks.serialize(wp.blocks.parse(html));
   return cases.map((c) => {
     const serialized = wp.blocks.serialize([make(c)]);
     const parsed = wp.blocks.parse(serialized);
+    const reserialized = wp.blocks.serialize(parsed);
     return {
       serialized,
       valid: parsed.length === 1 && parsed[0].name === c.name && check(parsed[0]),
-      reserialized: wp.blocks.serialize(parsed),
+      reserialized,
+      fixed: again(reserialized) === reserialized,
     };
   });
+})
+"""
+
+# The block types' metadata that dialect_of reads, from the editor's own registry.
+BLOCK_TYPES_JS = """
+['core/heading', 'core/list', 'core/table', 'core/preformatted'].map((name) => {
+  const type = wp.blocks.getBlockType(name);
+  return {name, supports: type.supports, attributes: type.attributes};
 })
 """
 
@@ -63,26 +77,41 @@ def corpus_blocks() -> list[dict[str, Any]]:
     return list(seen.values())
 
 
-def serialise_in_editor(
-    browser: Browser, url: str, blocks: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def open_site_editor(browser: Browser, url: str, user: str, password: str) -> None:
+    browser.login(url, user, password)
     browser.open_editor(f"{url}/wp-admin/post-new.php")
-    results: list[dict[str, Any]] = browser.evaluate(f"{SERIALISE_JS}({json.dumps(blocks)})")
-    return results
 
 
-def generate(url: str, user: str, password: str, version: str) -> dict[str, Any]:
+def open_bundle(browser: Browser, bundle: Path) -> None:
+    page = bundle / "page.html"
+    page.write_text('<!doctype html><html><body><script src="bundle.js"></script></body></html>\n')
+    browser.goto(page.resolve().as_uri())
+    browser.wait_for("window.__ready === true")
+
+
+def bundle_source(bundle: Path) -> str:
+    def version(package: str) -> str:
+        manifest = bundle / "node_modules" / "@wordpress" / package / "package.json"
+        return str(json.loads(manifest.read_text(encoding="utf-8"))["version"])
+
+    return f"npm: @wordpress/block-library {version('block-library')}, blocks {version('blocks')}"
+
+
+def generate(browser: Browser, version: str, source: str) -> dict[str, Any]:
+    """The fixtures from the editor open in ``browser``."""
     cases = [{"id": case_id, "block": block} for case_id, block in CASES]
     found = corpus_blocks()
-    with Browser() as browser:
-        browser.login(url, user, password)
-        agent = str(browser.evaluate("navigator.userAgent"))
-        results = serialise_in_editor(browser, url, [c["block"] for c in cases] + found)
-    for entry, result in zip(cases + [{"block": b} for b in found], results, strict=True):
+    blocks = [c["block"] for c in cases] + found
+    results = browser.evaluate(f"{SERIALISE_JS}({json.dumps(blocks)})")
+    dialect = dialect_of(browser.evaluate(BLOCK_TYPES_JS))
+    agent = str(browser.evaluate("navigator.userAgent"))
+    for entry, result in zip(cases, results, strict=False):
         entry.update(result)
     return {
         "wordpress": version,
+        "source": source,
         "browser": agent.split(") ")[-1],
+        "dialect": asdict(dialect),
         "regenerate": "python -m tests.blocks.generate_fixtures (see its docstring)",
         "cases": cases,
         "corpus": [{"block": b, **r} for b, r in zip(found, results[len(cases) :], strict=True)],
@@ -95,28 +124,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url")
     parser.add_argument("--user")
     parser.add_argument("--password")
-    parser.add_argument("--version", help="the site's WordPress version (default: env.json's)")
+    parser.add_argument("--bundle", type=Path, help="a folder with an editor bundle.js")
+    parser.add_argument("--version", help="the editor's WordPress version (default: env.json's)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    env: dict[str, Any] = {}
-    if args.env is not None:
-        env = json.loads(args.env.read_text(encoding="utf-8"))
-    elif not (args.url and args.user and args.password and args.version):
-        env = site_env()
-    url = str(args.url or env["url"]).rstrip("/")
-    version = str(args.version or env["wp_version"])
-    data = generate(url, args.user or env["user"], args.password or env["admin_password"], version)
+    with Browser(timeout=120) as browser:
+        if args.bundle is not None:
+            if not args.version:
+                parser.error("--bundle needs --version")
+            version, source = str(args.version), bundle_source(args.bundle)
+            open_bundle(browser, args.bundle)
+        else:
+            env: dict[str, Any] = {}
+            if args.env is not None:
+                env = json.loads(args.env.read_text(encoding="utf-8"))
+            elif not (args.url and args.user and args.password and args.version):
+                env = site_env()
+            url = str(args.url or env["url"]).rstrip("/")
+            version, source = str(args.version or env["wp_version"]), "site"
+            open_site_editor(
+                browser, url, args.user or env["user"], args.password or env["admin_password"]
+            )
+        data = generate(browser, version, source)
     out = args.out or corpus.fixture_path(".".join(version.split(".")[:2]))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     entries = data["cases"] + data["corpus"]
-    bad = [e.get("id", e["block"]["name"]) for e in entries if not e["valid"]]
-    changed = [
-        e.get("id", e["block"]["name"]) for e in entries if e["reserialized"] != e["serialized"]
-    ]
     print(f"{out}: {len(entries)} blocks from WordPress {version} ({data['browser']})")
-    if bad or changed:
-        print(f"invalid when parsed back: {bad}; changed when parsed back: {changed}")
+    for what in ("valid", "fixed"):
+        bad = [e.get("id", e["block"]["name"]) for e in entries if not e[what]]
+        if bad:
+            print(f"not {what}: {bad}")
     return 0
 
 

@@ -1,0 +1,7 @@
+// The block editor's block API and core blocks, as WordPress loads them: window.wp.blocks.
+import * as blocks from '@wordpress/blocks';
+import { registerCoreBlocks } from '@wordpress/block-library';
+
+window.wp = { blocks };
+registerCoreBlocks();
+window.__ready = true;

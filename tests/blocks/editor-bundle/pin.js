@@ -1,0 +1,38 @@
+// Pins every @wordpress/* package to one Gutenberg release set: the exact version its dependents
+// declare as the least of their caret ranges (Gutenberg publishes all packages together and
+// each names the others at their versions of that release). Run after each `npm install` until
+// the number of pins stops growing: it writes package.json's "overrides".
+const fs = require('fs');
+const path = require('path');
+
+const dir = process.argv[2];
+const manifest = path.join(dir, 'package.json');
+const pkg = JSON.parse(fs.readFileSync(manifest));
+const pins = { ...(pkg.overrides || {}) };
+for (const name of ['@wordpress/block-library', '@wordpress/blocks']) {
+  if (pkg.dependencies[name] && !(name in pins)) pins[name] = pkg.dependencies[name];
+}
+const seen = new Set();
+const walk = (moduleDir) => {
+  const scope = path.join(moduleDir, 'node_modules', '@wordpress');
+  if (!fs.existsSync(scope)) return;
+  for (const name of fs.readdirSync(scope)) {
+    const file = path.join(scope, name, 'package.json');
+    if (!fs.existsSync(file) || seen.has(file)) continue;
+    seen.add(file);
+    const meta = JSON.parse(fs.readFileSync(file));
+    if (pins[`@wordpress/${name}`] === meta.version) {
+      for (const [dep, range] of Object.entries(meta.dependencies || {})) {
+        if (dep.startsWith('@wordpress/') && !(dep in pins)) pins[dep] = range.replace(/^[\^~]/, '');
+      }
+    }
+    walk(path.join(scope, name));
+  }
+};
+walk(dir);
+pkg.overrides = pins;
+for (const name of ['@wordpress/block-library', '@wordpress/blocks']) {
+  if (pins[name]) pkg.dependencies[name] = pins[name];
+}
+fs.writeFileSync(manifest, JSON.stringify(pkg, null, 1) + '\n');
+console.log(Object.keys(pins).length);
