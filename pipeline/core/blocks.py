@@ -5,9 +5,11 @@ Two halves:
 - :func:`post_blocks` turns the tokens into :class:`Block` trees, each block with the attributes the
   block editor itself holds for it (what ``wp.blocks.createBlock(name, attributes, inner)`` takes).
 - :func:`serialize` writes blocks exactly as the editor saves them: the comment delimiters and the
-  HTML of each block's ``save`` function. The forms are WordPress 6.1's (Debian 12's package, the
-  one the tests run); ``tests/blocks/fixtures/`` holds what the editor itself produced for every
-  block and attribute combination used here, and the unit tests compare byte for byte.
+  HTML of each block's ``save`` function. A few blocks changed their saved markup after WordPress
+  6.1 (Debian 12's, the tests' site); a :class:`Dialect` says how the site's editor saves them, and
+  :func:`dialect_of` reads it from the site's block registry (REST ``/wp/v2/block-types``).
+  ``tests/blocks/fixtures/`` holds what the editor itself produced for every block and attribute
+  combination used here, per WordPress version, and the unit tests compare byte for byte.
 
 A block's HTML must also survive the editor's own parsing unchanged, or the editor would show it as
 changed (or invalid) the moment the writer opens the post. Rich text (a paragraph's content, a

@@ -31,7 +31,8 @@ const walk = (moduleDir) => {
 };
 walk(dir);
 pkg.overrides = pins;
-for (const name of ['@wordpress/block-library', '@wordpress/blocks']) {
+// What entry.js imports must be top-level packages.
+for (const name of ['@wordpress/block-library', '@wordpress/blocks', '@wordpress/block-editor']) {
   if (pins[name]) pkg.dependencies[name] = pins[name];
 }
 fs.writeFileSync(manifest, JSON.stringify(pkg, null, 1) + '\n');
