@@ -27,6 +27,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import stamina
+
 from pipeline.core.blocks import Block, dialect_of, post_blocks
 from tests.blocks import corpus
 from tests.blocks.browser import Browser
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", help="the editor's WordPress version (default: env.json's)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    stamina.instrumentation.set_on_retry_hooks([])  # waiting for the page is not worth a log line
     with Browser(timeout=120) as browser:
         if args.bundle is not None:
             if not args.version:
