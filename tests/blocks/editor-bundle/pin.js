@@ -1,6 +1,6 @@
-// Pins every @wordpress/* package to one Gutenberg release set: the exact version its dependents
-// declare as the least of their caret ranges (Gutenberg publishes all packages together and
-// each names the others at their versions of that release). Run after each `npm install` until
+// Pins every @wordpress/* package to one Gutenberg release set: the version its dependents declare
+// as the least of their caret ranges, or a later patch of it (Gutenberg publishes all packages
+// together and each names the others at their versions of that release). Run after each `npm install` until
 // the number of pins stops growing: it writes package.json's "overrides".
 const fs = require('fs');
 const path = require('path');
@@ -12,6 +12,13 @@ const pins = { ...(pkg.overrides || {}) };
 for (const name of ['@wordpress/block-library', '@wordpress/blocks']) {
   if (pkg.dependencies[name] && !(name in pins)) pins[name] = pkg.dependencies[name];
 }
+// "~X.Y.Z": that version or a later patch of the same line (a backport, or what a registry
+// mirror has when it misses the exact version).
+const sameLine = (pin, version) => {
+  if (!pin) return false;
+  const [want, have] = [pin.replace(/^~/, ''), version].map((v) => v.split('.').map(Number));
+  return want[0] === have[0] && want[1] === have[1] && have[2] >= want[2];
+};
 const seen = new Set();
 const walk = (moduleDir) => {
   const scope = path.join(moduleDir, 'node_modules', '@wordpress');
@@ -21,9 +28,9 @@ const walk = (moduleDir) => {
     if (!fs.existsSync(file) || seen.has(file)) continue;
     seen.add(file);
     const meta = JSON.parse(fs.readFileSync(file));
-    if (pins[`@wordpress/${name}`] === meta.version) {
+    if (sameLine(pins[`@wordpress/${name}`], meta.version)) {
       for (const [dep, range] of Object.entries(meta.dependencies || {})) {
-        if (dep.startsWith('@wordpress/') && !(dep in pins)) pins[dep] = range.replace(/^[\^~]/, '');
+        if (dep.startsWith('@wordpress/') && !(dep in pins)) pins[dep] = `~${range.replace(/^[\^~]/, '')}`;
       }
     }
     walk(path.join(scope, name));
