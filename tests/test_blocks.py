@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from pipeline.core.blocks import (
+    LATEST,
     WORDPRESS_6_1,
     WORDPRESS_6_9,
     Block,
@@ -136,8 +137,10 @@ def test_the_dialect_comes_from_the_block_types() -> None:
         {"name": "core/table", "attributes": {"hasFixedLayout": {"default": True}}},
         {"name": "core/preformatted", "attributes": {"content": {"type": "rich-text"}}},
     ]
+    old.append({"name": "core/preformatted", "attributes": {"content": {"type": "string"}}})
     assert dialect_of(old) == WORDPRESS_6_1
     assert dialect_of(new) == WORDPRESS_6_9
+    assert dialect_of([]) == LATEST
 
 
 def test_a_table_keeps_its_layout_whatever_the_default() -> None:

@@ -60,35 +60,45 @@ class Dialect:
     editor saves them. :func:`dialect_of` reads it from the site's block registry."""
 
     heading_class: bool = False  # <h2 class="wp-block-heading">: WordPress 6.2 and later
-    list_class: bool = False  # <ul class="wp-block-list">: WordPress 6.5 and later
-    table_fixed_layout: bool = False  # tables are class="has-fixed-layout" unless told otherwise
-    preformatted_br: bool = False  # line breaks in preformatted text are <br>: rich-text values
+    list_class: bool = False  # <ul class="wp-block-list">: 6.6 and later
+    table_fixed_layout: bool = False  # tables class="has-fixed-layout" unless told: 6.6 and later
+    preformatted_br: bool = False  # line breaks in preformatted text are <br>: 6.5 and later
 
 
 WORDPRESS_6_1 = Dialect()  # Debian 12's WordPress: the tests' site, and the fixtures
 WORDPRESS_6_9 = Dialect(
     heading_class=True, list_class=True, table_fixed_layout=True, preformatted_br=True
 )
+LATEST = WORDPRESS_6_9  # also what the blocks after 6.9 (block-library 10 and 11) say
 
 
 def dialect_of(block_types: Iterable[Mapping[str, Any]]) -> Dialect:
     """The dialect of a site from its block types (REST ``/wp/v2/block-types``, which serves each
     block's ``block.json``): a block whose ``supports`` allow a class name gets its
-    ``wp-block-*`` class in the markup; the table's ``hasFixedLayout`` default says its layout."""
+    ``wp-block-*`` class in the markup; the table's ``hasFixedLayout`` default says its layout;
+    a ``rich-text`` content type the preformatted line breaks. A block missing from the list
+    (a registry that would not say) is taken as the latest WordPress has it."""
     by_name = {str(entry.get("name")): entry for entry in block_types}
 
-    def class_name(block: str) -> bool:
-        return bool((by_name.get(block, {}).get("supports") or {}).get("className", True))
+    def class_name(block: str, latest: bool) -> bool:
+        if block not in by_name:
+            return latest
+        return bool((by_name[block].get("supports") or {}).get("className", True))
 
-    def attribute(block: str, name: str) -> Mapping[str, Any]:
-        found = (by_name.get(block, {}).get("attributes") or {}).get(name)
-        return found if isinstance(found, Mapping) else {}
+    def attribute(block: str, name: str, key: str, latest: object) -> object:
+        if block not in by_name:
+            return latest
+        found = (by_name[block].get("attributes") or {}).get(name)
+        return found.get(key) if isinstance(found, Mapping) else None
 
     return Dialect(
-        heading_class=class_name("core/heading"),
-        list_class=class_name("core/list"),
-        table_fixed_layout=bool(attribute("core/table", "hasFixedLayout").get("default", False)),
-        preformatted_br=attribute("core/preformatted", "content").get("type") == "rich-text",
+        heading_class=class_name("core/heading", LATEST.heading_class),
+        list_class=class_name("core/list", LATEST.list_class),
+        table_fixed_layout=bool(
+            attribute("core/table", "hasFixedLayout", "default", LATEST.table_fixed_layout)
+        ),
+        preformatted_br=attribute("core/preformatted", "content", "type", "rich-text")
+        == "rich-text",
     )
 
 
