@@ -231,7 +231,7 @@ def open_site(config: Path, wordpress: WordPressClient) -> Iterator[Services]:
     store = Store.open(settings.db_path, utc_now)
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
-        yield Services(workspace, store, wordpress, None, utc_now)
+        yield Services(workspace, store, wordpress, [], utc_now)
     finally:
         store.close()
 

@@ -83,16 +83,32 @@ class AmbiguousOutcome(RemoteError):
     """
 
 
-class XError(RemoteError):
+class ChannelError(RemoteError):
+    """A network we announce on (X, Bluesky, Mastodon) answered with an error."""
+
+
+class XError(ChannelError):
     """X answered with an error."""
 
 
-class DuplicateTweet(XError):
-    """X refused the text as a duplicate: an identical post already exists."""
+class DuplicatePost(ChannelError):
+    """The network refused the text as a duplicate: an identical post already exists (X)."""
 
 
-class RateLimited(XError):
-    """X's rate limit: try again after ``reset_at`` (UTC)."""
+class CreditsExhausted(ChannelError):
+    """The account has no credits left (X's HTTP 402). Held until the writer tops up and runs
+    ``pipeline retry``; never retried on a backoff (each try would fail the same)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=402, code="credits")
+
+
+class CannotTell(ChannelError):
+    """The network offers no way to find out whether an earlier attempt posted."""
+
+
+class RateLimited(ChannelError):
+    """A rate limit: try again after ``reset_at`` (UTC)."""
 
     def __init__(self, message: str, *, reset_at: datetime) -> None:
         self.reset_at = reset_at

@@ -22,6 +22,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from pipeline.core.posts import (
+    CHANNELS,
     KNOWN_KEYS,
     MAX_POST_BYTES,
     POST_SCHEME,
@@ -84,16 +85,81 @@ def load_posts(
     return LoadResult(tuple(good), tuple(errors + set_errors), tuple(warnings))
 
 
+# Keys of static-site generators (Jekyll, Hugo, Pelican), read as ours.
+ALIASES: Mapping[str, str] = {
+    "date": "publish_at",
+    "summary": "excerpt",
+    "description": "excerpt",
+    "image": "featured_image",
+    "cover": "featured_image",
+    "draft": "status",
+}
+# Jekyll's posts are named YYYY-MM-DD-slug.md: the name gives the date and the slug.
+_JEKYLL_NAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)")
+
+
+_JEKYLL_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}):?(\d{2})$")
+
+
+def _jekyll_name(path: Path) -> re.Match[str] | None:
+    return _JEKYLL_NAME.fullmatch(path.stem)
+
+
+def _file_slug(path: Path) -> str:
+    jekyll = _jekyll_name(path)
+    return slugify(jekyll["slug"] if jekyll else path.stem)
+
+
+def _resolve_aliases(
+    meta: dict[str, Any], lines: dict[str, int], path: Path
+) -> tuple[dict[str, Any], dict[str, int], dict[str, str]]:
+    """Aliased keys under our names; also which name the writer used for each (for errors)."""
+    meta, lines = dict(meta), dict(lines)
+    written: dict[str, str] = {}
+    for alias, key in ALIASES.items():
+        if alias not in meta:
+            continue
+        if key in meta:
+            other = written.get(key, key)
+            raise PostError(
+                f"both {other!r} and {alias!r} are set; {alias!r} means {key!r} here",
+                path=path,
+                line=lines.get(alias, 1),
+                fix=f"keep one of {other} and {alias}",
+            )
+        value = meta.pop(alias)
+        if alias == "draft":
+            value = _draft_status(value, path, lines.get(alias, 1))
+        meta[key], lines[key], written[key] = value, lines.pop(alias, 1), alias
+    jekyll = _jekyll_name(path)
+    if jekyll and "publish_at" not in meta:
+        meta["publish_at"], lines["publish_at"], written["publish_at"] = jekyll["date"], 1, "date"
+    return meta, lines, written
+
+
+def _draft_status(value: object, path: Path, line: int) -> str:
+    if not isinstance(value, bool):
+        raise PostError(
+            f"draft: {value!r} is not true or false",
+            path=path,
+            line=line,
+            fix="write draft: true or draft: false (or status: draft | ready)",
+        )
+    return "draft" if value else "ready"
+
+
 def _slug_hint(path: Path) -> str:
     """The slug a post that failed to load most likely has, so links to it are not dangling."""
     try:
         meta, _, _, _ = _split(_decode(_read_bytes(path), path), path)
     except PostError:
-        return slugify(path.stem)
+        return _file_slug(path)
     slug, title = meta.get("slug"), meta.get("title")
     if isinstance(slug, str) and slug:
         return slug
-    return slugify(title if isinstance(title, str) else "") or slugify(path.stem)
+    if _jekyll_name(path):
+        return _file_slug(path)
+    return slugify(title if isinstance(title, str) else "") or _file_slug(path)
 
 
 def load_post(
@@ -111,9 +177,10 @@ def load_post(
         f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {key!r} is ignored "
         f"(fix: remove it, or use one of: {', '.join(sorted(KNOWN_KEYS))})"
         for key in meta
-        if key not in KNOWN_KEYS
+        if key not in KNOWN_KEYS and key not in ALIASES
     ]
-    fields = _Fields(path, posts_dir, meta, key_lines)
+    meta, key_lines, written = _resolve_aliases(meta, key_lines, path)
+    fields = _Fields(path, posts_dir, meta, key_lines, written)
     title = fields.title()
     images, links = scan_body(body, body_line, path, posts_dir) if bodies else ((), ())
     post = Post(
@@ -249,15 +316,23 @@ class _Fields:
     """Reads and checks one post's front-matter values, each error pointing at its key's line."""
 
     def __init__(
-        self, path: Path, posts_dir: Path, meta: dict[str, Any], lines: dict[str, int]
+        self,
+        path: Path,
+        posts_dir: Path,
+        meta: dict[str, Any],
+        lines: dict[str, int],
+        written: Mapping[str, str] | None = None,
     ) -> None:
         self.path = path
         self.posts_dir = posts_dir
         self.meta = meta
         self.lines = lines
+        self.written = written or {}  # our key -> the alias the writer used (date, summary...)
 
     def error(self, key: str, message: str, fix: str) -> PostError:
-        return PostError(f"{key}: {message}", path=self.path, line=self.lines.get(key, 1), fix=fix)
+        name = self.written.get(key, key)
+        fix = fix.replace(f"{key}:", f"{name}:") if name != key else fix
+        return PostError(f"{name}: {message}", path=self.path, line=self.lines.get(key, 1), fix=fix)
 
     def title(self) -> str:
         title = self.meta.get("title")
@@ -271,7 +346,9 @@ class _Fields:
 
     def slug(self, title: str) -> str:
         if "slug" not in self.meta:
-            return slugify(title) or slugify(self.path.stem) or "post"
+            if _jekyll_name(self.path):  # the name a Jekyll site published it under
+                return _file_slug(self.path) or slugify(title) or "post"
+            return slugify(title) or _file_slug(self.path) or "post"
         slug = self.meta["slug"]
         if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", slug):
             raise self.error(
@@ -307,6 +384,8 @@ class _Fields:
         value = self.meta.get(key)
         if value is None:
             return None
+        if isinstance(value, str):  # Jekyll writes "2016-05-10 14:30:00 +0100"
+            value = _JEKYLL_OFFSET.sub(r"\1\2:\3", value.strip())
         try:
             return to_utc(value, tz)
         except BadTime as exc:
@@ -318,7 +397,8 @@ class _Fields:
         value = self.meta.get(key)
         if value is None:
             return ()
-        items = [value] if isinstance(value, str) else value
+        # "a, b" is two names, as static-site generators write them.
+        items = value.split(",") if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(v, str | int) for v in items):
             raise self.error(key, "must be a list of names", f"write {key}: [one, two]")
         names = [str(v).strip() for v in items if str(v).strip()]
@@ -332,17 +412,38 @@ class _Fields:
             raise self.error(key, "must be a path", f"write {key}: images/picture.jpg")
         return resolve_image(value, self.path, self.posts_dir, self.lines.get(key, 1))
 
-    def announce(self) -> str | bool:
+    def announce(self) -> str | bool | Mapping[str, str | bool]:
         value = self.meta.get("announce", True)
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip():
             return value
+        if isinstance(value, dict) and value:
+            return self._announce_table(value)
         raise self.error(
             "announce",
-            "must be a template or false",
-            'write announce: "New: {title} {url}" or announce: false',
+            "must be a template or false, or a table by channel",
+            'write announce: "New: {title} {url}", announce: false, or '
+            'announce: {x: false, bluesky: "New: {title} {url}"}',
         )
+
+    def _announce_table(self, value: dict[Any, Any]) -> dict[str, str | bool]:
+        table: dict[str, str | bool] = {}
+        for channel, choice in value.items():
+            if channel not in CHANNELS:
+                raise self.error(
+                    "announce",
+                    f"unknown channel {channel!r}",
+                    f"use {', '.join(CHANNELS)}",
+                )
+            if not (isinstance(choice, bool) or (isinstance(choice, str) and choice.strip())):
+                raise self.error(
+                    "announce",
+                    f"announce.{channel} must be a template or true/false",
+                    f'write {channel}: "New: {{title}} {{url}}" or {channel}: false',
+                )
+            table[str(channel)] = choice
+        return table
 
 
 @functools.lru_cache(maxsize=64)

@@ -1,9 +1,16 @@
-"""Carrying out a plan: publish to WordPress, backfill earlier posts, announce on X.
+"""Plan, then execute exactly that plan: publish to WordPress, backfill, announce on each channel.
 
-This is the one code path: ``pipeline publish`` and the scheduler's jobs both call
-``Publisher.publish``. Every step is recorded in the store before and after it runs, so a crash
-at any point is resumed without duplicates: a create always looks the slug up first, an
-announcement interrupted mid-call is re-sent with the same text and X's duplicate check decides.
+This is the one code path: ``pipeline publish``, ``--dry-run``, ``pipeline plan`` and the
+scheduler's jobs all go through :meth:`Publisher.plan` then :meth:`Publisher.execute`. The plan
+is built whole from what is known (the posts, the state, and — when online — WordPress read once);
+execution carries out its items in its order. Under the post's lock each item first compares the
+record with what it was planned on; if another process changed it meanwhile, that post alone is
+planned again and the job log says why.
+
+Every step change goes through the journal (:mod:`pipeline.journal`): recorded before and after it
+runs, so a crash at any point is resumed without duplicates — a create always looks the slug up
+first; an announcement interrupted mid-call is looked up on the channel (or, on X, re-sent with the
+same text so that X's duplicate check decides).
 """
 
 from __future__ import annotations
@@ -14,67 +21,115 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import Settings, missing_wordpress_credentials
-from pipeline.core.announce import compose
+from pipeline.channels.base import Channel, Outgoing, Sent
+from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
+from pipeline.core.announce import Limits, compose
+from pipeline.core.costs import (
+    MonthSummary,
+    month_label,
+    month_start,
+    month_summary,
+    over_budget_reason,
+    post_cost,
+    recorded_costs,
+    within_budget,
+)
 from pipeline.core.plan import (
     AnnounceItem,
+    BackfillItem,
     Plan,
+    PublishItem,
+    Seen,
+    apply_renames,
     content_hash,
     desired,
     live_map,
     make_plan,
     predicted_url,
+    renames,
 )
 from pipeline.core.posts import Image, Post
 from pipeline.core.records import PostRecord, Step
 from pipeline.core.render import Site, series_index
+from pipeline.core.steps import Status, is_due, status_of, waiting_until
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
-    DuplicateTweet,
+    CannotTell,
+    CreditsExhausted,
+    DuplicatePost,
     InputError,
     PipelineError,
     RateLimited,
 )
-from pipeline.store import Store
-from pipeline.timeutil import from_iso, utc_iso
+from pipeline.journal import Journal, retries_recorded
+from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
-    from pipeline.channels.x import XClient
+    from zoneinfo import ZoneInfo
+
+    from pipeline.store import Store
     from pipeline.wordpress import RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
-
-
-@dataclass
-class Result:
-    """What one publish run did, for the CLI's summary and exit code."""
-
-    done: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    conflicts: list[str] = field(default_factory=list)
-    deferred: list[str] = field(default_factory=list)
-    unknown: list[str] = field(default_factory=list)  # outcomes the writer has to settle
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed and not self.unknown
-
 
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
 
 
-def backoff(attempts: int) -> timedelta:
-    """How long a failed step waits before its next try: 30 s, 1 min, 2 min ... at most 1 h."""
-    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+@dataclass(frozen=True)
+class ChannelSetup:
+    """One network as this site uses it: its settings, and its client when it has credentials.
+
+    ``inactive`` says why there is no client and nothing is owed (no credentials at all);
+    ``incomplete`` why there is none although the writer meant to set it up (held, not dropped).
+    """
+
+    name: str
+    settings: ChannelSettings
+    client: Channel | None = None
+    inactive: str | None = None
+    incomplete: str | None = None
+    limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
+    where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
+
+    def known_limits(self) -> Limits:
+        if self.limits is not None:
+            return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
+        if self.client is not None:
+            return self.client.limits()
+        raise ValueError(f"{self.name}: no limits known")
+
+
+@dataclass
+class Result:
+    """What one execution did, for the CLI's summary and exit code."""
+
+    done: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)  # outcomes the writer has to settle
+    held: list[str] = field(default_factory=list)  # waits for the writer (credits, budget, keys)
+    executed: list[tuple[str, str]] = field(default_factory=list)  # (plan item key, outcome)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.unknown and not self.held
+
+    def record(self, key: str, outcome: str) -> None:
+        self.executed.append((key, outcome))
 
 
 class Publisher:
@@ -82,39 +137,54 @@ class Publisher:
         self,
         settings: Settings,
         posts: Sequence[Post],
-        store: Store,
         wordpress: WordPressClient | None,
-        x: XClient | None,
+        channels: Sequence[ChannelSetup],
         *,
-        clock: Clock,
-        echo: Echo = lambda line: None,
+        journal: Journal,
     ) -> None:
         self.settings = settings
         self.posts = {post.slug: post for post in posts}
         self.series = series_index(posts)
-        self.store = store
+        self.journal = journal
+        self.store = journal.store
+        self.clock = journal.clock
         self.wordpress = wordpress
-        self.x = x
-        self.clock = clock
-        self.echo = echo
+        self.channels = {setup.name: setup for setup in channels}
         self._media_lock = threading.Lock()
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # What one lookup of the new posts' slugs found, by slug; each serves one create.
+        self._looked_up: dict[str, RemotePost | None] = {}
+        # Channels that refused this run's credentials or are out of credits: not called again
+        # in this run (each call would fail the same), their announcements held with the reason.
+        self._halted: dict[str, str] = {}
 
-    # planning
+    # -- planning --------------------------------------------------------------------------
 
-    def plan(self, targets: Sequence[Post], *, announce: bool = True) -> Plan:
-        records = self.store.posts()
-        items = {}
-        if announce:
-            for post in targets:
-                url = (
-                    records[post.slug].permalink
-                    if post.slug in records and records[post.slug].permalink
-                    else predicted_url(self.settings.wordpress.url, post.slug)
-                )
-                items[post.slug] = self.announcement(post, url or "")
+    def plan(
+        self,
+        targets: Sequence[Post],
+        *,
+        announce: bool = True,
+        force: bool = False,
+        owed: bool = False,
+        refresh: bool = False,
+    ) -> Plan:
+        """The whole plan for making ``targets`` live now and everything else up to date.
+
+        ``owed`` adds the announcements of other live posts that are due again (the scheduler's
+        runs); ``refresh`` first reads from WordPress which posts were unpublished, trashed or
+        deleted there, so that the plan is what will happen.
+        """
+        if refresh:
+            self.refresh(self._wordpress())
+        recorded = self.store.posts()
+        moved = renames(list(self.posts.values()), recorded, self.settings.posts_dir.resolve())
+        records = dict(apply_renames(recorded, moved))
+        # A renamed post is announced under the permalink its new slug gives it.
+        announced = {**records, **{new: replace(records[new], permalink=None) for new in moved}}
+        items = self._announcements(targets, announced, announce=announce, owed=owed)
         return make_plan(
             list(self.posts.values()),
             records,
@@ -123,32 +193,146 @@ class Publisher:
             media=self._known_media(*self.posts.values()),
             image_hashes=self._image_hashes(),
             announcements=items,
+            force=force,
+            renames=moved,
         )
 
-    def announcement(self, post: Post, url: str) -> AnnounceItem:
-        reply_to = self._previous_part(post)
-        step = self.store.step(post.slug, "announce")
-        template = post.announce if isinstance(post.announce, str) else self.settings.x.template
-        if post.announce is False:
-            return AnnounceItem(post.slug, "", 0, None, skip="announce: false in front matter")
-        text = compose(
-            template,
-            title=post.title,
-            url=url,
-            excerpt=post.excerpt,
-            series=post.series,
-            part=post.part,
-            tags=post.tags,
-        )
-        skip = None
-        if step is not None and step.status in ("done", "skipped"):
-            skip = f"already {step.status}"
-        elif self.x is None:
-            skip = "no X credentials: recorded as skipped"
-        return AnnounceItem(post.slug, text.text, text.length, reply_to, skip=skip)
+    def _announcements(
+        self,
+        targets: Sequence[Post],
+        records: dict[str, PostRecord],
+        *,
+        announce: bool,
+        owed: bool,
+    ) -> list[AnnounceItem]:
+        chosen = {post.slug: post for post in targets}
+        if owed:
+            for slug, record in records.items():
+                if record.live and slug in self.posts:
+                    chosen.setdefault(slug, self.posts[slug])
+        target_slugs = {t.slug for t in targets}
+        items = []
+        # This month's spend per channel with a budget, with what this plan sends before.
+        spent: dict[str, Decimal] = {}
+        for post in sorted(chosen.values(), key=_series_order):
+            known = records.get(post.slug)
+            url = (
+                known.permalink
+                if known is not None and known.permalink
+                else predicted_url(self.settings.wordpress.url, post.slug)
+            )
+            for setup in self.channels.values():
+                step = self.store.step(post.slug, "announce", setup.name)
+                if post.slug not in target_slugs and not self._owed(known, setup, step):
+                    continue  # an owed-only pass leaves alone what is not due
+                if _budget(setup) is not None and setup.name not in spent:
+                    spent[setup.name] = self._spent(setup.name)
+                item = self.announcement(
+                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                )
+                if item.sends and item.cost is not None and setup.name in spent:
+                    spent[setup.name] += item.cost
+                items.append(item)
+        return items
 
-    def _previous_part(self, post: Post) -> str | None:
-        if not self.settings.x.thread_series or post.series is None or post.part is None:
+    def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
+        """An announcement of a live post still owed: never attempted (a run died between
+        going live and announcing), interrupted, deferred, or failed with retries left whose
+        time has come. Posts that went live before the channel was set up are not owed there:
+        adding Bluesky credentials does not announce the whole back catalogue."""
+        if step is not None:
+            return is_due(step, self.clock())
+        since = self.store.channel_since(setup.name)
+        live_at = record.live_at if record is not None else None
+        return since is not None and live_at is not None and live_at >= since
+
+    def announcement(
+        self,
+        post: Post,
+        url: str,
+        setup: ChannelSetup,
+        step: Step | None,
+        *,
+        announce: bool = True,
+        spent: Decimal | None = None,
+    ) -> AnnounceItem:
+        """What will be done with one post's announcement on one channel.
+
+        ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
+        counts in what it sends before this item); otherwise it is read from the state.
+        """
+        status = status_of(step)
+        base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
+        if status in (Status.DONE, Status.SKIPPED):
+            return replace(base, wait=f"already {status}")
+        if status is Status.UNKNOWN:
+            return replace(
+                base, wait=f"outcome unknown: settle it with `pipeline retry {post.slug}`"
+            )
+        if status is Status.HELD:
+            return replace(base, wait=f"held: {step.error if step else ''}")
+        template = _template(post, setup)
+        if template is None:
+            return replace(base, skip="announce: false in front matter")
+        if not announce:
+            return replace(base, skip="--no-announce")
+        try:
+            limits = setup.known_limits()
+            text = compose(
+                template,
+                title=post.title,
+                url=url,
+                excerpt=post.excerpt,
+                series=post.series,
+                part=post.part,
+                tags=post.tags,
+                limits=limits,
+            )
+        except InputError as exc:
+            if setup.inactive is not None:  # nothing would be sent there anyway
+                return replace(base, skip=setup.inactive)
+            return replace(base, hold=f"{post.path}:{post.line_of('announce')}: {exc.render()}")
+        item = replace(
+            base,
+            text=text.text,
+            length=text.length,
+            limit=limits.max_length,
+            reply_to=self._previous_part(post, setup),
+            cost=post_cost(text.text, setup.settings.prices)
+            if isinstance(setup.settings, XSettings)
+            else None,
+        )
+        if setup.inactive is not None:
+            return replace(item, skip=setup.inactive)
+        if setup.incomplete is not None:
+            return replace(item, hold=setup.incomplete)
+        until = waiting_until(step, self.clock())
+        if until is not None:
+            return replace(item, wait=f"deferred until {utc_iso(until)}")
+        over = self._over_budget(post.slug, setup, item.cost, spent)
+        if over is not None:
+            return replace(item, hold=over)
+        return item
+
+    def _spent(self, channel: str) -> Decimal:
+        """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
+        return month_costs(self.store, channel, self.clock(), self.settings.timezone).spend
+
+    def _over_budget(
+        self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
+    ) -> str | None:
+        """Why sending would take the month over the channel's budget, if it would."""
+        budget = _budget(setup)
+        if budget is None or cost is None:
+            return None
+        spent = self._spent(setup.name) if spent is None else spent
+        if within_budget(spent, cost, budget):
+            return None
+        month = month_label(self.clock(), self.settings.timezone)
+        return over_budget_reason(spent, cost, budget, month, slug)
+
+    def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
+        if not setup.settings.thread_series or post.series is None or post.part is None:
             return None
         earlier = [p for p in self.series[post.series] if p.part is not None and p.part < post.part]
         return earlier[-1].slug if earlier else None
@@ -160,61 +344,70 @@ class Publisher:
                     self._hashes[image.path] = _file_hash(image.path)
         return self._hashes
 
-    # acting
+    # -- executing -------------------------------------------------------------------------
 
     def publish(
-        self, targets: Sequence[Post], *, announce: bool = True, force: bool = False
+        self,
+        targets: Sequence[Post],
+        *,
+        announce: bool = True,
+        force: bool = False,
+        owed: bool = False,
     ) -> Result:
-        """Make ``targets`` live now, backfill every post that depends on them, announce them."""
+        """Plan with what WordPress says now, then execute that plan."""
+        plan = self.plan(targets, announce=announce, force=force, owed=owed, refresh=True)
+        return self.execute(plan, force=force)
+
+    def execute(self, plan: Plan, *, force: bool = False) -> Result:
+        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result."""
         result = Result()
-        wordpress = self._wordpress()
-        self._follow_renames()
-        self._resolve_terms(wordpress, targets)
-        workers = max(1, min(self.settings.wordpress.concurrency, len(targets)))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda p: self._publish_one(p, force, result), targets))
-        live_now = {post.slug for post, ok in zip(targets, outcomes, strict=True) if ok}
-        # After the creates, so that a scheduled post never waits for this read.
-        self.refresh(wordpress)
-        self.sync(force=force, result=result, triggers=live_now)
-        if announce:
-            self.announce_pending([p for p in targets if p.slug in live_now], result)
-        else:
-            for post in targets:
-                if self.store.step(post.slug, "announce") is None:
-                    self.store.set_step(
-                        post.slug, "announce", status="skipped", detail={"why": "--no-announce"}
-                    )
-                    self.store.log(post.slug, "announce", "skipped", "--no-announce")
+        for name, setup in self.channels.items():
+            if setup.client is not None:
+                self.store.note_channel(name)
+        with retries_recorded(self.journal):
+            self._apply_renames(plan)
+            writes = [i for i in plan.publishes if i.action in ("create", "update")]
+            if writes:
+                self._resolve_terms(self._wordpress(), writes)
+                self._look_up_slugs([i.slug for i in writes if i.action == "create"])
+            workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
+            for item, outcome in zip(plan.publishes, outcomes, strict=True):
+                self._tally(result, item.key, item.slug, outcome)
+            for backfill in plan.backfills:
+                outcome = self._backfill_item(backfill, force)
+                self._tally(result, backfill.key, backfill.slug, outcome)
+            for note in plan.announcements:
+                outcome = self._announce_item(note)
+                self._tally(result, note.key, note.slug, outcome)
         return result
 
-    def announce_pending(
-        self, posts: Sequence[Post] | None = None, result: Result | None = None
-    ) -> Result:
-        """Announce live posts whose announcement is still owed: never sent, interrupted,
-        deferred by a rate limit, or failed with retries left. In series order, so that a
-        part can reply to the previous part's announcement."""
-        result = result or Result()
-        candidates = list(self.posts.values()) if posts is None else list(posts)
-        for post in sorted(candidates, key=_series_order):
-            record = self.store.post(post.slug)
-            if record is None or not record.live:
-                continue
-            step = self.store.step(post.slug, "announce")
-            if step is None or self._owed(step):
-                self._announce_one(post, result)
-        return result
+    def _tally(self, result: Result, key: str, slug: str, outcome: tuple[str, str]) -> None:
+        kind, what = outcome
+        result.record(key, kind)
+        bucket = {
+            "done": result.done,
+            "failed": result.failed,
+            "conflict": result.conflicts,
+            "deferred": result.deferred,
+            "unknown": result.unknown,
+            "held": result.held,
+        }.get(kind)
+        if bucket is not None:
+            bucket.append(f"{slug}: {what}" if kind != "conflict" else slug)
 
-    def _owed(self, step: Step) -> bool:
-        if step.status == "running":
-            return True
-        if step.status not in ("pending", "failed") or step.next_attempt_at is None:
-            return step.status == "pending"
-        return from_iso(step.next_attempt_at) <= self.clock()
+    def _apply_renames(self, plan: Plan) -> None:
+        for item in plan.publishes:
+            if item.renamed_from is not None and self.store.post(item.slug) is None:
+                self.store.rename_post(item.renamed_from, item.slug)
+                self.journal.event(
+                    item.slug, "rename", "done", f"slug {item.renamed_from} -> {item.slug}"
+                )
 
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
-        request per 100 posts): links to them follow at the next sync."""
+        request per 100 posts): links to them follow in the plan."""
         known = {r.wp_id: r for r in self.store.posts().values() if r.wp_id}
         if not known:
             return
@@ -231,84 +424,90 @@ class Publisher:
                 if status == "publish"
                 else "links to it go back to plain text"
             )
-            self.store.log(record.slug, "refresh", "done", f"{status} in WordPress; {what}")
-            self.echo(f"{record.slug}: {status} in WordPress; {what}")
-
-    def _follow_renames(self) -> None:
-        """A published post whose slug the writer changed keeps its WordPress post."""
-        for post in self.posts.values():
-            if self.store.post(post.slug) is not None:
-                continue
-            old = self.store.post_by_path(self._relative(post.path))
-            if old is not None and old.slug != post.slug:
-                self.store.rename_post(old.slug, post.slug)
-                self.store.log(post.slug, "rename", "done", f"slug {old.slug} -> {post.slug}")
+            self.journal.event(record.slug, "refresh", "done", f"{status} in WordPress; {what}")
 
     def _wordpress(self) -> WordPressClient:
         if self.wordpress is None:
             raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
-    def _resolve_terms(self, wordpress: WordPressClient, targets: Sequence[Post]) -> None:
-        """Resolve the names of the posts about to be created, once, before the concurrent
-        publishes; posts already live resolve theirs only if they are written."""
-        records = self.store.posts()
-        new = [p for p in targets if not (p.slug in records and records[p.slug].live)]
-        categories = sorted({name for post in new for name in post.categories})
-        tags = sorted({name for post in new for name in post.tags})
+    def _look_up_slugs(self, slugs: Sequence[str]) -> None:
+        """One read for all the posts about to be created (100 slugs a request) instead of one
+        each: a post an earlier, interrupted run did create is adopted, not created twice."""
+        if slugs:
+            found = self._wordpress().find_posts(slugs)
+            self._looked_up = {slug: found.get(slug) for slug in slugs}
+
+    def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
+        """Resolve the names of the posts about to be written, once, before the concurrent
+        publishes."""
+        categories = sorted({name for item in items for name in item.categories})
+        tags = sorted({name for item in items for name in item.tags})
         if categories:
             wordpress.term_ids("categories", categories)
         if tags:
             wordpress.term_ids("tags", tags)
 
-    def _publish_one(self, post: Post, force: bool, result: Result) -> bool:
-        self.store.set_step(
-            post.slug,
-            "publish",
-            status="running",
-            count_attempt=True,
-            detail={"source_hash": post.source_hash},
-        )
-        started = time.monotonic()
-        try:
-            how = self._write(post, force=force)
-        except AuthError:
-            self._fail(post.slug, "publish", "", "credentials refused", started, result)
-            raise
-        except PipelineError as exc:
-            self._fail(post.slug, "publish", "", str(exc), started, result)
-            return False
+    # -- publish items ---------------------------------------------------------------------
+
+    def _publish_item(self, item: PublishItem, force: bool) -> tuple[str, str]:
+        post = self.posts[item.slug]
+        if item.action == "blocked":
+            return self._blocked(item)
+        with self.journal.working_on(post.slug, "publish"):
+            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+                # Interrupted (or another run is on it): the batch lookup may be older than
+                # that run's create, so this post looks its slug up again.
+                self._looked_up.pop(post.slug, None)
+            self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
+            started = time.monotonic()
+            try:
+                how = self._write(post, item.seen, force=force)
+            except AuthError:
+                self.journal.failed(
+                    post.slug, "publish", "", "credentials refused", started=started
+                )
+                raise
+            except PipelineError as exc:
+                self.journal.failed(post.slug, "publish", "", str(exc), started=started)
+                return "failed", f"publish: {exc}"
         if how == "conflict":
-            self.store.set_step(post.slug, "publish", status="conflict")
-            result.conflicts.append(post.slug)
-            return False
+            return "conflict", "edited in WordPress"
         record = self.store.post(post.slug)
         assert record is not None
-        self.store.settle_steps(post.slug, ("backfill", "update"), "covered by publish")
-        self.store.set_step(
-            post.slug,
-            "publish",
-            status="done",
-            error=None,
-            next_attempt_at=None,
-            detail={"wp_id": record.wp_id},
+        self.journal.settle(post.slug, ("backfill", "update"), "covered by publish")
+        what = f"{how} {record.permalink}"
+        self.journal.done(
+            post.slug, "publish", what=what, detail={"wp_id": record.wp_id}, started=started
         )
-        self._log(post.slug, "publish", "done", f"{how} {record.permalink}", started)
-        result.done.append(f"{post.slug}: {how} {record.permalink}")
-        return True
+        return "done", what
 
-    def _write(self, post: Post, *, force: bool) -> str:
+    def _blocked(self, item: PublishItem) -> tuple[str, str]:
+        """Waits for the writer (a post in WordPress's trash): held, not retried."""
+        self.journal.held(item.slug, "publish", "", item.reason)
+        return "held", f"publish: {item.reason}"
+
+    def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
         Under the post's lock, so a `pipeline publish` and a running scheduler never write the
         same post at once; the record is read inside the lock, so the second one sees the
-        first one's work."""
+        first one's work, and an item planned on an older record is planned again."""
         with self.store.locked(f"post:{post.slug}", f"publishing {post.slug}", wait=LOCK_WAIT):
-            return self._write_locked(post, force=force)
+            found = self.store.post(post.slug)
+            record = found or PostRecord(slug=post.slug)
+            if seen is not None and Seen.of(found) != seen:
+                self.journal.event(
+                    post.slug,
+                    "plan",
+                    "replanned",
+                    "the post's record changed since it was planned (another run wrote it); "
+                    "planned again from what it is now",
+                )
+            return self._write_locked(post, record, force=force)
 
-    def _write_locked(self, post: Post, *, force: bool) -> str:
+    def _write_locked(self, post: Post, record: PostRecord, *, force: bool) -> str:
         wordpress = self._wordpress()
-        record = self.store.post(post.slug) or PostRecord(slug=post.slug)
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
         site = Site(
@@ -338,7 +537,12 @@ class Publisher:
             featured_media=media[featured.path][0] if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
-        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        looked_up = record.wp_id is None and post.slug in self._looked_up
+        if looked_up:
+            existing = self._looked_up.pop(post.slug)
+        remote, how = wordpress.publish(
+            fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+        )
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
@@ -380,7 +584,7 @@ class Publisher:
             f"`pipeline publish {post.slug} --force` overwrites those edits"
         )
         self.store.update_post(post.slug, conflict=note)
-        self.store.log(post.slug, "update", "conflict", note)
+        self.journal.event(post.slug, "update", "conflict", note)
         return "conflict", None
 
     def _upload_images(self, wordpress: WordPressClient, post: Post) -> dict[Path, tuple[int, str]]:
@@ -398,70 +602,52 @@ class Publisher:
                         caption=image.caption,
                     )
                     self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
-                    self.store.log(
+                    self.journal.event(
                         post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
                     )
                     known = (uploaded.id, uploaded.source_url)
             media[image.path] = known
         return media
 
-    def sync(
-        self, *, force: bool = False, result: Result | None = None, triggers: set[str] | None = None
-    ) -> Result:
-        """Backfill: update every live post whose HTML or fields changed since it was written."""
-        result = result or Result()
-        records = self.store.posts()
-        # Backfills change content, never permalinks: one view of the site serves the pass.
-        live = live_map(records)
-        for post in self.posts.values():
-            record = records.get(post.slug)
-            if record is None or not record.live or (record.conflict and not force):
-                continue  # a conflict waits for the writer: `pipeline publish POST --force`
-            self._backfill_one(post, record, live, force, result, triggers or set())
-        return result
+    # -- backfill items --------------------------------------------------------------------
 
-    def _backfill_one(
-        self,
-        post: Post,
-        record: PostRecord,
-        live: dict[str, str],
-        force: bool,
-        result: Result,
-        triggers: set[str],
-    ) -> None:
-        featured = post.featured_image
-        site = Site(live=live, series=self.series, media=self._known_media(post))
-        want = desired(post, site, self._hashes[featured.path] if featured else None)
-        if want.fingerprint == record.sent_hash:
-            return
-        because = sorted(want.rendered.depends_on & triggers)
-        kind, target = ("backfill", ",".join(because)) if because else ("update", "")
-        self.store.set_step(post.slug, kind, target, status="running", count_attempt=True)
-        started = time.monotonic()
-        try:
-            how = self._write(post, force=force)
-        except PipelineError as exc:
-            self._fail(post.slug, kind, target, str(exc), started, result)
-            return
+    def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
+        if item.waits is not None:
+            self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
+            return "conflict", item.waits
+        post = self.posts[item.slug]
+        with self.journal.working_on(post.slug, item.kind):
+            self.journal.begin(post.slug, item.kind, item.target)
+            started = time.monotonic()
+            try:
+                how = self._write(post, None if item.together else item.seen, force=force)
+            except PipelineError as exc:
+                self.journal.failed(post.slug, item.kind, item.target, str(exc), started=started)
+                return "failed", f"{item.kind}: {exc}"
         if how == "conflict":
-            self.store.set_step(post.slug, kind, target, status="conflict")
-            result.conflicts.append(post.slug)
-            return
-        self.store.set_step(
-            post.slug, kind, target, status="done", error=None, next_attempt_at=None
-        )
-        self.store.settle_steps(post.slug, ("backfill", "update"), f"covered by {kind}:{target}")
+            self.journal.conflict(
+                post.slug, item.kind, item.target, "edited in WordPress; left alone"
+            )
+            return "conflict", "edited in WordPress"
+        settled = f"covered by {item.kind}:{item.target}" if item.target else "covered by update"
         if how == "unchanged":
-            return  # another process brought it up to date while we waited for the lock
-        what = (
-            f"linked {', '.join(because)}"
-            if because
-            else "updated from source"
-            if record.source_hash != post.source_hash
-            else "re-rendered: a linked post or the series changed"
-        )
-        self._log(post.slug, kind, "done", what, started)
-        result.done.append(f"{post.slug}: {what}")
+            # Another process brought it up to date while we waited for the lock, or a part it
+            # links did not go live after all.
+            self.journal.done(post.slug, item.kind, item.target, quiet=True)
+            self.journal.settle(post.slug, ("backfill", "update"), settled)
+            return "unchanged", "already up to date"
+        what = self._backfill_what(item)
+        self.journal.done(post.slug, item.kind, item.target, what=what, started=started)
+        self.journal.settle(post.slug, ("backfill", "update"), settled)
+        return "done", what
+
+    @staticmethod
+    def _backfill_what(item: BackfillItem) -> str:
+        if item.because:
+            return f"linked {', '.join(item.because)}"
+        if item.source_changed:
+            return "updated from source"
+        return "re-rendered: a linked post or the series changed"
 
     def _known_media(self, *posts: Post) -> dict[Path, str]:
         media = {}
@@ -471,163 +657,206 @@ class Publisher:
                 media[image.path] = known[1]
         return media
 
-    def _announce_one(self, post: Post, result: Result) -> None:
-        with self.store.locked(f"post:{post.slug}", f"announcing {post.slug}", wait=LOCK_WAIT):
-            self._announce_locked(post, result)
+    # -- announce items --------------------------------------------------------------------
 
-    def _announce_locked(self, post: Post, result: Result) -> None:
-        record = self.store.post(post.slug)
-        assert record is not None
-        assert record.permalink is not None
-        step = self.store.step(post.slug, "announce")
-        if step is not None and step.status in ("done", "skipped", "unknown"):
-            return
-        if (
-            step is not None
-            and step.next_attempt_at
-            and from_iso(step.next_attempt_at) > self.clock()
-        ):
-            result.deferred.append(post.slug)
-            return
-        try:
-            item = self.announcement(post, record.permalink)
-        except InputError as exc:
-            self._fail(post.slug, "announce", "", exc.render(), time.monotonic(), result)
-            return
+    def _announce_item(self, item: AnnounceItem) -> tuple[str, str]:
+        if item.wait is not None:
+            return "waits", item.wait
         if item.skip is not None:
-            self.store.set_step(
-                post.slug,
-                "announce",
-                status="skipped",
-                detail={"text": item.text, "why": item.skip},
-            )
             what = f"{item.skip}; would have posted: {item.text!r}" if item.text else item.skip
-            self._log(post.slug, "announce", "skipped", what, time.monotonic())
-            return
-        self._send(post, item, step, result)
+            detail = {"text": item.text, "why": item.skip}
+            self.journal.skipped(item.slug, "announce", item.channel, what, detail=detail)
+            return "skipped", item.skip
+        if item.hold is not None:
+            self.journal.held(item.slug, "announce", item.channel, item.hold)
+            return "held", f"announce on {item.channel}: {item.hold}"
+        record = self.store.post(item.slug)
+        if record is None or not record.live or record.permalink is None:
+            return "waits", "not live"
+        post = self.posts[item.slug]
+        lock = f"announcing {post.slug} on {item.channel}"
+        with self.store.locked(f"post:{post.slug}", lock, wait=LOCK_WAIT):
+            return self._announce_locked(post, item, record.permalink)
 
-    def _send(self, post: Post, item: AnnounceItem, step: Step | None, result: Result) -> None:
-        assert self.x is not None
-        resumed = step is not None and step.status == "running"
-        if resumed and step is not None and step.detail.get("text") != item.text:
-            self._unknown(post.slug, "an earlier attempt may have posted a different text", result)
-            return
-        reply_to = self._reply_id(item.reply_to)
-        self.store.set_step(
-            post.slug,
-            "announce",
-            status="running",
-            count_attempt=True,
-            detail={"text": item.text, "reply_to": reply_to},
-        )
-        started = time.monotonic()
-        image = post.featured_image.path if self.settings.x.image and post.featured_image else None
-        try:
-            tweet = self.x.post(item.text, reply_to=reply_to, image=image)
-        except DuplicateTweet:
+    def _announce_locked(self, post: Post, item: AnnounceItem, url: str) -> tuple[str, str]:
+        step = self.store.step(post.slug, "announce", item.channel)
+        status = status_of(step)
+        if status in (Status.DONE, Status.SKIPPED, Status.UNKNOWN, Status.HELD):
+            return "waits", f"already {status} (another run)"
+        setup = self.channels[item.channel]
+        assert setup.client is not None
+        halted = self._halted.get(item.channel)
+        if halted is not None:
+            why = _retry_hint(f"not sent, after this: {halted}", post.slug, item.channel)
+            self.journal.held(post.slug, "announce", item.channel, why)
+            return "held", why
+        # The text is composed again with the real permalink when the plan only predicted it.
+        fresh = self.announcement(post, url, setup, step)
+        if not fresh.sends:
+            return "waits", "changed since it was planned"
+        outgoing = self._outgoing(post, fresh, url, setup)
+        resumed = status is Status.RUNNING
+        if resumed and step is not None and step.detail.get("text") not in (None, fresh.text):
+            why = "an earlier attempt may have posted a different text"
+            return self._unknown(post.slug, item.channel, why)
+        with self.journal.working_on(post.slug, f"announce:{item.channel}"):
             if resumed:
-                self._done_announce(
-                    post.slug,
-                    None,
-                    None,
-                    "already posted (X reported a duplicate after an interrupted attempt)",
-                    started,
-                    result,
-                )
-            else:
-                self._unknown(post.slug, "X says this exact text was already posted", result)
-            return
+                adopted = self._find(setup.client, outgoing)
+                if adopted is not None:
+                    return self._sent(post.slug, item, adopted, "found the earlier post", None)
+            self.journal.begin(
+                post.slug,
+                "announce",
+                item.channel,
+                detail={"text": fresh.text, "reply_to": _sent_id(outgoing.reply_to)},
+            )
+            return self._send(post, fresh, setup.client, outgoing, resumed)
+
+    def _send(
+        self,
+        post: Post,
+        item: AnnounceItem,
+        client: Channel,
+        outgoing: Outgoing,
+        resumed: bool,
+    ) -> tuple[str, str]:
+        slug, channel = post.slug, item.channel
+        started = time.monotonic()
+        try:
+            sent = client.post(outgoing)
+        except DuplicatePost:
+            if resumed:
+                why = f"already posted ({channel} reported a duplicate after an interrupted try)"
+                return self._sent(slug, item, None, why, started)
+            return self._unknown(
+                slug, channel, f"{channel} says this exact text was already posted"
+            )
         except RateLimited as exc:
-            self.store.set_step(
-                post.slug,
-                "announce",
-                status="pending",
-                next_attempt_at=utc_iso(exc.reset_at),
-                error=str(exc),
+            self.journal.deferred(
+                slug, "announce", channel, exc.reset_at, "rate limited", started=started
             )
-            self._log(
-                post.slug,
-                "announce",
-                "deferred",
-                f"rate limited until {utc_iso(exc.reset_at)}",
-                started,
-            )
-            result.deferred.append(post.slug)
-            return
+            return "deferred", f"rate limited on {channel}"
+        except (CreditsExhausted, AuthError) as exc:
+            self._halted[channel] = str(exc)  # every further call this run would fail the same
+            why = _retry_hint(str(exc), slug, channel)
+            self.journal.held(slug, "announce", channel, why, started=started)
+            return "held", why
         except AmbiguousOutcome as exc:
-            self._log(
-                post.slug,
-                "announce",
+            adopted = self._find(client, outgoing)
+            if adopted is not None:
+                return self._sent(slug, item, adopted, "the answer was lost; found it", started)
+            self.journal.event(
+                slug,
+                f"announce:{channel}",
                 "unknown",
                 f"{exc}; the next run checks before sending again",
                 started,
             )
-            result.failed.append(f"{post.slug}: announce: {exc}")
-            return
+            return "failed", f"announce on {channel}: {exc}"
         except PipelineError as exc:
-            self._fail(post.slug, "announce", "", str(exc), started, result)
-            return
-        self._done_announce(post.slug, tweet.id, tweet.url, f"posted {tweet.url}", started, result)
+            self.journal.failed(slug, "announce", channel, str(exc), started=started)
+            return "failed", f"announce on {channel}: {exc}"
+        return self._sent(slug, item, sent, f"posted {sent.url or sent.id}", started)
 
-    def _reply_id(self, slug: str | None) -> str | None:
-        if slug is None:
+    @staticmethod
+    def _find(client: Channel, outgoing: Outgoing) -> Sent | None:
+        try:
+            return client.find(outgoing)
+        except CannotTell:
             return None
-        record = self.store.post(slug)
-        return record.tweet_id if record else None
 
-    def _done_announce(
-        self,
-        slug: str,
-        tweet_id: str | None,
-        url: str | None,
-        what: str,
-        started: float,
-        result: Result,
-    ) -> None:
-        self.store.update_post(slug, tweet_id=tweet_id, tweet_url=url)
-        self.store.set_step(
-            slug,
-            "announce",
-            status="done",
-            error=None,
-            next_attempt_at=None,
-            detail={"tweet_id": tweet_id},
+    def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:
+        image = post.featured_image if setup.settings.image else None
+        return Outgoing(
+            # The article's permalink, not its text: an edit between an interrupted attempt and
+            # the next must not change the record key (Bluesky) or Idempotency-Key (Mastodon).
+            key=f"{setup.name}:{url}",
+            text=item.text,
+            link=url,
+            title=post.title,
+            excerpt=post.excerpt or "",
+            image=image.path if image else None,
+            image_alt=(image.alt or post.title) if image else "",
+            reply_to=self._reply_ref(item),
         )
-        self._log(slug, "announce", "done", what, started)
-        result.done.append(f"{slug}: {what}")
 
-    def _unknown(self, slug: str, why: str, result: Result) -> None:
-        note = (
-            f"{why}; settle it with `pipeline retry {slug} --resend` or "
-            f"`pipeline retry {slug} --mark-sent`"
-        )
-        self.store.set_step(slug, "announce", status="unknown", error=note)
-        self.store.log(slug, "announce", "unknown", note)
-        self.echo(f"{slug}: announce unknown: {note}")
-        result.unknown.append(f"{slug}: {note}")
+    def _reply_ref(self, item: AnnounceItem) -> Sent | None:
+        if item.reply_to is None:
+            return None
+        step = self.store.step(item.reply_to, "announce", item.channel)
+        if step is None or step.status != Status.DONE or not step.detail.get("id"):
+            return None
+        extra = step.detail.get("extra") or {}
+        return Sent(str(step.detail["id"]), step.detail.get("url"), dict(extra))
 
-    def _fail(
-        self, slug: str, kind: str, target: str, error: str, started: float, result: Result
-    ) -> None:
-        step = self.store.step(slug, kind, target)
-        attempts = step.attempts if step else 1
-        retry = (
-            utc_iso(self.clock() + backoff(attempts))
-            if attempts < self.settings.max_attempts
-            else None
-        )
-        self.store.set_step(slug, kind, target, status="failed", error=error, next_attempt_at=retry)
-        when = f"; retry at {retry}" if retry else "; no retries left: `pipeline retry` re-queues"
-        self._log(slug, kind if not target else f"{kind}:{target}", "failed", error + when, started)
-        result.failed.append(f"{slug}: {kind}: {error}")
+    def _sent(
+        self, slug: str, item: AnnounceItem, sent: Sent | None, what: str, started: float | None
+    ) -> tuple[str, str]:
+        detail = {
+            "id": sent.id if sent else None,
+            "url": sent.url if sent else None,
+            "extra": dict(sent.extra) if sent else {},
+            "sent_at": utc_iso(self.clock()),
+            "cost": str(item.cost) if item.cost is not None else None,
+        }
+        if item.channel == "x":
+            self.store.update_post(
+                slug, tweet_id=sent.id if sent else None, tweet_url=sent.url if sent else None
+            )
+        self.journal.done(slug, "announce", item.channel, what=what, detail=detail, started=started)
+        return "done", what
 
-    def _log(self, slug: str, step: str, outcome: str, details: str, started: float) -> None:
-        duration = int((time.monotonic() - started) * 1000)
-        self.store.log(slug, step, outcome, details, duration)
-        self.echo(f"{slug}: {step} {outcome}: {details}")
+    def _unknown(self, slug: str, channel: str, why: str) -> tuple[str, str]:
+        retry = f"pipeline retry {slug}" + (f" --channel {channel}" if channel != "x" else "")
+        note = f"{why}; settle it with `{retry} --resend` or `{retry} --mark-sent`"
+        self.journal.unknown(slug, "announce", channel, note)
+        return "unknown", note
 
     def _relative(self, path: Path) -> str:
         return path.resolve().relative_to(self.settings.posts_dir.resolve()).as_posix()
+
+
+def _template(post: Post, setup: ChannelSetup) -> str | None:
+    if post.announce is False:
+        return None
+    if isinstance(post.announce, str):
+        return post.announce
+    if isinstance(post.announce, dict):
+        chosen = post.announce.get(setup.name, True)
+        if chosen is False:
+            return None
+        if isinstance(chosen, str):
+            return chosen
+    return setup.settings.template
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)
+
+
+def _retry_hint(why: str, slug: str, channel: str) -> str:
+    """``why`` with the exact `pipeline retry` command that re-queues this announcement."""
+    command = f"pipeline retry {slug} --channel {channel}"
+    if "pipeline retry POST" in why:
+        return why.replace("pipeline retry POST", command)
+    return f"{why}; then `{command}`"
+
+
+def _budget(setup: ChannelSetup) -> Decimal | None:
+    settings = setup.settings
+    return settings.monthly_budget if isinstance(settings, XSettings) else None
+
+
+def _sent_id(sent: Sent | None) -> str | None:
+    return sent.id if sent else None
 
 
 _HASHES: dict[tuple[Path, int, int], str] = {}

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from pipeline.core.records import LogEntry, PostRecord, Step
-from pipeline.store import Store
+from pipeline.journal import Journal
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
 if TYPE_CHECKING:
@@ -101,6 +101,19 @@ class PendingStep:
 
 
 @dataclass(frozen=True)
+class Announced:
+    """Where a post's announcement went out on one channel (the id and URL of what was sent)."""
+
+    channel: str
+    id: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        return self.url or self.id or "sent"
+
+
+@dataclass(frozen=True)
 class StatusRow:
     """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
 
@@ -116,10 +129,15 @@ class StatusRow:
     conflicts: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     source: str | None = None  # the file, relative to the posts folder
+    announced: tuple[Announced, ...] = ()  # one per channel it went out on
 
     @property
     def name(self) -> str:
         return self.slug or self.source or "?"
+
+    def on(self, channel: str) -> str:
+        """What ``pipeline status`` shows in the channel's column."""
+        return next((a.text for a in self.announced if a.channel == channel), "")
 
     def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
         return {
@@ -136,6 +154,7 @@ class StatusRow:
             "conflicts": list(self.conflicts),
             "notes": list(self.notes),
             "source": self.source,
+            "announced": {a.channel: {"id": a.id, "url": a.url} for a in self.announced},
         }
 
 
@@ -294,7 +313,26 @@ def _row(
         conflicts=conflicts,
         notes=tuple(notes),
         source=source,
+        announced=_announced(steps, record),
     )
+
+
+CHANNEL_ORDER = ("x", "bluesky", "mastodon")
+
+
+def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announced, ...]:
+    """The announcements done, from their steps (and, for X, the tweet the record names)."""
+    found: dict[str, Announced] = {}
+    for step in steps:
+        if step.kind == "announce" and step.status == "done":
+            sent_id, url = step.detail.get("id"), step.detail.get("url")
+            found[step.target] = Announced(
+                step.target, str(sent_id) if sent_id else None, str(url) if url else None
+            )
+    if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
+        found["x"] = Announced("x", record.tweet_id, record.tweet_url)
+    order = {name: index for index, name in enumerate(CHANNEL_ORDER)}
+    return tuple(sorted(found.values(), key=lambda a: (order.get(a.channel, 99), a.channel)))
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
@@ -328,6 +366,8 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
             f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
             "(it went out) or `--resend`"
         )
+    elif step.kind != "publish":  # held: its error says why (credits, budget, login) and what to do
+        text = f"{name} held: {step.error or 'waits for you'}"
     else:  # held
         missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
         text = f"{name} held{missed}: `pipeline retry {slug}` publishes it now"
@@ -449,8 +489,43 @@ def tweet_id_from(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+BLUESKY_POST_URL = re.compile(r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$")
+MASTODON_STATUS_URL = re.compile(r"/(?:@[^/]+|statuses)/(\d+)/?$")
+
+
+def sent_id_from(url: str, channel: str = "x") -> str | None:
+    """The id a post on ``channel`` is recorded by, from its URL (or the id itself): a tweet id;
+    a Mastodon status id (``https://mastodon.social/@me/123``); a Bluesky at:// URI (from
+    ``https://bsky.app/profile/did:plc:.../post/RKEY``: a handle in the URL cannot be resolved
+    offline)."""
+    value = url.strip()
+    if channel == "bluesky":
+        if value.startswith("at://"):
+            return value
+        match = BLUESKY_POST_URL.search(value)
+        return f"at://{match.group(1)}/app.bsky.feed.post/{match.group(2)}" if match else None
+    if channel == "mastodon":
+        if value.isdigit():
+            return value
+        found = MASTODON_STATUS_URL.search(value)
+        return found.group(1) if found else None
+    return tweet_id_from(value)
+
+
+def channel_to_settle(steps: Sequence[Step]) -> str:
+    """The channel whose announcement --resend/--mark-sent settles when none is named: the one
+    whose outcome is unknown (X's, if several are)."""
+    unknown = [s.target for s in steps if s.kind == "announce" and s.status == "unknown"]
+    return unknown[0] if unknown and "x" not in unknown else "x"
+
+
 def plan_retry(
-    slug: str, steps: Sequence[Step], *, mode: Mode = "requeue", tweet_url: str | None = None
+    slug: str,
+    steps: Sequence[Step],
+    *,
+    mode: Mode = "requeue",
+    tweet_url: str | None = None,
+    channel: str | None = None,
 ) -> RetryPlan:
     """What ``pipeline retry`` does with the steps of one post.
 
@@ -462,7 +537,10 @@ def plan_retry(
     changes: list[Change] = []
     unsettled: list[str] = []
     notes: list[str] = []
-    announce = next((s for s in steps if s.kind == "announce" and not s.target), None)
+    if channel is not None:
+        steps = [s for s in steps if s.kind == "announce" and s.target == channel]
+    settle = channel or channel_to_settle(steps)
+    announce = next((s for s in steps if s.kind == "announce" and s.target == settle), None)
     for step in steps:
         if step is announce and mode != "requeue":
             continue
@@ -472,6 +550,8 @@ def plan_retry(
             changes.append(_requeue(step, f"{was}{reason}", {}))
         elif step.status == "held" and step.kind == "publish":
             changes.append(_requeue(step, "held; publish it now", {}))
+        elif step.status == "held":
+            changes.append(_requeue(step, f"held: {step.error}", {}))
         elif step.status == "unknown":
             unsettled.append(
                 f"{step.name}: outcome unknown ({step.error or 'it may or may not have gone out'});"
@@ -501,17 +581,17 @@ def plan_retry(
             notes.append(_nothing_to_settle(announce))
     elif mode == "mark-sent":
         if announce is None or announce.status in ("unknown", "failed", "pending"):
-            tweet_id = tweet_id_from(tweet_url) if tweet_url else None
+            tweet_id = sent_id_from(tweet_url, settle) if tweet_url else None
             where = f" as {tweet_url}" if tweet_url else ""
             changes.append(
                 Change(
                     "announce",
-                    "",
+                    settle,
                     announce.status if announce else None,
                     "done",
                     "done",
                     f"marked as sent by hand{where} (pipeline retry --mark-sent)",
-                    {"tweet_id": tweet_id, "marked_sent": True},
+                    {"id": tweet_id, "url": tweet_url, "marked_sent": True},
                 )
             )
         else:
@@ -538,36 +618,29 @@ def _nothing_to_settle(announce: Step | None) -> str:
 
 
 def apply_retry(
-    store: Store, plan: RetryPlan, *, now: datetime, tweet_url: str | None = None
+    journal: Journal, plan: RetryPlan, *, now: datetime, tweet_url: str | None = None
 ) -> None:
     """Carry out a retry plan: move each step and record it in the job log."""
     for change in plan.changes:
         if change.new == "pending":
-            step = store.set_step(
+            journal.queued(
                 plan.slug,
                 change.kind,
                 change.target,
-                status="pending",
-                error=None,
                 next_attempt_at=utc_iso(now),
                 detail={**change.detail, "requeued_at": utc_iso(now)},
+                why=change.message,
+                outcome=change.outcome,
+                reset_attempts=True,
             )
-            store.reset_attempts(step)
-        else:
-            store.set_step(
-                plan.slug,
-                change.kind,
-                change.target,
-                status=change.new,
-                error=None,
-                next_attempt_at=None,
-                detail=dict(change.detail),
+            continue
+        journal.done(
+            plan.slug, change.kind, change.target, what=change.message, detail=dict(change.detail)
+        )
+        if change.kind == "announce" and change.target == "x" and tweet_url:
+            journal.store.update_post(
+                plan.slug, tweet_url=tweet_url, tweet_id=change.detail.get("id")
             )
-            if change.kind == "announce" and tweet_url:
-                store.update_post(
-                    plan.slug, tweet_url=tweet_url, tweet_id=change.detail.get("tweet_id")
-                )
-        store.log(plan.slug, change.name, change.outcome, change.message)
 
 
 def publishes_due_again(steps: Iterable[Step], now: datetime) -> list[str]:
@@ -617,7 +690,7 @@ class Rebuilt:
 
 
 def rebuild(
-    store: Store, posts: Sequence[Post], finder: PostFinder, *, posts_dir: Path
+    journal: Journal, posts: Sequence[Post], finder: PostFinder, *, posts_dir: Path
 ) -> list[Rebuilt]:
     """Rebuild the records of ``posts`` from WordPress, looked up by slug.
 
@@ -628,6 +701,7 @@ def rebuild(
     """
     from pipeline.core.plan import content_hash
 
+    store = journal.store
     done: list[Rebuilt] = []
     for post in posts:
         known = store.post(post.slug)
@@ -655,37 +729,27 @@ def rebuild(
         if live:
             publish = store.step(post.slug, "publish")
             if publish is None or publish.status != "done":
-                store.set_step(
-                    post.slug,
-                    "publish",
-                    status="done",
-                    error=None,
-                    next_attempt_at=None,
-                    detail={"wp_id": remote.id, "rebuilt": True},
+                journal.done(
+                    post.slug, "publish", detail={"wp_id": remote.id, "rebuilt": True}, quiet=True
                 )
-            if store.step(post.slug, "announce") is None:
-                announce = _rebuild_announce(store, post)
+            if store.step(post.slug, "announce", "x") is None:
+                announce = _rebuild_announce(journal, post)
         found = Rebuilt(post.slug, "found", remote.id, remote.link, remote.status, announce)
-        store.log(post.slug, "rebuild", "rebuilt", found.describe())
+        journal.event(post.slug, "rebuild", "rebuilt", found.describe())
         done.append(found)
     return done
 
 
-def _rebuild_announce(store: Store, post: Post) -> str:
+def _rebuild_announce(journal: Journal, post: Post) -> str:
     if post.announce is False:
-        store.set_step(
-            post.slug,
-            "announce",
-            status="skipped",
-            detail={"why": "announce: false in front matter"},
-        )
+        journal.skipped(post.slug, "announce", "x", "announce: false in front matter")
         return "skipped"
     note = (
         "state rebuilt from WordPress: whether this post was announced on X is unknown; settle it "
         f"with `pipeline retry {post.slug} --mark-sent [--tweet-url URL]` if it was, or "
         f"`pipeline retry {post.slug} --resend`"
     )
-    store.set_step(post.slug, "announce", status="unknown", error=note)
+    journal.unknown(post.slug, "announce", "x", note)
     return "unknown"
 
 

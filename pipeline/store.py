@@ -93,6 +93,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE posts ADD COLUMN sending_hash TEXT;
     """,
+    # 4: one announce step per channel (the target names it; X's were the only ones), and when
+    # each channel was first used, so that adding one does not announce the back catalogue
+    """
+    UPDATE steps SET target = 'x' WHERE kind = 'announce' AND target = '';
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO meta (key, value) VALUES ('channel_since:x', '1970-01-01T00:00:00Z');
+    """,
 )
 
 
@@ -282,6 +289,19 @@ class Store:
         assert step is not None
         return step
 
+    def sent_costs(self, channel: str, since: str) -> list[tuple[str, str]]:
+        """(sent_at, cost) of the announcements done on ``channel`` since a UTC ISO time, as the
+        publisher recorded them (those marked as sent by hand carry no cost). One query: the
+        steps themselves are not read (a blog's thousands of them)."""
+        rows = self.conn.execute(
+            "SELECT json_extract(detail, '$.sent_at'), json_extract(detail, '$.cost') FROM steps "
+            "WHERE kind = 'announce' AND target = ? AND status = 'done' "
+            "AND json_extract(detail, '$.cost') IS NOT NULL "
+            "AND json_extract(detail, '$.sent_at') >= ?",
+            (channel, since),
+        ).fetchall()
+        return [(str(sent_at), str(cost)) for sent_at, cost in rows]
+
     def settle_steps(self, post: str, kinds: tuple[str, ...], note: str) -> None:
         """Mark a post's unfinished steps of these kinds done: a later write covered them."""
         marks = ",".join("?" * len(kinds))
@@ -292,6 +312,34 @@ class Store:
                 f"WHERE post = ? AND kind IN ({marks}) "
                 "AND status IN ('running', 'failed', 'pending', 'conflict')",
                 (note, self.now(), post, *kinds),
+            )
+
+    def channel_since(self, channel: str) -> str | None:
+        """When ``channel`` was first used to announce (UTC ISO), if it has been."""
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = ?", (f"channel_since:{channel}",)
+        ).fetchone()
+        return str(row["value"]) if row else None
+
+    def note_channel(self, channel: str) -> None:
+        """Remember when ``channel`` was first active (kept if already known)."""
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+                (f"channel_since:{channel}", self.now()),
+            )
+
+    def meta(self, key: str) -> str | None:
+        """A small value the pipeline remembers between runs (e.g. an instance's limits)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
             )
 
     def reset_attempts(self, step: Step) -> None:

@@ -51,6 +51,7 @@ EXPECTED: tuple[Expected, ...] = (
     Expected("not_utf8", "bad.md", 4, "not UTF-8", "save the file as UTF-8"),
     Expected("empty_file", "empty.md", 1, "empty", "add front matter"),
     Expected("empty_file", "blank.md", 1, "empty", "add front matter"),
+    Expected("alias_conflict", "bad.md", 3, "both 'excerpt' and 'description'", "keep one of"),
 )
 
 # The posts of each folder that must load despite their bad neighbours.

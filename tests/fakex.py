@@ -5,6 +5,11 @@ signed, https://api.twitter.com/..., since the client's transport rewrites it to
 OAuth 2.0 user tokens, counts weighted length with twitter-text, refuses duplicates, keeps
 rate-limit windows on its own controllable clock, and can fail, hang or drop a request on demand.
 
+X as it is in 2026: the OAuth 2.0 login (``fake.oauth``, see tests/fakex_oauth.py) issues
+access tokens that expire on the fake's clock (then 401) and carry scopes that are checked; the
+account is pay-per-use when ``fake.credits`` is set: each post is charged X's published price
+and, with nothing left, posting and uploading answer 402 with X's CreditsDepleted problem.
+
 In tests: the ``fake_x`` fixture yields a started ``FakeX``; ``fake_x.credentials()`` are the keys
 it accepts and ``fake_x.url`` is its address (the ``api_url`` for ``XClient``).
 
@@ -34,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
@@ -42,9 +48,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
-from twitter_text import parse_tweet
+from twitter_text import extract_urls, parse_tweet
 
 from pipeline.config import Secret, XCredentials
+from tests.fakex_oauth import FakeOAuth
 
 # The hosts a client may have signed for; the signature names the URL it was meant for.
 PUBLIC_BASES = ("https://api.twitter.com", "https://api.x.com")
@@ -55,6 +62,19 @@ MEDIA_LIFETIME = 24 * 60 * 60
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MEDIA_CATEGORIES = ("tweet_image", "dm_image", "subtitles")
 FIRST_ID = 1_870_000_000_000_000_000  # ids look like X's 19-digit snowflakes
+ACCOUNT_ID = "2059529979700846592"  # the developer account the app is enrolled under
+# https://docs.x.com/x-api/getting-started/pricing: "Content: Create" and "... (with URL)"
+PRICE_PER_POST = Decimal("0.015")
+PRICE_PER_LINK_POST = Decimal("0.200")
+METERED = ("POST /2/tweets", "POST /2/media/upload")  # refused with 402 when out of credits
+OAUTH_PATHS = ("/i/oauth2/authorize", "/2/oauth2/token", "/2/oauth2/revoke")
+# What each endpoint needs of an OAuth 2.0 user token (X's authentication mapping).
+REQUIRED_SCOPES = {
+    "POST /2/tweets": {"tweet.read", "tweet.write", "users.read"},
+    "DELETE /2/tweets/:id": {"tweet.read", "tweet.write", "users.read"},
+    "GET /2/users/me": {"tweet.read", "users.read"},
+    "POST /2/media/upload": {"media.write"},
+}
 
 DEFAULT_KEYS = {
     "consumer_key": "fakeConsumerKey0123456789",
@@ -125,6 +145,7 @@ APP_ONLY_FORBIDDEN = problem(
     "https://api.twitter.com/2/problems/unsupported-authentication",
 )
 TOO_MANY = problem(429, "Too Many Requests", "Too Many Requests")
+FORBIDDEN = problem(403, "Forbidden", "Forbidden")
 STATUS_TITLES = {
     500: "Internal Server Error",
     502: "Bad Gateway",
@@ -136,6 +157,16 @@ STATUS_TITLES = {
 def _same(given: str, expected: str) -> bool:
     """Constant-time comparison that also accepts non-ASCII input (which never matches)."""
     return hmac.compare_digest(given.encode(), expected.encode())
+
+
+def credits_depleted(account_id: str) -> JSONDict:
+    """X's 402 body, byte for byte in its keys (185 bytes with a 19-digit account id)."""
+    return {
+        "title": "CreditsDepleted",
+        "detail": f"Your enrolled account [{account_id}] does not have any credits to fulfill "
+        "this request.",
+        "type": "https://api.twitter.com/2/problems/credits",
+    }
 
 
 def not_found(detail: str) -> JSONDict:
@@ -283,6 +314,10 @@ class FakeX:
         self.user = {"id": user_id, "name": name, "username": username}
         self.port = port
         self.clock: Callable[[], float] = time.time
+        self.oauth = FakeOAuth(clock=lambda: self.now)
+        self.account_id = ACCOUNT_ID
+        self.credits: Decimal | None = None  # None: not metered (the X of before 2026)
+        self.charges: list[JSONDict] = []
         self.tweets: list[JSONDict] = []
         self.media: list[JSONDict] = []
         self.requests: list[JSONDict] = []
@@ -389,6 +424,11 @@ class FakeX:
         with self._lock:
             self._faults.append(_Fault(endpoint, "delay", True, delay=seconds))
 
+    def set_credits(self, amount: Decimal | float | str | None) -> None:
+        """Make the account pay-per-use with this balance in dollars (None: unmetered)."""
+        with self._lock:
+            self.credits = None if amount is None else Decimal(str(amount))
+
     def live_texts(self) -> list[str]:
         return [t["text"] for t in self.tweets if not t["deleted"]]
 
@@ -402,6 +442,8 @@ class FakeX:
     def respond(self, incoming: Incoming) -> Answer:
         if incoming.path.startswith("/_fake/"):
             return self._control(incoming)
+        if incoming.path in OAUTH_PATHS:
+            return self._oauth(incoming)
         with self._lock:
             found = route(incoming.method, incoming.path)
             endpoint = found[0] if found else f"{incoming.method} {incoming.path}"
@@ -421,12 +463,17 @@ class FakeX:
         endpoint, params = found
         if auth == "app":
             return Answer(403, APP_ONLY_FORBIDDEN)
+        if auth == "oauth2" and not REQUIRED_SCOPES[endpoint] <= set(self._scopes(incoming)):
+            return Answer(403, FORBIDDEN)
+        if endpoint in METERED and self.credits is not None and self.credits <= 0:
+            return Answer(402, credits_depleted(self.account_id))
         if not self._take_request(endpoint):
             return Answer(429, TOO_MANY)
         fault = self._take_fault(endpoint)
         if fault is not None and not fault.executed:
             return self._fault_answer(fault)
         answer = self._act(endpoint, params, incoming)
+        self._charge(endpoint, answer)
         return answer if fault is None else self._fault_answer(fault, answer)
 
     def _act(self, endpoint: str, params: dict[str, str], incoming: Incoming) -> Answer:
@@ -458,10 +505,16 @@ class FakeX:
                 return "bearer"
             if self.app_bearer_token and _same(token, self.app_bearer_token):
                 return "app"
+            if self.oauth.scopes_of(token) is not None:
+                return "oauth2"  # a user token from the OAuth 2.0 login
             return None
         if header.startswith("OAuth ") and self._verify_oauth1(incoming):
             return "oauth1"
         return None
+
+    def _scopes(self, incoming: Incoming) -> tuple[str, ...]:
+        token = incoming.header("Authorization").removeprefix("Bearer ").strip()
+        return self.oauth.scopes_of(token) or ()
 
     def _verify_oauth1(self, incoming: Incoming) -> bool:
         # Only a form-encoded body is part of the signature (RFC 5849 3.4.1.3.1).
@@ -609,6 +662,36 @@ class FakeX:
             },
         )
 
+    # -- pay-per-use --
+
+    def _charge(self, endpoint: str, answer: Answer) -> None:
+        """Deduct a created post's price; a balance may go slightly negative, as X's does."""
+        if endpoint != "POST /2/tweets" or answer.status != 201 or answer.body is None:
+            return
+        text = answer.body["data"]["text"]
+        cost = PRICE_PER_LINK_POST if extract_urls(text) else PRICE_PER_POST
+        self.charges.append({"tweet_id": answer.body["data"]["id"], "cost": cost, "at": self.now})
+        if self.credits is not None:
+            self.credits -= cost
+
+    # -- OAuth 2.0 --
+
+    def _oauth(self, incoming: Incoming) -> Answer:
+        with self._lock:
+            kind = incoming.header("Content-Type")
+            authorization = incoming.header("Authorization")
+            if incoming.method == "GET" and incoming.path == "/i/oauth2/authorize":
+                status, body, headers = self.oauth.authorize(incoming.target)
+            elif incoming.method == "POST" and incoming.path == "/2/oauth2/token":
+                status, body, headers = self.oauth.token(kind, authorization, incoming.body)
+            elif incoming.method == "POST" and incoming.path == "/2/oauth2/revoke":
+                status, body, headers = self.oauth.revoke(kind, authorization, incoming.body)
+            else:
+                status, body, headers = 405, problem(405, "Method Not Allowed", incoming.method), {}
+            answer = Answer(status, body, headers)
+            self._log(incoming, f"{incoming.method} {incoming.path}", None, answer)
+            return answer
+
     # -- bookkeeping --
 
     def _log(self, incoming: Incoming, endpoint: str, auth: str | None, answer: Answer) -> None:
@@ -640,6 +723,7 @@ class FakeX:
             "delay_next": self.delay_next,
             "rate_limit": self.rate_limit,
             "clock": lambda now=None: setattr(self, "now", now),
+            "credits": lambda amount=None: self.set_credits(amount),
         }
         if incoming.method != "POST" or action not in actions:
             return Answer(404, not_found(f"No control action {action!r}."))

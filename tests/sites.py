@@ -8,13 +8,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from pipeline.config import XCredentials
 from pipeline.timeutil import utc_now
 from pipeline.wiring import Services, services
+from tests import fakebsky, fakemastodon
 from tests.wp_local import LocalWordPress
 
 REPO = Path(__file__).resolve().parent.parent
@@ -22,9 +23,17 @@ EXAMPLE_POSTS = REPO / "posts"
 SERIES = ("paper-lanterns-part-1", "paper-lanterns-part-2", "paper-lanterns-part-3")
 
 
+class WordPressSite(Protocol):
+    """What a site folder needs of a WordPress: the real local one, or the in-memory one."""
+
+    url: str
+    user: str
+    app_password: str
+
+
 def make_site(
     root: Path,
-    wordpress: LocalWordPress,
+    wordpress: WordPressSite,
     *,
     x_url: str | None = None,
     x_credentials: XCredentials | None = None,
@@ -62,8 +71,10 @@ def make_site(
 
 
 @contextmanager
-def open_site(config: Path, clock: Any = utc_now) -> Iterator[Services]:
-    with services(str(config), clock=clock) as found:
+def open_site(
+    config: Path, clock: Any = utc_now, transport: httpx.BaseTransport | None = None
+) -> Iterator[Services]:
+    with services(str(config), clock=clock, transport=transport) as found:
         yield found
 
 
@@ -103,6 +114,16 @@ def update_remote(wordpress: LocalWordPress, post_id: int, **fields: str) -> Non
     answer.raise_for_status()
 
 
+def trash_remote(wordpress: LocalWordPress, post_id: int) -> None:
+    """A post moved to the trash in wp-admin."""
+    answer = httpx.delete(
+        f"{wordpress.url}/wp-json/wp/v2/posts/{post_id}",
+        auth=(wordpress.user, wordpress.app_password),
+        timeout=10,
+    )
+    answer.raise_for_status()
+
+
 def delete_remote(wordpress: LocalWordPress, post_id: int) -> None:
     """A post deleted for good in wp-admin (not just trashed)."""
     answer = httpx.delete(
@@ -117,3 +138,33 @@ def delete_remote(wordpress: LocalWordPress, post_id: int) -> None:
 def fixed(when: str) -> Any:
     moment = datetime.fromisoformat(when)
     return lambda: moment
+
+
+def add_channels(
+    config: Path,
+    *,
+    bluesky: str | None = None,
+    mastodon: str | None = None,
+    handle: str = fakebsky.DEFAULT_HANDLE,
+    app_password: str | None = fakebsky.DEFAULT_APP_PASSWORD,
+    access_token: str | None = fakemastodon.DEFAULT_TOKEN,
+    template: str = "New on the blog: {title} {url}",
+    thread_series: bool = True,
+    image: bool = True,
+) -> Path:
+    """Add [bluesky] (at the PDS ``bluesky``) and [mastodon] (at the instance ``mastodon``) to
+    a site made by make_site, with their credentials; returns the config's path."""
+    flags = f"thread_series = {str(thread_series).lower()}\nimage = {str(image).lower()}\n"
+    tables, creds = "", ""
+    if bluesky is not None:
+        tables += f'\n[bluesky]\nservice = "{bluesky}"\ntemplate = "{template}"\n{flags}'
+        creds += f'\n[bluesky]\nhandle = "{handle}"\n'
+        creds += f'app_password = "{app_password}"\n' if app_password else ""
+    if mastodon is not None:
+        tables += f'\n[mastodon]\ninstance = "{mastodon}"\ntemplate = "{template}"\n{flags}'
+        creds += f'\n[mastodon]\naccess_token = "{access_token}"\n' if access_token else ""
+    with config.open("a", encoding="utf-8") as out:
+        out.write(tables)
+    with (config.parent / "credentials.toml").open("a", encoding="utf-8") as out:
+        out.write(creds)
+    return config

@@ -10,6 +10,7 @@ import pytest
 from pipeline.config import load_settings
 from pipeline.core.schedule import Cadence
 from pipeline.errors import ConfigError
+from pipeline.journal import Journal
 from pipeline.scheduler.runner import due_now, scheduled
 from pipeline.store import Store
 from pipeline.wiring import Services
@@ -63,7 +64,8 @@ def test_cadence_slots_are_kept_and_come_due(tmp_path: Path) -> None:
     workspace = load_workspace(settings)
     monday = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
-    slots, _ = scheduled(workspace, store, monday, assign=True)
+    journal = Journal(store, clock=lambda: monday)
+    slots, _ = scheduled(workspace, store, monday, assign=journal)
     tuesday_9 = datetime(2026, 12, 1, 14, tzinfo=UTC)
     friday_9 = datetime(2026, 12, 4, 14, tzinfo=UTC)
     assert {s: slot.at for s, slot in slots.items()} == {"one": tuesday_9, "two": friday_9}
@@ -71,9 +73,9 @@ def test_cadence_slots_are_kept_and_come_due(tmp_path: Path) -> None:
     assert step is not None
     assert step.detail == {"cadence": True}
 
-    again, _ = scheduled(workspace, store, monday + timedelta(days=2), assign=True)
+    again, _ = scheduled(workspace, store, monday + timedelta(days=2), assign=journal)
     assert {s: slot.at for s, slot in again.items()} == {"one": tuesday_9, "two": friday_9}
 
-    found = Services(workspace, store, None, None, lambda: tuesday_9)
+    found = Services(workspace, store, None, [], lambda: tuesday_9)
     assert [p.slug for p in due_now(found, tuesday_9 + timedelta(seconds=1)).targets] == ["one"]
     assert due_now(found, tuesday_9 - timedelta(seconds=1)).targets == ()

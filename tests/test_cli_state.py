@@ -89,7 +89,7 @@ def make_live(store: Store, slug: str, wp_id: int = 41) -> None:
         tweet_url="https://x.com/me/status/1870000000000000001",
     )
     store.set_step(slug, "publish", status="done")
-    store.set_step(slug, "announce", status="done")
+    store.set_step(slug, "announce", "x", status="done")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -164,7 +164,15 @@ def test_status_of_many_posts_is_plain_columns(site: Path, store: Store) -> None
             wp_status="publish",
             live_at="2026-01-01T12:00:00Z",
         )
-    store.set_step("old-007", "announce", status="unknown")
+    store.set_step("old-007", "announce", "x", status="unknown")
+    bsky = "https://bsky.app/profile/did:plc:abc/post/3kabcdefghij2"
+    store.set_step(
+        "old-008",
+        "announce",
+        "bluesky",
+        status="done",
+        detail={"id": "at://did:plc:abc/app.bsky.feed.post/3kabcdefghij2", "url": bsky},
+    )
     result = invoke(site, "status")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -175,13 +183,14 @@ def test_status_of_many_posts_is_plain_columns(site: Path, store: Store) -> None
         "time",
         "(America/New_York)",
         "WordPress",
-        "Tweet",
+        "Bluesky",  # something went out there (no channel is set up in this site)
         "Pending",
     ]
     assert "┃" not in result.stdout  # no frame
     row = next(line for line in lines if line.startswith("old-007 "))
     assert row.split()[1] == "unknown"
     assert "outcome unknown" in row
+    assert bsky in next(line for line in lines if line.startswith("old-008 ")).split()
     assert "155 posts:" in lines[-1]
 
 
@@ -390,7 +399,7 @@ def test_retry_a_held_post(site: Path, store: Store) -> None:
 
 def test_retry_an_unknown_announcement(site: Path, store: Store) -> None:
     make_live(store, "live-one")
-    store.set_step("live-one", "announce", status="unknown", error="interrupted")
+    store.set_step("live-one", "announce", "x", status="unknown", error="interrupted")
     undecided = invoke(site, "retry", "live-one")
     assert undecided.exit_code == 2
     assert "--mark-sent" in undecided.stderr
@@ -403,22 +412,22 @@ def test_retry_an_unknown_announcement(site: Path, store: Store) -> None:
     )
     bad_url = invoke(site, "retry", "live-one", "--mark-sent", "--tweet-url", "https://x.com/a")
     assert bad_url.exit_code == 2
-    step = store.step("live-one", "announce")
+    step = store.step("live-one", "announce", "x")
     assert step is not None
     assert step.status == "unknown"  # none of the above changed anything
 
     resend = invoke(site, "retry", "live-one", "--resend")
     assert resend.exit_code == 0, resend.output
-    step = store.step("live-one", "announce")
+    step = store.step("live-one", "announce", "x")
     assert step is not None
     assert (step.status, step.detail.get("text")) == ("pending", None)
 
-    store.set_step("live-one", "announce", status="unknown")
+    store.set_step("live-one", "announce", "x", status="unknown")
     url = "https://x.com/me/status/1870000000000000077"
     sent = invoke(site, "retry", "live-one", "--mark-sent", "--tweet-url", url)
     assert sent.exit_code == 0, sent.output
     assert "marked as sent by hand" in sent.stdout
-    step = store.step("live-one", "announce")
+    step = store.step("live-one", "announce", "x")
     record = store.post("live-one")
     assert step is not None
     assert record is not None
@@ -544,7 +553,7 @@ def test_rebuild_from_wordpress_after_the_state_is_lost(
             assert new.live_at is not None
             assert new.sent_hash is None
             assert new.remote_hash == old.remote_hash  # what WordPress has is what we wrote
-            announce = after.step(slug, "announce")
+            announce = after.step(slug, "announce", "x")
             assert announce is not None
             assert announce.status == "unknown"
         assert after.post(three) is None

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from pipeline.channels.x import XChannel
 from pipeline.publisher import Result
 from tests.fakex import FakeX
 from tests.sites import (
@@ -249,7 +250,7 @@ def test_dropped_answer_then_rerun_posts_once(
     assert second.ok
     assert len([t for t in fake_x.tweets if not t["deleted"]]) == 1
     with open_site(config) as site:
-        step = site.store.step(P1, "announce")
+        step = site.store.step(P1, "announce", "x")
         assert step is not None
         assert step.status == "done"
 
@@ -260,7 +261,7 @@ def test_without_x_credentials_the_text_is_recorded(
     config = make_site(tmp_path, wordpress)
     publish(config, P1)
     with open_site(config) as site:
-        step = site.store.step(P1, "announce")
+        step = site.store.step(P1, "announce", "x")
         assert step is not None
         assert step.status == "skipped"
         assert step.detail["text"].startswith("New on the blog: Paper Lanterns Part 1")
@@ -389,8 +390,9 @@ def test_an_unknown_announcement_is_settled_by_the_writer(
 
     # Someone posted the same text by hand first (the predicted permalink is the real one here).
     with open_site(config) as site:
-        assert site.x is not None
-        site.x.post(plan.announcements[0].text)
+        x = site.channel("x")
+        assert isinstance(x, XChannel)
+        x.client.post(plan.announcements[0].text)
     published = cli("publish", P1)
     assert published.returncode == 1, published.stdout + published.stderr
     assert f"pipeline retry {P1} --mark-sent" in published.stderr
@@ -404,6 +406,6 @@ def test_an_unknown_announcement_is_settled_by_the_writer(
     assert cli("run", "--once").returncode == 0
     assert len(fake_x.live_texts()) == 1, "the announcement went out once, by hand"
     with open_site(config) as site:
-        step = site.store.step(P1, "announce")
+        step = site.store.step(P1, "announce", "x")
         assert step is not None
         assert step.status == "done"

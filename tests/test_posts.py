@@ -418,3 +418,101 @@ def test_a_dangling_reference_style_link_is_reported(tmp_path: Path) -> None:
     (error,) = load(tmp_path).errors
     assert (error.path, error.line) == (path, 4)
     assert "post:ghost" in error.message
+
+
+# --- static-site front matter (Jekyll, Hugo, Pelican) ---------------------------------------
+
+
+def test_static_site_keys_are_read_as_ours(tmp_path: Path) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "cover.png").write_bytes(b"png")
+    write(
+        tmp_path,
+        "hugo.md",
+        """
+title: From Hugo
+date: 2016-05-10T14:30:00+01:00
+draft: true
+summary: The summary.
+tags: anime, film ,  anime
+categories: Reviews
+cover: images/cover.png
+""",
+    )
+
+    post = load(tmp_path).by_slug()["from-hugo"]
+    assert post.publish_at == datetime(2016, 5, 10, 13, 30, tzinfo=UTC)
+    assert post.status == "draft"
+    assert post.excerpt == "The summary."
+    assert post.tags == ("anime", "film")
+    assert post.categories == ("Reviews",)
+    assert post.featured_image is not None
+    assert post.featured_image.path == (tmp_path / "images" / "cover.png").resolve()
+    assert post.line_of("publish_at") == 3  # errors and plans point at the line of date:
+    assert load(tmp_path).warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("front", "status", "excerpt"),
+    [
+        ("draft: false\ndescription: Described.", "ready", "Described."),
+        ("image: images/x.png", "ready", None),
+        ("draft: true", "draft", None),
+    ],
+)
+def test_draft_and_description(tmp_path: Path, front: str, status: str, excerpt: str) -> None:
+    (tmp_path / "images").mkdir()
+    (tmp_path / "images" / "x.png").write_bytes(b"png")
+    write(tmp_path, "p.md", f"title: P\n{front}")
+    (post,) = load(tmp_path).posts
+    assert (post.status, post.excerpt) == (status, excerpt)
+
+
+def test_jekyll_dates_with_a_spaced_offset(tmp_path: Path) -> None:
+    write(tmp_path, "p.md", 'title: P\ndate: "2016-05-10 14:30:00 +0100"')
+    (post,) = load(tmp_path).posts
+    assert post.publish_at == datetime(2016, 5, 10, 13, 30, tzinfo=UTC)
+
+
+def test_a_jekyll_file_name_gives_the_date_and_slug(tmp_path: Path) -> None:
+    write(tmp_path, "_posts/2015-03-14-Pi_Day-post.md", "title: Happy Pi Day, Everyone")
+    (post,) = load(tmp_path).posts
+    assert post.slug == "pi-day-post"  # the URL the Jekyll site published it under
+    assert post.publish_at == datetime(2015, 3, 14, 4, 0, tzinfo=UTC)  # midnight, New York
+
+
+def test_front_matter_wins_over_a_jekyll_file_name(tmp_path: Path) -> None:
+    write(tmp_path, "2015-03-14-pi.md", "title: Pi\nslug: tau\ndate: 2015-06-28 09:00")
+    (post,) = load(tmp_path).posts
+    assert post.slug == "tau"
+    assert post.publish_at == datetime(2015, 6, 28, 13, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("front", "line", "what", "fix"),
+    [
+        ("title: T\npublish_at: 2026-12-01\ndate: 2026-12-02", 4, "both 'publish_at' and 'date'",
+         "keep one of publish_at and date"),
+        ("title: T\nsummary: a\ndescription: b", 4, "both 'summary' and 'description'",
+         "keep one of summary and description"),
+        ("title: T\nimage: a.png\nfeatured_image: b.png", 3, "both 'featured_image' and 'image'",
+         "keep one of featured_image and image"),
+        ("title: T\nstatus: ready\ndraft: true", 4, "both 'status' and 'draft'",
+         "keep one of status and draft"),
+        ("title: T\ndraft: maybe", 3, "draft: 'maybe' is not true or false", "draft: true"),
+        ("title: T\ndate: someday", 3, "date: 'someday' is not a valid date", "2026-12-01"),
+    ],
+)  # fmt: skip
+def test_an_alias_and_its_key_both_set_is_an_error_with_line_and_fix(
+    tmp_path: Path, front: str, line: int, what: str, fix: str
+) -> None:
+    path = write(tmp_path, "bad.md", front)
+    write(tmp_path, "good.md", "title: Good")
+
+    result = load(tmp_path)
+    (error,) = result.errors
+    assert (error.path, error.line) == (path, line)
+    assert what in error.message
+    assert error.fix is not None
+    assert fix in error.fix
+    assert [p.slug for p in result.posts] == ["good"]

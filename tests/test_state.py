@@ -16,6 +16,7 @@ from pipeline.core.plan import content_hash
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord, Step
 from pipeline.core.schedule import Slot
+from pipeline.journal import Journal
 from pipeline.store import Store
 from pipeline.timeutil import BadTime, utc_iso
 from pipeline.wordpress import RemotePost
@@ -136,7 +137,7 @@ def test_draft_ready_scheduled_and_due(store: Store, posts_dir: Path) -> None:
 def test_live_post_shows_urls_and_when_it_went_live(store: Store, posts_dir: Path) -> None:
     live(store, "p", tweet_url="https://x.com/me/status/1", tweet_id="1")
     store.set_step("p", "publish", status="done")
-    store.set_step("p", "announce", status="done")
+    store.set_step("p", "announce", "x", status="done")
     row = rows(store, posts_dir, [post(posts_dir, "p")], {"p": slot("p", NOW)})["p"]
     assert row.state == "live"
     assert row.live
@@ -150,12 +151,12 @@ def test_live_post_shows_urls_and_when_it_went_live(store: Store, posts_dir: Pat
 def test_deferred_announcement_is_pending_with_local_time(store: Store, posts_dir: Path) -> None:
     live(store, "p")
     store.set_step(
-        "p", "announce", status="pending", next_attempt_at="2026-12-01T14:15:00Z", error="429"
+        "p", "announce", "x", status="pending", next_attempt_at="2026-12-01T14:15:00Z", error="429"
     )
     row = rows(store, posts_dir, [post(posts_dir, "p")])["p"]
     assert row.state == "live"
     [item] = row.pending
-    assert item.text == "announce deferred until 2026-12-01 09:15 EST"
+    assert item.text == "announce:x deferred until 2026-12-01 09:15 EST"
     assert item.next_attempt_at == datetime(2026, 12, 1, 14, 15, tzinfo=UTC)
     assert row.next_run == item.next_attempt_at
 
@@ -189,7 +190,7 @@ def test_failed_steps_say_attempts_retry_time_and_error(store: Store, posts_dir:
 
 def test_unknown_held_publishing_and_queued(store: Store, posts_dir: Path) -> None:
     live(store, "u")
-    store.set_step("u", "announce", status="unknown", error="X says duplicate")
+    store.set_step("u", "announce", "x", status="unknown", error="X says duplicate")
     store.set_step("h", "publish", status="held", due_at="2026-11-01T13:00:00Z", error="missed")
     store.set_step("w", "publish", status="running", count_attempt=True)
     store.set_step("q", "publish", status="pending", next_attempt_at=utc_iso(NOW))
@@ -269,7 +270,7 @@ def test_rows_are_ordered_by_time_then_name(store: Store, posts_dir: Path) -> No
 
 def test_status_json_shape(store: Store, posts_dir: Path) -> None:
     live(store, "p", tweet_url="https://x.com/me/status/9")
-    store.set_step("p", "announce", status="pending", next_attempt_at="2026-12-01T15:00:00Z")
+    store.set_step("p", "announce", "x", status="pending", next_attempt_at="2026-12-01T15:00:00Z")
     row = rows(store, posts_dir, [post(posts_dir, "p")])["p"]
     data = json.loads(json.dumps(row.to_json(TZ)))
     assert data == {
@@ -284,17 +285,18 @@ def test_status_json_shape(store: Store, posts_dir: Path) -> None:
         "next_run": "2026-12-01T15:00:00Z",
         "pending": [
             {
-                "step": "announce",
+                "step": "announce:x",
                 "status": "pending",
                 "attempts": 0,
                 "next_attempt_at": "2026-12-01T15:00:00Z",
                 "error": None,
-                "text": "announce deferred until 2026-12-01 10:00 EST",
+                "text": "announce:x deferred until 2026-12-01 10:00 EST",
             }
         ],
         "conflicts": [],
         "notes": [],
         "source": "p.md",
+        "announced": {"x": {"id": None, "url": "https://x.com/me/status/9"}},
     }
 
 
@@ -394,7 +396,7 @@ def retry(
     store: Store, slug: str, mode: state.Mode = "requeue", tweet_url: str | None = None
 ) -> state.RetryPlan:
     plan = state.plan_retry(slug, store.steps(post=slug), mode=mode, tweet_url=tweet_url)
-    state.apply_retry(store, plan, now=NOW, tweet_url=tweet_url)
+    state.apply_retry(Journal(store, clock=lambda: NOW), plan, now=NOW, tweet_url=tweet_url)
     return plan
 
 
@@ -408,7 +410,7 @@ def test_retry_requeues_failed_steps_with_attempts_reset(store: Store) -> None:
     for _ in range(5):
         store.set_step("p", "publish", status="failed", error="HTTP 500", count_attempt=True)
     store.set_step("p", "backfill", "q", status="failed", error="HTTP 502", count_attempt=True)
-    store.set_step("p", "announce", status="done")
+    store.set_step("p", "announce", "x", status="done")
     plan = retry(store, "p")
     assert [(c.name, c.old, c.new) for c in plan.changes] == [
         ("publish", "failed", "pending"),
@@ -418,7 +420,7 @@ def test_retry_requeues_failed_steps_with_attempts_reset(store: Store) -> None:
         step = one(store, "p", kind, target)
         assert (step.status, step.attempts, step.error) == ("pending", 0, None)
         assert step.next_attempt_at == utc_iso(NOW)
-    assert one(store, "p", "announce").status == "done"
+    assert one(store, "p", "announce", "x").status == "done"
     logged = store.entries(outcome="requeued")
     assert {(e.post, e.step) for e in logged} == {("p", "publish"), ("p", "backfill:q")}
     assert "failed after 5 attempt(s): HTTP 500" in logged[-1].details
@@ -441,12 +443,12 @@ def test_retry_requeues_a_held_post(store: Store) -> None:
 
 def test_unknown_announcement_needs_a_choice(store: Store) -> None:
     store.set_step(
-        "p", "announce", status="unknown", error="X says duplicate", detail={"text": "t"}
+        "p", "announce", "x", status="unknown", error="X says duplicate", detail={"text": "t"}
     )
     plan = retry(store, "p")
     assert plan.empty
     assert "--mark-sent" in plan.unsettled[0]
-    assert one(store, "p", "announce").status == "unknown"
+    assert one(store, "p", "announce", "x").status == "unknown"
     assert store.entries() == []  # nothing changed, nothing logged
 
 
@@ -454,14 +456,15 @@ def test_resend_requeues_the_announcement_and_forgets_its_text(store: Store) -> 
     store.set_step(
         "p",
         "announce",
+        "x",
         status="unknown",
         error="X says duplicate",
         detail={"text": "old text", "reply_to": "5"},
         count_attempt=True,
     )
     plan = retry(store, "p", "resend")
-    assert [(c.name, c.old, c.new) for c in plan.changes] == [("announce", "unknown", "pending")]
-    step = one(store, "p", "announce")
+    assert [(c.name, c.old, c.new) for c in plan.changes] == [("announce:x", "unknown", "pending")]
+    step = one(store, "p", "announce", "x")
     assert (step.status, step.attempts, step.error) == ("pending", 0, None)
     assert step.detail["text"] is None
     assert store.entries()[0].outcome == "requeued"
@@ -469,12 +472,12 @@ def test_resend_requeues_the_announcement_and_forgets_its_text(store: Store) -> 
 
 def test_mark_sent_records_the_tweet(store: Store) -> None:
     live(store, "p")
-    store.set_step("p", "announce", status="unknown", error="interrupted")
+    store.set_step("p", "announce", "x", status="unknown", error="interrupted")
     url = "https://x.com/me/status/1870000000000000042"
     plan = retry(store, "p", "mark-sent", url)
-    assert [(c.name, c.new) for c in plan.changes] == [("announce", "done")]
-    step = one(store, "p", "announce")
-    assert (step.status, step.error, step.detail["tweet_id"]) == (
+    assert [(c.name, c.new) for c in plan.changes] == [("announce:x", "done")]
+    step = one(store, "p", "announce", "x")
+    assert (step.status, step.error, step.detail["id"]) == (
         "done",
         None,
         "1870000000000000042",
@@ -483,29 +486,29 @@ def test_mark_sent_records_the_tweet(store: Store) -> None:
     assert record is not None
     assert (record.tweet_url, record.tweet_id) == (url, "1870000000000000042")
     [entry] = store.entries()
-    assert (entry.step, entry.outcome) == ("announce", "done")
+    assert (entry.step, entry.outcome) == ("announce:x", "done")
     assert url in entry.details
 
 
 def test_mark_sent_or_resend_with_nothing_to_settle(store: Store) -> None:
-    store.set_step("p", "announce", status="done")
+    store.set_step("p", "announce", "x", status="done")
     assert retry(store, "p", "mark-sent").empty
     plan = retry(store, "p", "resend")
     assert plan.empty
     assert plan.notes == ("announce: nothing to settle (it is done)",)
-    assert one(store, "p", "announce").status == "done"
+    assert one(store, "p", "announce", "x").status == "done"
 
 
 def test_mark_sent_without_an_attempt_stops_the_announcement(store: Store) -> None:
     plan = retry(store, "p", "mark-sent")
-    assert [(c.name, c.old, c.new) for c in plan.changes] == [("announce", None, "done")]
-    assert one(store, "p", "announce").status == "done"
+    assert [(c.name, c.old, c.new) for c in plan.changes] == [("announce:x", None, "done")]
+    assert one(store, "p", "announce", "x").status == "done"
 
 
 def test_conflicts_running_and_done_steps_are_left_alone(store: Store) -> None:
     store.set_step("p", "update", status="conflict")
     store.set_step("p", "publish", status="running")
-    store.set_step("p", "announce", status="skipped")
+    store.set_step("p", "announce", "x", status="skipped")
     plan = retry(store, "p")
     assert plan.empty
     assert not plan.unsettled
@@ -563,7 +566,12 @@ def test_rebuild_records_what_wordpress_has(store: Store, posts_dir: Path) -> No
         post(posts_dir, "missing"),
         post(posts_dir, "known"),
     ]
-    done = {item.slug: item for item in state.rebuild(store, posts, finder, posts_dir=posts_dir)}
+    done = {
+        item.slug: item
+        for item in state.rebuild(
+            Journal(store, clock=lambda: NOW), posts, finder, posts_dir=posts_dir
+        )
+    }
     assert finder.asked == ["live", "quiet", "draft", "missing"]  # "known" is not looked up
     assert {slug: item.outcome for slug, item in done.items()} == {
         "live": "found",
@@ -585,15 +593,15 @@ def test_rebuild_records_what_wordpress_has(store: Store, posts_dir: Path) -> No
         live_at="2026-11-02T12:00:00Z",
     )
     assert one(store, "live", "publish").status == "done"
-    announce = one(store, "live", "announce")
+    announce = one(store, "live", "announce", "x")
     assert announce.status == "unknown"
     assert "pipeline retry live --mark-sent" in (announce.error or "")
     assert done["live"].announce == "unknown"
-    assert one(store, "quiet", "announce").status == "skipped"  # announce: false
+    assert one(store, "quiet", "announce", "x").status == "skipped"  # announce: false
     draft = store.post("draft")
     assert draft is not None
     assert (draft.wp_id, draft.live, draft.live_at) == (13, False, None)
-    assert store.step("draft", "announce") is None
+    assert store.step("draft", "announce", "x") is None
     assert store.step("draft", "publish") is None
     assert store.post("missing") is None
     assert {e.post for e in store.entries(outcome="rebuilt")} == {"live", "quiet", "draft"}
@@ -603,17 +611,22 @@ def test_rebuild_records_what_wordpress_has(store: Store, posts_dir: Path) -> No
 def test_rebuild_twice_changes_nothing_more(store: Store, posts_dir: Path) -> None:
     finder = Finder(remote(11, "live"))
     posts = [post(posts_dir, "live")]
-    state.rebuild(store, posts, finder, posts_dir=posts_dir)
+    state.rebuild(Journal(store, clock=lambda: NOW), posts, finder, posts_dir=posts_dir)
     retry(store, "live", "mark-sent")
-    again = state.rebuild(store, posts, finder, posts_dir=posts_dir)
+    again = state.rebuild(Journal(store, clock=lambda: NOW), posts, finder, posts_dir=posts_dir)
     assert [item.outcome for item in again] == ["kept"]
-    assert one(store, "live", "announce").status == "done"  # the settled choice stays
+    assert one(store, "live", "announce", "x").status == "done"  # the settled choice stays
 
 
 def test_status_after_rebuild_asks_to_settle_the_announcement(
     store: Store, posts_dir: Path
 ) -> None:
-    state.rebuild(store, [post(posts_dir, "live")], Finder(remote(11, "live")), posts_dir=posts_dir)
+    state.rebuild(
+        Journal(store, clock=lambda: NOW),
+        [post(posts_dir, "live")],
+        Finder(remote(11, "live")),
+        posts_dir=posts_dir,
+    )
     row = rows(store, posts_dir, [post(posts_dir, "live")])["live"]
     assert row.state == "unknown"
     assert row.live

@@ -1,4 +1,8 @@
-"""The WordPress client against an in-memory WordPress behind ``httpx.MockTransport``."""
+"""The WordPress client against the in-memory WordPress (tests/memwp.py).
+
+Faults (errors, lost answers, odd replies) are injected with ``Fault``; how the in-memory
+WordPress answers otherwise is checked against the real one in test_wordpress_contract.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -22,6 +26,7 @@ from pipeline.retrying import RetryPolicy
 from pipeline.wordpress import ApiRoot, PostFields, WordPressClient, make_http_client
 from pipeline.wordpress.models import content_disposition, live_fields, wp_date
 from pipeline.wordpress.transport import retry_after_seconds
+from tests.memwp import Fault, MemoryWordPress, png
 
 SITE = "https://blog.example.com"
 ROOT = f"{SITE}/wp-json/wp/v2"
@@ -33,145 +38,6 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 def clock() -> datetime:
     return NOW
-
-
-@dataclass
-class Fault:
-    """Make the next matching request(s) fail: an answer instead, or an error (before/after)."""
-
-    method: str
-    path: str
-    response: httpx.Response | None = None
-    error: Exception | None = None
-    after: bool = False  # the server did the work, then the connection broke
-    times: int = 1
-
-    def matches(self, request: httpx.Request) -> bool:
-        return self.times > 0 and request.method == self.method and route(request) == self.path
-
-
-def route(request: httpx.Request) -> str:
-    """The wp/v2 route of a request, in either URL form."""
-    path = request.url.params.get("rest_route") or request.url.path
-    return path.removeprefix("/wp-json").removeprefix("/wp/v2")
-
-
-class FakeWordPress:
-    """Just enough of WordPress's wp/v2 API, with its publish-in-the-future quirk."""
-
-    def __init__(self) -> None:
-        self.posts: dict[int, dict[str, Any]] = {}
-        self.terms: dict[str, dict[int, str]] = {"categories": {1: "Uncategorized"}, "tags": {}}
-        self.requests: list[httpx.Request] = []
-        self.faults: list[Fault] = []
-        self.next_id = 100
-        self.now = NOW  # WordPress's clock
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        fault = next((f for f in self.faults if f.matches(request)), None)
-        if fault is not None:
-            fault.times -= 1
-            if fault.response is not None:
-                return fault.response
-            assert fault.error is not None
-            if fault.after:
-                self.answer(request)
-            raise fault.error
-        response = self.answer(request)
-        response.headers["Date"] = format_datetime(self.now, usegmt=True)
-        return response
-
-    def sent(self, method: str, path: str) -> list[httpx.Request]:
-        return [r for r in self.requests if r.method == method and route(r) == path]
-
-    def answer(self, request: httpx.Request) -> httpx.Response:
-        auth = request.headers.get("Authorization", "")
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        if auth != expected:
-            return reply(
-                401,
-                error(
-                    "incorrect_password",
-                    "The provided password is an invalid application password.",
-                    401,
-                ),
-            )
-        path = route(request)
-        if path.startswith("/posts"):
-            return self.answer_posts(request, path)
-        if path.startswith(("/tags", "/categories")):
-            return self.answer_terms(request, path)
-        if path == "/media":
-            return self.answer_media(request)
-        if path == "/users/me":
-            return reply(200, {"id": 1, "name": USER})
-        return reply(404, error("rest_no_route", "No route was found.", 404))
-
-    def answer_posts(self, request: httpx.Request, path: str) -> httpx.Response:
-        if path == "/posts" and request.method == "GET":
-            slug = request.url.params["slug"]
-            found = [p for p in self.posts.values() if p["slug"] == slug and p["status"] != "trash"]
-            return reply(200, found)
-        if path == "/posts":
-            post_id, self.next_id = self.next_id, self.next_id + 1
-            self.posts[post_id] = {"id": post_id, "status": "draft", "date_gmt": wp_date(NOW)}
-            return reply(201, self.save(post_id, json.loads(request.content)))
-        post_id = int(path.rsplit("/", 1)[1])
-        if post_id not in self.posts:
-            return reply(404, error("rest_post_invalid_id", "Invalid post ID.", 404))
-        if request.method == "GET":
-            return reply(200, self.posts[post_id])
-        return reply(200, self.save(post_id, json.loads(request.content)))
-
-    def save(self, post_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        post = self.posts[post_id]
-        for key in ("title", "content", "excerpt"):
-            if key in body:
-                post[key] = {"raw": body[key], "rendered": body[key]}
-        for key in ("slug", "status", "categories", "tags", "featured_media", "date_gmt"):
-            if key in body:
-                post[key] = body[key]
-        when = datetime.fromisoformat(post["date_gmt"]).replace(tzinfo=UTC)
-        if post["status"] == "publish" and when - self.now >= timedelta(minutes=1):
-            post["status"] = "future"  # WordPress's quirk
-        post["link"] = f"{SITE}/{post['slug']}/"
-        post["modified_gmt"] = wp_date(NOW)
-        return post
-
-    def answer_terms(self, request: httpx.Request, path: str) -> httpx.Response:
-        taxonomy = path.strip("/")
-        terms = self.terms[taxonomy]
-        if request.method == "GET":
-            slugs = {s.lower().replace(" ", "-") for s in request.url.params.get_list("slug[]")}
-            found = [
-                {"id": i, "name": n}
-                for i, n in terms.items()
-                if n.lower().replace("&amp;", "&").replace(" ", "-") in slugs
-            ]
-            return reply(200, found)
-        name = json.loads(request.content)["name"]
-        for term_id, existing in terms.items():
-            if existing.lower() == name.lower():
-                body = error("term_exists", "A term with the name provided already exists.", 400)
-                body["data"]["term_id"] = term_id
-                return reply(400, body)
-        term_id, self.next_id = self.next_id, self.next_id + 1
-        terms[term_id] = name
-        return reply(201, {"id": term_id, "name": name})
-
-    def answer_media(self, request: httpx.Request) -> httpx.Response:
-        media_id, self.next_id = self.next_id, self.next_id + 1
-        params = request.url.params
-        return reply(
-            201,
-            {
-                "id": media_id,
-                "source_url": f"{SITE}/wp-content/uploads/x.png",
-                "alt_text": params.get("alt_text", ""),
-                "caption": {"raw": params.get("caption", ""), "rendered": ""},
-            },
-        )
 
 
 def error(code: str, message: str, status: int) -> dict[str, Any]:
@@ -229,8 +95,8 @@ def fields(**changes: Any) -> PostFields:
 
 
 @pytest.fixture
-def wp() -> FakeWordPress:
-    return FakeWordPress()
+def wp() -> MemoryWordPress:
+    return MemoryWordPress(SITE, clock=clock, user=USER, password=PASSWORD, role="editor")
 
 
 @pytest.fixture
@@ -247,7 +113,7 @@ def index() -> dict[str, Any]:
     return {"name": "Blog", "namespaces": ["oembed/1.0", "wp/v2"]}
 
 
-def test_discovers_the_root_at_wp_json(wp: FakeWordPress) -> None:
+def test_discovers_the_root_at_wp_json(wp: MemoryWordPress) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/wp-json/":
             return reply(200, index())
@@ -262,7 +128,7 @@ def test_discovers_the_root_at_wp_json(wp: FakeWordPress) -> None:
     assert client.requests_sent == 3
 
 
-def test_follows_the_link_header_when_wp_json_is_missing(wp: FakeWordPress) -> None:
+def test_follows_the_link_header_when_wp_json_is_missing(wp: MemoryWordPress) -> None:
     link = f'<{SITE}/index.php?rest_route=/>; rel="https://api.w.org/"'
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -281,7 +147,7 @@ def test_follows_the_link_header_when_wp_json_is_missing(wp: FakeWordPress) -> N
     assert sent.params["status"] == "any"
 
 
-def test_falls_back_to_rest_route_without_pretty_permalinks(wp: FakeWordPress) -> None:
+def test_falls_back_to_rest_route_without_pretty_permalinks(wp: MemoryWordPress) -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/wp-json/":
             return html_page(404)
@@ -340,7 +206,7 @@ def test_an_advertised_http_root_is_refused_at_request_time() -> None:
 # -- posts -----------------------------------------------------------------------------------
 
 
-def test_find_post_by_slug(wp: FakeWordPress) -> None:
+def test_find_post_by_slug(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     created = client.create_post(fields())
     found = client.find_post("fond-memories-part-2")
@@ -352,7 +218,7 @@ def test_find_post_by_slug(wp: FakeWordPress) -> None:
     assert client.find_post("no-such-post") is None
 
 
-def test_create_always_sends_the_slug_and_a_wordpress_date(wp: FakeWordPress) -> None:
+def test_create_always_sends_the_slug_and_a_wordpress_date(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     client.create_post(fields(date_gmt=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)))
     body = json.loads(wp.sent("POST", "/posts")[0].content)
@@ -362,7 +228,7 @@ def test_create_always_sends_the_slug_and_a_wordpress_date(wp: FakeWordPress) ->
     assert "featured_media" not in body
 
 
-def test_publish_creates_once_then_updates(wp: FakeWordPress) -> None:
+def test_publish_creates_once_then_updates(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     post, action = client.publish(fields())
     assert (action, post.status) == ("created", "publish")
@@ -371,7 +237,7 @@ def test_publish_creates_once_then_updates(wp: FakeWordPress) -> None:
     assert len(wp.sent("POST", "/posts")) == 1
 
 
-def test_publish_adopts_an_existing_post_instead_of_creating(wp: FakeWordPress) -> None:
+def test_publish_adopts_an_existing_post_instead_of_creating(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     existing = client.create_post(fields(status="draft"))
     post, action = client.publish(fields())
@@ -379,42 +245,42 @@ def test_publish_adopts_an_existing_post_instead_of_creating(wp: FakeWordPress) 
     assert len(wp.sent("POST", "/posts")) == 1
 
 
-def test_publish_with_a_vanished_known_id_looks_up_the_slug(wp: FakeWordPress) -> None:
+def test_publish_with_a_vanished_known_id_looks_up_the_slug(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     _, action = client.publish(fields(), known_id=999)
     assert action == "created"
     assert len(wp.sent("GET", "/posts")) == 1
 
 
-def test_publish_refuses_to_resurrect_a_trashed_post(wp: FakeWordPress) -> None:
+def test_publish_refuses_to_resurrect_a_trashed_post(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     post = client.create_post(fields())
-    wp.posts[post.id].update(status="trash", slug="fond-memories-part-2__trashed")
+    wp.trash(post.id)
     with pytest.raises(WordPressError, match="trash") as caught:
         client.publish(fields(), known_id=post.id)
     assert caught.value.code == "trashed"
     assert len(wp.sent("POST", f"/posts/{post.id}")) == 0
 
 
-def test_a_timed_out_create_is_adopted_by_slug_not_resent(wp: FakeWordPress) -> None:
+def test_a_timed_out_create_is_adopted_by_slug_not_resent(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("POST", "/posts", error=httpx.ReadTimeout("timed out"), after=True))
     client = client_for(wp)
     post, action = client.publish(fields())
     assert action == "adopted"
     assert len(wp.sent("POST", "/posts")) == 1
-    assert list(wp.posts) == [post.id]
+    assert [row.id for row in wp.posts()] == [post.id]
 
 
-def test_a_timed_out_create_that_did_not_happen_stays_ambiguous(wp: FakeWordPress) -> None:
+def test_a_timed_out_create_that_did_not_happen_stays_ambiguous(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("POST", "/posts", error=httpx.ReadTimeout("timed out")))
     client = client_for(wp)
     with pytest.raises(AmbiguousOutcome, match="may or may not"):
         client.publish(fields())
     assert len(wp.sent("POST", "/posts")) == 1
-    assert wp.posts == {}
+    assert wp.posts() == []
 
 
-def test_a_gateway_error_on_create_is_ambiguous_not_retried(wp: FakeWordPress) -> None:
+def test_a_gateway_error_on_create_is_ambiguous_not_retried(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("POST", "/posts", response=html_page(502, "Bad gateway")))
     client = client_for(wp)
     with pytest.raises(AmbiguousOutcome) as caught:
@@ -424,15 +290,15 @@ def test_a_gateway_error_on_create_is_ambiguous_not_retried(wp: FakeWordPress) -
 
 
 @pytest.mark.usefixtures("no_sleep")
-def test_a_create_that_could_not_connect_is_sent_again(wp: FakeWordPress) -> None:
+def test_a_create_that_could_not_connect_is_sent_again(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("POST", "/posts", error=httpx.ConnectError("refused")))
     post, action = client_for(wp).publish(fields())
     assert action == "created"
     assert len(wp.sent("POST", "/posts")) == 2
-    assert list(wp.posts) == [post.id]
+    assert [row.id for row in wp.posts()] == [post.id]
 
 
-def test_publish_never_sends_a_future_date_with_publish(wp: FakeWordPress) -> None:
+def test_publish_never_sends_a_future_date_with_publish(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     post, _ = client.publish(fields(date_gmt=NOW + timedelta(days=1)))
     body = json.loads(wp.sent("POST", "/posts")[0].content)
@@ -440,7 +306,7 @@ def test_publish_never_sends_a_future_date_with_publish(wp: FakeWordPress) -> No
     assert post.status == "publish"
 
 
-def test_publish_makes_a_post_wordpress_scheduled_live(wp: FakeWordPress) -> None:
+def test_publish_makes_a_post_wordpress_scheduled_live(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     scheduled, _ = client.publish(fields(status="future", date_gmt=NOW + timedelta(days=1)))
     assert scheduled.status == "future"
@@ -450,13 +316,14 @@ def test_publish_makes_a_post_wordpress_scheduled_live(wp: FakeWordPress) -> Non
     assert (action, post.status, post.date_gmt) == ("updated", "publish", NOW)
 
 
-def test_publish_repairs_an_unexpected_future_status(wp: FakeWordPress) -> None:
+def test_publish_repairs_an_unexpected_future_status(wp: MemoryWordPress) -> None:
     # WordPress's clock runs behind ours: what we call now is the future for it.
-    wp.now = NOW - timedelta(minutes=5)
+    behind = NOW - timedelta(minutes=5)
+    wp.clock = lambda: behind
     post, action = client_for(wp).publish(fields())
     assert (action, post.status) == ("created", "publish")
     repair = json.loads(wp.sent("POST", f"/posts/{post.id}")[0].content)
-    assert (repair["status"], repair["date_gmt"]) == ("publish", wp_date(wp.now))
+    assert (repair["status"], repair["date_gmt"]) == ("publish", wp_date(behind))
 
 
 def test_live_fields_keeps_past_dates_and_drops_future_ones() -> None:
@@ -472,7 +339,7 @@ def test_live_fields_keeps_past_dates_and_drops_future_ones() -> None:
 
 @pytest.mark.usefixtures("no_sleep")
 def test_429_is_retried_after_the_wait_retry_after_asks_for(
-    wp: FakeWordPress, caplog: pytest.LogCaptureFixture
+    wp: MemoryWordPress, caplog: pytest.LogCaptureFixture
 ) -> None:
     slow_down = reply(429, error("too_many", "Slow down.", 429), {"Retry-After": "7"})
     wp.faults.append(Fault("GET", "/posts", response=slow_down))
@@ -493,7 +360,7 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds(None, NOW) is None
 
 
-def test_a_retry_after_beyond_the_limit_fails_at_once(wp: FakeWordPress) -> None:
+def test_a_retry_after_beyond_the_limit_fails_at_once(wp: MemoryWordPress) -> None:
     busy = reply(503, error("maintenance", "Briefly unavailable.", 503), {"Retry-After": "600"})
     wp.faults.append(Fault("GET", "/posts", response=busy, times=5))
     client = client_for(wp, retry=RetryPolicy(max_retry_after=60))
@@ -504,7 +371,7 @@ def test_a_retry_after_beyond_the_limit_fails_at_once(wp: FakeWordPress) -> None
 
 
 @pytest.mark.usefixtures("no_sleep")
-def test_503_is_retried_on_reads_and_updates(wp: FakeWordPress) -> None:
+def test_503_is_retried_on_reads_and_updates(wp: MemoryWordPress) -> None:
     client = client_for(wp)
     post = client.create_post(fields())
     unavailable = html_page(503, "Service Unavailable")
@@ -517,7 +384,7 @@ def test_503_is_retried_on_reads_and_updates(wp: FakeWordPress) -> None:
 
 
 @pytest.mark.usefixtures("no_sleep")
-def test_retries_end_with_a_clear_error(wp: FakeWordPress) -> None:
+def test_retries_end_with_a_clear_error(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("GET", "/posts", error=httpx.ConnectTimeout("timed out"), times=9))
     client = client_for(wp, retry=RetryPolicy(attempts=3))
     with pytest.raises(WordPressError, match="could not reach WordPress"):
@@ -529,7 +396,8 @@ def test_retries_end_with_a_clear_error(wp: FakeWordPress) -> None:
 # -- errors ----------------------------------------------------------------------------------
 
 
-def test_401_names_site_and_user_and_hides_the_password(wp: FakeWordPress) -> None:
+def test_401_names_site_and_user_and_hides_the_password(wp: MemoryWordPress) -> None:
+    wp.report_auth_errors = True  # 401 incorrect_password, as sites answer that check early
     wrong = "wrong pass word 1234 5678"
     client = client_for(wp, password=wrong)
     with pytest.raises(AuthError) as caught:
@@ -544,7 +412,7 @@ def test_401_names_site_and_user_and_hides_the_password(wp: FakeWordPress) -> No
     assert wrong not in repr(client._t.http.auth) + repr(client._t.http)
 
 
-def test_a_silently_ignored_login_is_an_auth_error(wp: FakeWordPress) -> None:
+def test_a_silently_ignored_login_is_an_auth_error(wp: MemoryWordPress) -> None:
     # Some sites serve a wrong application password as an anonymous visitor.
     forbidden = error("rest_invalid_param", "Invalid parameter(s): status", 400)
     forbidden["data"]["params"] = {"status": "Status is forbidden."}
@@ -555,7 +423,7 @@ def test_a_silently_ignored_login_is_an_auth_error(wp: FakeWordPress) -> None:
     assert "Authorization header" in str(caught.value)
 
 
-def test_403_says_the_user_lacks_permission(wp: FakeWordPress) -> None:
+def test_403_says_the_user_lacks_permission(wp: MemoryWordPress) -> None:
     cannot = error("rest_cannot_create", "Sorry, you are not allowed to create terms.", 403)
     wp.faults.append(Fault("POST", "/categories", response=reply(403, cannot)))
     wp.faults.append(Fault("GET", "/categories", response=reply(200, [])))
@@ -563,7 +431,7 @@ def test_403_says_the_user_lacks_permission(wp: FakeWordPress) -> None:
         client_for(wp).term_ids("categories", ["New"])
 
 
-def test_wordpress_error_json_is_shown(wp: FakeWordPress) -> None:
+def test_wordpress_error_json_is_shown(wp: MemoryWordPress) -> None:
     invalid = error("rest_invalid_param", "Invalid parameter(s): status", 400)
     invalid["data"]["params"] = {"status": "status is not one of publish, future, draft."}
     wp.faults.append(Fault("POST", "/posts", response=reply(400, invalid)))
@@ -575,7 +443,7 @@ def test_wordpress_error_json_is_shown(wp: FakeWordPress) -> None:
     assert (caught.value.status, caught.value.code) == (400, "rest_invalid_param")
 
 
-def test_a_non_json_answer_is_quoted(wp: FakeWordPress) -> None:
+def test_a_non_json_answer_is_quoted(wp: MemoryWordPress) -> None:
     page = "<br />\n<b>Warning</b>: Undefined variable $x in functions.php on line 12" + "!" * 300
     wp.faults.append(Fault("GET", "/posts", response=html_page(200, page)))
     with pytest.raises(WordPressError, match="Warning</b>: Undefined variable") as caught:
@@ -584,7 +452,7 @@ def test_a_non_json_answer_is_quoted(wp: FakeWordPress) -> None:
     assert "!" * 200 not in str(caught.value)
 
 
-def test_a_non_json_error_page_is_quoted(wp: FakeWordPress) -> None:
+def test_a_non_json_error_page_is_quoted(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("GET", "/posts", response=html_page(500, "<h1>Fatal error</h1>")))
     with pytest.raises(WordPressError, match="HTTP 500 and no JSON error: '<h1>Fatal error"):
         client_for(wp).find_post("x")
@@ -593,46 +461,49 @@ def test_a_non_json_error_page_is_quoted(wp: FakeWordPress) -> None:
 # -- terms -----------------------------------------------------------------------------------
 
 
-def test_term_exists_gives_the_existing_id(wp: FakeWordPress) -> None:
-    wp.terms["tags"][42] = "Tips &amp; Tricks"  # found by name, not by its default slug
-    wp.terms["tags"][43] = "Python"
+def test_term_exists_gives_the_existing_id(wp: MemoryWordPress) -> None:
+    python = wp.rest("POST", "/tags", json={"name": "Python", "slug": "not-the-default"}).json()
     wp.faults.append(Fault("GET", "/tags", response=reply(200, [])))
     client = client_for(wp)
-    assert client.term_ids("tags", ["python", "New one"]) == (43, 100)
+    found, new = client.term_ids("tags", ["python", "New one"])
+    assert found == python["id"]
+    assert wp.terms[new].name == "New one"
     assert [json.loads(r.content)["name"] for r in wp.sent("POST", "/tags")] == [
         "python",
         "New one",
     ]
 
 
-def test_terms_match_unescaped_and_case_insensitively_and_are_cached(wp: FakeWordPress) -> None:
-    wp.terms["tags"][42] = "Tips &amp; Tricks"
+def test_terms_match_unescaped_and_case_insensitively_and_are_cached(wp: MemoryWordPress) -> None:
+    tips = wp.rest("POST", "/tags", json={"name": "Tips & Tricks"}).json()
+    assert tips["name"] == "Tips &amp; Tricks"  # as WordPress stores it
     client = client_for(wp)
-    assert client.term_ids("tags", ["tips & tricks", "TIPS & TRICKS"]) == (42,)
+    assert client.term_ids("tags", ["tips & tricks", "TIPS & TRICKS"]) == (tips["id"],)
     assert client.requests_sent == 1
-    assert client.term_ids("tags", ["Tips & Tricks"]) == (42,)
+    assert client.term_ids("tags", ["Tips & Tricks"]) == (tips["id"],)
     assert client.requests_sent == 1
-    assert client.term_ids("categories", ["Stories"]) == (100,)
-    assert client.term_ids("categories", ["stories"]) == (100,)
+    (stories,) = client.term_ids("categories", ["Stories"])
+    assert client.term_ids("categories", ["stories"]) == (stories,)
     assert client.requests_sent == 3
 
 
 # -- media -----------------------------------------------------------------------------------
 
 
-def test_media_upload_sends_the_raw_file_with_its_headers(wp: FakeWordPress) -> None:
+def test_media_upload_sends_the_raw_file_with_its_headers(wp: MemoryWordPress) -> None:
     client = client_for(wp)
-    media = client.upload_media("diagram.png", b"\x89PNG...", "image/png", "A map", "Where")
+    media = client.upload_media("diagram.png", png(), "image/png", "A map", "Where")
     request = wp.sent("POST", "/media")[0]
     assert request.headers["Content-Type"] == "image/png"
     assert request.headers["Content-Disposition"] == 'attachment; filename="diagram.png"'
-    assert request.content == b"\x89PNG..."
+    assert request.content == png()
     assert (request.url.params["alt_text"], request.url.params["caption"]) == ("A map", "Where")
-    assert (media.id, media.alt_text, media.caption_raw) == (100, "A map", "Where")
+    assert (media.alt_text, media.caption_raw) == ("A map", "Where")
+    assert media.source_url.endswith("/diagram.png")
     assert client.requests_sent == 1
 
 
-def test_media_alt_and_caption_are_set_afterwards_if_not_kept(wp: FakeWordPress) -> None:
+def test_media_alt_and_caption_are_set_afterwards_if_not_kept(wp: MemoryWordPress) -> None:
     kept_nothing = reply(201, {"id": 9, "source_url": "u", "alt_text": "", "caption": {"raw": ""}})
     wp.faults.append(Fault("POST", "/media", response=kept_nothing))
     wp.faults.append(
@@ -663,7 +534,7 @@ def test_content_disposition_is_safe_for_any_filename() -> None:
     )
 
 
-def test_media_upload_timeout_is_ambiguous(wp: FakeWordPress) -> None:
+def test_media_upload_timeout_is_ambiguous(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("POST", "/media", error=httpx.WriteTimeout("timed out")))
     with pytest.raises(AmbiguousOutcome, match=r"uploading 'd\.png'"):
         client_for(wp).upload_media("d.png", b"x", "image/png", "", "")

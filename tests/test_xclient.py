@@ -23,7 +23,7 @@ from pipeline.core.announce import MAX_LENGTH, weighted_length
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
-    DuplicateTweet,
+    DuplicatePost,
     InputError,
     RateLimited,
     XError,
@@ -145,7 +145,7 @@ def test_bearer_user_token_uploads_images(fake_x: FakeX, tmp_path: Path) -> None
 
 def test_duplicate_text_is_duplicate_tweet(fake_x: FakeX, client: XClient) -> None:
     client.post("Same words")
-    with pytest.raises(DuplicateTweet) as caught:
+    with pytest.raises(DuplicatePost) as caught:
         client.post("Same words")
     assert caught.value.status == 403
     assert "duplicate" in str(caught.value)
@@ -156,7 +156,7 @@ def test_reply_to_a_missing_tweet_is_an_x_error(client: XClient) -> None:
     with pytest.raises(XError) as caught:
         client.post("Part 2", reply_to="1")
     assert caught.value.status == 403
-    assert not isinstance(caught.value, DuplicateTweet)
+    assert not isinstance(caught.value, DuplicatePost)
     assert "deleted or not visible" in str(caught.value)
 
 

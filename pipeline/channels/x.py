@@ -7,6 +7,10 @@ write that must happen at most once, so its failures are sorted with care:
 * The connection could not be opened: nothing was sent, so it is retried too.
 * The connection broke or timed out after the request went out: the post may exist. That is
   ``AmbiguousOutcome``, never a blind retry.
+* X answered 402 (the account's pay-per-use credits are spent): ``CreditsExhausted``, at once.
+
+With an OAuth 2.0 login (``tokens``), the access token is renewed before it expires and once
+after a 401, and the call is then made once more: a 401 means X did not act on it.
 """
 
 from __future__ import annotations
@@ -26,17 +30,23 @@ from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from pipeline.config import DEFAULT_X_API, XCredentials
+from pipeline.auth.tokens import BearerSource
+from pipeline.channels.base import Outgoing, Sent
+from pipeline.config import DEFAULT_X_API, Secret, XCredentials
+from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.errors import (
     AmbiguousOutcome,
     AuthError,
-    DuplicateTweet,
+    CannotTell,
+    CreditsExhausted,
+    DuplicatePost,
     InputError,
     PipelineError,
     RateLimited,
     XError,
 )
 from pipeline.retrying import RetryPolicy
+from pipeline.timeutil import utc_now
 
 # tweepy always talks to this host; a different api_url is reached by rewriting in the adapter.
 PUBLIC_API = "https://api.twitter.com"
@@ -57,6 +67,11 @@ BEARER_FIX = (
 MISSING_FIX = (
     "set consumer_key, consumer_secret, access_token and access_token_secret (or bearer_token) "
     "in credentials.toml [x] or PIPELINE_X_*"
+)
+LOGIN_FIX = "run `pipeline login x` again; the app needs the tweet.write and media.write scopes"
+CREDITS_FIX = (
+    "top up the account's credits (or raise its spending limit) in the X Developer Console at "
+    "https://console.x.com, then run `pipeline retry POST`"
 )
 # X's problem types that mean "these credentials may not do this", not "this request is bad".
 PERMISSION_PROBLEMS = ("oauth1-permissions", "client-forbidden", "unsupported-authentication")
@@ -84,16 +99,21 @@ class XClient:
         *,
         timeout: float = 30.0,
         retries: RetryPolicy | None = None,
+        tokens: BearerSource | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        if not credentials.configured:
+        if not credentials.configured and tokens is None:
             raise AuthError(f"no X credentials are configured (fix: {MISSING_FIX})")
         self._api_url = api_url.rstrip("/")
-        self._oauth1 = credentials.oauth1
-        self._secrets = [s for s in credentials.secrets() if s]
+        self._tokens = tokens  # an OAuth 2.0 login, used instead of the keys
+        self._clock = clock
+        keys = credentials if tokens is None else XCredentials()
+        self._oauth1 = keys.oauth1
+        self._secrets = [s for s in keys.secrets() if s]
         self._retries = retries or X_RETRIES
         self._username: str | None = None
-        self._client = _tweepy_client(credentials)
-        self._auth = _upload_auth(credentials)
+        self._client = _tweepy_client(keys)
+        self._auth = _upload_auth(keys)
         adapter = _ApiAdapter(self._api_url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
         self._client.session.mount(PUBLIC_API + "/", adapter)
         _REDACTOR.add(self._secrets)
@@ -158,7 +178,7 @@ class XClient:
 
         try:
             return self._call(once, "posting", write=True)
-        except DuplicateTweet as exc:
+        except DuplicatePost as exc:
             if not server_errors:
                 raise
             # A 5xx can come after X did create the post; the retry then meets its own copy.
@@ -190,6 +210,23 @@ class XClient:
         return media_id
 
     def _call(self, call: Callable[[], T], action: str, *, write: bool = False) -> T:
+        try:
+            try:
+                return self._retrying(call, write)
+            except tweepy.Unauthorized:
+                if self._tokens is None:
+                    raise
+                rejected = self._bearer_in_use()
+                self._use_bearer(self._tokens.after_unauthorized(rejected, self._clock()))
+                return self._retrying(call, write)
+        except tweepy.HTTPException as exc:
+            raise self._http_error(exc, action) from exc
+        except requests.RequestException as exc:
+            raise self._connection_error(exc, action, write=write) from exc
+
+    def _retrying(self, call: Callable[[], T], write: bool) -> T:
+        if self._tokens is not None:
+            self._use_bearer(self._tokens.access_token(self._clock()))
         r = self._retries
         caller = stamina.RetryingCaller(
             attempts=r.attempts,
@@ -198,17 +235,28 @@ class XClient:
             wait_max=r.wait_max,
             wait_jitter=r.wait_jitter,
         )
-        try:
-            return caller(_retry_write if write else _retry_read, call)
-        except tweepy.HTTPException as exc:
-            raise self._http_error(exc, action) from exc
-        except requests.RequestException as exc:
-            raise self._connection_error(exc, action, write=write) from exc
+        return caller(_retry_write if write else _retry_read, call)
+
+    def _use_bearer(self, token: Secret) -> None:
+        value = token.reveal()
+        if value not in self._secrets:
+            _REDACTOR.add([value])
+            self._secrets.append(value)
+        self._client.bearer_token = value
+        self._auth.headers = {"Authorization": f"Bearer {value}"}
+
+    def _bearer_in_use(self) -> Secret:
+        return Secret(str(self._client.bearer_token))
 
     def _http_error(self, exc: Any, action: str) -> PipelineError:
         status = int(exc.response.status_code)
         detail = self._redact("; ".join(map(str, exc.api_messages)) or str(exc.response.reason))
-        fix = OAUTH1_FIX if self._oauth1 else BEARER_FIX
+        fix = OAUTH1_FIX if self._oauth1 else LOGIN_FIX if self._tokens else BEARER_FIX
+        if status == 402:
+            return CreditsExhausted(
+                f"X's pay-per-use credits are exhausted, so nothing was sent while {action} "
+                f"({detail}) (fix: {CREDITS_FIX})"
+            )
         if isinstance(exc, tweepy.Unauthorized):
             return AuthError(f"X refused the credentials while {action} ({detail}) (fix: {fix})")
         if isinstance(exc, tweepy.TooManyRequests):
@@ -219,7 +267,7 @@ class XClient:
                 reset_at=reset_at,
             )
         if isinstance(exc, tweepy.Forbidden) and "duplicate content" in detail.lower():
-            return DuplicateTweet(
+            return DuplicatePost(
                 f"X refused the post as a duplicate ({detail})", status=403, code="duplicate"
             )
         if isinstance(exc, tweepy.Forbidden) and _problem_type(exc) in PERMISSION_PROBLEMS:
@@ -242,6 +290,40 @@ class XClient:
         for secret in self._secrets:
             text = text.replace(secret, "********")
         return text
+
+
+class XChannel:
+    """X behind the :class:`~pipeline.channels.base.Channel` interface.
+
+    X has no way to look a post up by its text, so :meth:`find` cannot tell; exactly once rests
+    on re-sending an interrupted post with the same text, which X refuses as a duplicate if the
+    first attempt went through (:class:`DuplicatePost`).
+    """
+
+    name = "x"
+
+    def __init__(self, client: XClient) -> None:
+        self.client = client
+
+    def limits(self) -> Limits:
+        return X_LIMITS
+
+    def post(self, item: Outgoing) -> Sent:
+        reply_to = item.reply_to.id if item.reply_to is not None else None
+        tweet = self.client.post(item.text, reply_to=reply_to, image=item.image)
+        return Sent(tweet.id, tweet.url)
+
+    def find(self, item: Outgoing) -> Sent | None:
+        raise CannotTell("X cannot look a post up by its text")
+
+    def delete(self, sent: Sent) -> None:
+        self.client.delete(sent.id)
+
+    def whoami(self) -> str:
+        return "@" + self.client.me()
+
+    def close(self) -> None:
+        self.client.close()
 
 
 class _Auth:

@@ -18,10 +18,17 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--online", is_flag=True, help="Also log in to WordPress and X.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also log in to WordPress and every channel (X, Bluesky, Mastodon).",
+)
 @click.pass_obj
 def check(obj: Context, online: bool) -> None:
     """Validate the config, the credentials and every post; list all problems at once.
+
+    Every announcement template (each channel's and each post's announce:) is measured against
+    the limit of every channel with credentials, as that network counts.
 
     Exits 2 if anything must be fixed before publishing.
     """
@@ -102,7 +109,8 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
             from pipeline.scheduler.runner import due_now
 
             targets = list(due_now(found, found.clock()).targets)
-        result = found.publisher().plan(targets, announce=not no_announce)
+        publisher = found.publisher()
+        result = publisher.plan(targets, announce=not no_announce, owed=not posts)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:
         sys.exit(2)
@@ -133,14 +141,17 @@ def publish(
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
         publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
-        announce = not no_announce
-        click.echo(
-            describe(publisher.plan(targets, announce=announce), found.workspace.settings.posts_dir)
+        # What is printed is what runs: the same plan object is executed below.
+        chosen = publisher.plan(
+            targets, announce=not no_announce, force=force, refresh=not dry_run and bool(targets)
         )
+        click.echo(describe(chosen, found.workspace.settings.posts_dir))
         if dry_run or not targets:
             sys.exit(2 if bad else 0)
         click.echo("")
-        result = publisher.publish(targets, announce=announce, force=force)
+        result = publisher.execute(chosen, force=force)
+    for held in result.held:
+        click.echo(f"held: {obj.redact(held)}", err=True)
     for conflict in result.conflicts:
         click.echo(
             f"conflict: {conflict} was edited in WordPress; left alone "

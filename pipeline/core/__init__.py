@@ -1,0 +1,1 @@
+"""The pure core: no clock, disk or network; everything it needs is passed in."""

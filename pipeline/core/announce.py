@@ -1,7 +1,8 @@
-"""The announcement on X: a template filled in and fitted to X's weighted 280 characters.
+"""An announcement: a template filled in and fitted to one network's limits.
 
-Pure: no network, no state. Length is X's weighted length (URLs count 23, CJK and emoji 2),
-never ``len()``, so what fits here is what X accepts.
+Pure: no network, no state. Length is counted the way the network counts it — X's weighted
+length (URLs count 23, CJK and emoji 2), Bluesky's graphemes, Mastodon's characters with each
+URL as the instance's reserved length — never ``len()``, so what fits here is what it accepts.
 """
 
 from __future__ import annotations
@@ -39,21 +40,50 @@ Parts = list[tuple[str, str | None]]
 
 
 @dataclass(frozen=True)
+class Limits:
+    """How long a post on a network may be, and how that network counts."""
+
+    max_length: int
+    counting: str = "x-weighted"  # "x-weighted" | "graphemes" | "mastodon"
+    url_length: int | None = None  # Mastodon: characters_reserved_per_url
+    network: str = "X"  # for messages
+
+
+X_LIMITS = Limits(MAX_LENGTH)
+
+
+@dataclass(frozen=True)
 class Announcement:
     text: str
-    length: int  # X's weighted length
+    length: int  # as the network counts it
+    limit: int = MAX_LENGTH
+
+    @property
+    def fits(self) -> bool:
+        return self.length <= self.limit
 
 
 class AnnouncementTooLong(InputError):
     """Even with the title and excerpt left out, the template does not fit in a post."""
 
-    def __init__(self, length: int) -> None:
+    def __init__(self, length: int, limits: Limits = X_LIMITS) -> None:
         self.length = length
+        self.limits = limits
         super().__init__(
-            f"the announcement is {length} weighted characters even with the title and excerpt "
-            f"left out; X allows {MAX_LENGTH}",
-            fix="shorten the template ([x] template in pipeline.toml, or the post's announce)",
+            f"the announcement is {length} characters (as {limits.network} counts them) even "
+            f"with the title and excerpt left out; {limits.network} allows {limits.max_length}",
+            fix="shorten the template (the channel's template in pipeline.toml, or the post's "
+            "announce)",
         )
+
+
+def measure(text: str, limits: Limits) -> int:
+    """``text``'s length as the network of ``limits`` counts it."""
+    if limits.counting == "x-weighted":
+        return weighted_length(text)
+    from pipeline.core.lengths import length_for  # graphemes, Mastodon's URL rule
+
+    return length_for(text, limits.counting, limits.url_length)
 
 
 def weighted_length(text: str) -> int:
@@ -61,16 +91,21 @@ def weighted_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def check_template(template: str) -> None:
+def check_template(
+    template: str, limits: Limits = X_LIMITS, url: str = "https://example.com/"
+) -> None:
     """Raise InputError if the template has an unknown placeholder or a stray brace, or
     AnnouncementTooLong if its own text and a link leave no room (titles can be cut, it cannot).
+
+    On X and Mastodon any link counts the same (23); Bluesky counts it whole, so give ``url``,
+    the permalink the post will have.
     """
     parts = _parse(template)
     values = dict.fromkeys(PLACEHOLDERS, "")
-    values["url"] = "https://example.com/"  # any link counts 23
+    values["url"] = url
     text = _render(parts, values)
-    if weighted_length(text) > MAX_LENGTH:
-        raise AnnouncementTooLong(weighted_length(text))
+    if measure(text, limits) > limits.max_length:
+        raise AnnouncementTooLong(measure(text, limits), limits)
 
 
 def compose(
@@ -82,8 +117,9 @@ def compose(
     series: str | None,
     part: int | None,
     tags: Sequence[str],
+    limits: Limits = X_LIMITS,
 ) -> Announcement:
-    """The announcement text, shortened (excerpt, then hashtags, then title) to fit X."""
+    """The announcement text, shortened (excerpt, then hashtags, then title) to fit."""
     parts = _parse(template)
     values = {
         "title": _clip(_clean(title)),
@@ -93,7 +129,7 @@ def compose(
         "part": "" if part is None else str(part),
         "hashtags": hashtags(tags),
     }
-    return _fit(parts, values)
+    return _fit(parts, values, limits)
 
 
 def hashtags(tags: Sequence[str]) -> str:
@@ -156,28 +192,30 @@ def _render(parts: Parts, values: Mapping[str, str]) -> str:
     return unicodedata.normalize("NFC", text).strip()
 
 
-def _fit(parts: Parts, values: dict[str, str]) -> Announcement:
-    text = _render(parts, values)
-    length = weighted_length(text)
-    if length <= MAX_LENGTH:
-        return Announcement(text, length)
+def _fit(parts: Parts, values: dict[str, str], limits: Limits) -> Announcement:
+    whole = _measured(_render(parts, values), limits)
+    if whole.fits:
+        return whole
     used = {name for _, name in parts if name}
     for key in SHORTEN_ORDER:
         if key in used and values[key]:
-            fitted = _shorten(parts, values, key)
+            fitted = _shorten(parts, values, key, limits)
             if fitted is not None:
                 return fitted
             values = {**values, key: ""}
-    raise AnnouncementTooLong(weighted_length(_render(parts, values)))
+    raise AnnouncementTooLong(measure(_render(parts, values), limits), limits)
 
 
-def _shorten(parts: Parts, values: dict[str, str], key: str) -> Announcement | None:
+def _measured(text: str, limits: Limits) -> Announcement:
+    return Announcement(text, measure(text, limits), limits.max_length)
+
+
+def _shorten(parts: Parts, values: dict[str, str], key: str, limits: Limits) -> Announcement | None:
     """The announcement with ``values[key]`` cut to the longest prefix that fits, if any."""
     value = values[key]
 
     def render(candidate: str) -> Announcement:
-        text = _render(parts, {**values, key: candidate})
-        return Announcement(text, weighted_length(text))
+        return _measured(_render(parts, {**values, key: candidate}), limits)
 
     if key == "hashtags":
         # Whole tags are dropped from the end; half a hashtag is a different hashtag.
@@ -202,19 +240,19 @@ def _longest_fitting(
     if count == 0:
         return None
     best = (0, attempt(0))
-    if best[1].length > MAX_LENGTH:
+    if not best[1].fits:
         return None
     low, high, step = 0, count - 1, 1  # invariant: option ``low`` fits, and ``best`` is it
     while low + step <= high:
         candidate = attempt(low + step)
-        if candidate.length > MAX_LENGTH:
+        if not candidate.fits:
             high = low + step - 1
             break
         low, best, step = low + step, (low + step, candidate), step * 2
     while low < high:
         middle = (low + high + 1) // 2
         candidate = attempt(middle)
-        if candidate.length <= MAX_LENGTH:
+        if candidate.fits:
             low, best = middle, (middle, candidate)
         else:
             high = middle - 1
@@ -231,7 +269,7 @@ def _at_word_boundary(
     if space <= 0 or cut - space > WORD_SLACK:
         return best
     candidate = render(_ellipsize(value, space))
-    return candidate if candidate.length <= MAX_LENGTH else best
+    return candidate if candidate.fits else best
 
 
 def _ellipsize(value: str, cut: int) -> str:

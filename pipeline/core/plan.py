@@ -1,7 +1,9 @@
 """Planning, pure: from the posts, the recorded state and the targets, what publishing will do.
 
-The plan is built whole before anything is sent. ``--dry-run`` and ``pipeline plan`` print it; the
-publisher then carries it out step by step, re-rendering with the real permalinks as they arrive.
+The plan is built whole before anything is sent. ``--dry-run`` and ``pipeline plan`` print it;
+the publisher then carries out exactly its items, in its order, re-rendering only to put in the
+real permalinks as they arrive. Each item keeps what it was planned on (:class:`Seen`): if that
+changed by the time the item runs, that post alone is planned again, and the job log says why.
 Permalinks of posts not yet on WordPress are predicted (``SITE/SLUG/``) for display only.
 """
 
@@ -12,7 +14,8 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.posts import Image, Post
@@ -21,14 +24,43 @@ from pipeline.core.render import Rendered, Site, render, series_index
 
 
 @dataclass(frozen=True)
+class Seen:
+    """What an item was planned on: the post's record as read. Compared again before acting."""
+
+    wp_id: int | None = None
+    wp_status: str | None = None
+    permalink: str | None = None
+    sent_hash: str | None = None
+    conflict: bool = False
+
+    @classmethod
+    def of(cls, record: PostRecord | None) -> Seen:
+        if record is None:
+            return cls()
+        return cls(
+            record.wp_id,
+            record.wp_status,
+            record.permalink,
+            record.sent_hash,
+            record.conflict is not None,
+        )
+
+
+@dataclass(frozen=True)
 class PublishItem:
     slug: str
-    action: str  # create | update | unchanged
+    action: str  # create | update | unchanged | blocked
     title: str
     uploads: tuple[Path, ...]
     categories: tuple[str, ...]
     tags: tuple[str, ...]
     reason: str
+    seen: Seen = Seen()
+    renamed_from: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"publish {self.slug}"
 
 
 @dataclass(frozen=True)
@@ -37,15 +69,51 @@ class BackfillItem:
     because: tuple[str, ...]
     source_changed: bool
     diff: str
+    seen: Seen = Seen()
+    waits: str | None = None  # why it is not done now (a conflict waiting for --force)
+    together: bool = False  # a post of this batch that links others of it: its record is new
+
+    @property
+    def kind(self) -> str:
+        return "backfill" if self.because else "update"
+
+    @property
+    def target(self) -> str:
+        return ",".join(self.because)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind} {self.slug}"
 
 
 @dataclass(frozen=True)
 class AnnounceItem:
+    """One announcement of one post on one channel, and what will be done with it.
+
+    ``skip`` is recorded as skipped (announce: false, --no-announce, a channel not set up);
+    ``hold`` is recorded as held until the writer acts (credentials incomplete, a budget);
+    ``wait`` records nothing and is shown only (done already, unknown, rate-limited until ...).
+    With none of the three, the text is sent.
+    """
+
     slug: str
     text: str
     length: int
     reply_to: str | None
     skip: str | None = None
+    channel: str = "x"
+    limit: int = 280
+    hold: str | None = None
+    wait: str | None = None
+    cost: Decimal | None = None  # the estimated charge, where the network charges (X)
+
+    @property
+    def sends(self) -> bool:
+        return self.skip is None and self.hold is None and self.wait is None
+
+    @property
+    def key(self) -> str:
+        return f"announce {self.slug} {self.channel}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +124,18 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        writes = [p for p in self.publishes if p.action != "unchanged"]
-        sends = [a for a in self.announcements if a.skip is None]
-        return not (writes or self.backfills or sends)
+        writes = any(p.action != "unchanged" for p in self.publishes)
+        backfills = any(b.waits is None for b in self.backfills)
+        return not (writes or backfills or any(a.sends for a in self.announcements))
+
+    def keys(self) -> list[str]:
+        """Every item, in the order it is carried out."""
+        items: list[PublishItem | BackfillItem | AnnounceItem] = [
+            *self.publishes,
+            *self.backfills,
+            *self.announcements,
+        ]
+        return [item.key for item in items]
 
 
 @dataclass(frozen=True)
@@ -108,42 +185,97 @@ def make_plan(
     site_url: str,
     media: Mapping[Path, str],
     image_hashes: Mapping[Path, str],
-    announcements: Mapping[str, AnnounceItem],
+    announcements: Mapping[str, AnnounceItem] | Sequence[AnnounceItem],
+    force: bool = False,
+    renames: Mapping[str, str] | None = None,
 ) -> Plan:
     """The whole plan for making ``targets`` live now and bringing every live post up to date.
 
     ``media`` maps each local image already on WordPress to its URL; ``image_hashes`` gives
     each image's content hash (the featured image is part of a post's fingerprint).
-    ``announcements`` holds the composed announcement of each target.
+    ``announcements`` holds the composed announcements, in the order they go out. ``renames``
+    maps a post's new slug to the one it was published under (its record is the old one's).
     """
+    renames = renames or {}
+    records = apply_renames(records, renames)
     before = live_map(records)
     after = dict(before)
     for post in targets:
+        if post.slug in renames:  # a new slug makes a new permalink
+            after[post.slug] = predicted_url(site_url, post.slug)
         after.setdefault(post.slug, predicted_url(site_url, post.slug))
     series = series_index(posts)
     site_after = Site(live=after, series=series, media=media)
     publishes = tuple(
-        _publish_item(post, records.get(post.slug), site_after, image_hashes) for post in targets
+        _publish_item(post, records.get(post.slug), site_after, image_hashes, renames)
+        for post in targets
     )
     target_slugs = {post.slug for post in targets}
+    going_live = target_slugs - set(before)
     backfills = tuple(
         item
         for post in posts
-        if post.slug not in target_slugs
         if (
-            item := _backfill_item(
-                post, records.get(post.slug), Site(before, series, media), site_after, image_hashes
+            item := _together_item(post, site_after, going_live)
+            if post.slug in target_slugs
+            else _backfill_item(
+                post,
+                records.get(post.slug),
+                Site(before, series, media),
+                site_after,
+                image_hashes,
+                force,
             )
         )
         is not None
     )
-    return Plan(
-        publishes, backfills, tuple(announcements[s] for s in target_slugs if s in announcements)
-    )
+    if isinstance(announcements, Mapping):
+        announcements = [announcements[p.slug] for p in targets if p.slug in announcements]
+    return Plan(publishes, backfills, tuple(announcements))
+
+
+def apply_renames(
+    records: Mapping[str, PostRecord], renames: Mapping[str, str]
+) -> Mapping[str, PostRecord]:
+    if not renames:
+        return records
+    moved = {old: new for new, old in renames.items()}
+    return {
+        moved.get(slug, slug): replace(record, slug=moved[slug]) if slug in moved else record
+        for slug, record in records.items()
+    }
+
+
+def renames(
+    posts: Sequence[Post], records: Mapping[str, PostRecord], posts_dir: Path
+) -> dict[str, str]:
+    """Posts whose slug the writer changed since publishing: new slug -> the recorded one.
+
+    Found by the file's path: the post keeps its WordPress post under the new slug."""
+    by_path = {r.source_path: r for r in records.values() if r.source_path}
+    found: dict[str, str] = {}
+    for post in posts:
+        if post.slug in records:
+            continue
+        old = by_path.get(_relative(post.path, posts_dir))
+        if old is not None and old.slug != post.slug and old.slug not in found.values():
+            found[post.slug] = old.slug
+    return found
+
+
+def _relative(path: Path, posts_dir: Path) -> str:
+    try:
+        return path.relative_to(posts_dir).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _publish_item(
-    post: Post, record: PostRecord | None, site: Site, image_hashes: Mapping[Path, str]
+    post: Post,
+    record: PostRecord | None,
+    site: Site,
+    image_hashes: Mapping[Path, str],
+    renames: Mapping[str, str],
 ) -> PublishItem:
     uploads = tuple(
         dict.fromkeys(image.path for image in _all_images(post) if image.path not in site.media)
@@ -156,7 +288,11 @@ def _publish_item(
         uploads=uploads,
         categories=post.categories,
         tags=post.tags,
-        reason=reason,
+        reason=reason
+        if post.slug not in renames
+        else f"{reason}; renamed from {renames[post.slug]}",
+        seen=Seen.of(record),
+        renamed_from=renames.get(post.slug),
     )
 
 
@@ -165,6 +301,11 @@ def _publish_action(
 ) -> tuple[str, str]:
     if record is None or record.wp_id is None:
         return "create", "new post"
+    if record.wp_status == "trash":
+        return "blocked", (
+            "in WordPress's trash: restore it there (Posts → Trash → Restore), or delete it "
+            "permanently to publish it anew"
+        )
     featured = image_hashes[post.featured_image.path] if post.featured_image else None
     if record.live and desired(post, site, featured).fingerprint == record.sent_hash:
         return "unchanged", "already live and up to date"
@@ -177,6 +318,7 @@ def _backfill_item(
     before: Site,
     after: Site,
     image_hashes: Mapping[Path, str],
+    force: bool,
 ) -> BackfillItem | None:
     if record is None or not record.live:
         return None
@@ -194,7 +336,21 @@ def _backfill_item(
         because=tuple(changed_links),
         source_changed=source_changed,
         diff=text_diff(old.html, new.rendered.html),
+        seen=Seen.of(record),
+        waits=None
+        if force or record.conflict is None
+        else f"edited in WordPress (conflict): `pipeline publish {post.slug} --force` "
+        "overwrites those edits",
     )
+
+
+def _together_item(post: Post, after: Site, going_live: set[str]) -> BackfillItem | None:
+    """A post published with others it links: written again once they are live, unless the
+    publishes happened in an order that already put the links in (then it is unchanged)."""
+    linked = sorted((render(post, after).depends_on & going_live) - {post.slug})
+    if not linked:
+        return None
+    return BackfillItem(post.slug, tuple(linked), False, "", together=True)
 
 
 def _all_images(post: Post) -> list[Image]:
@@ -229,21 +385,31 @@ def describe(plan: Plan, posts_dir: Path) -> str:
     for backfill in plan.backfills:
         why = [f"links {', '.join(backfill.because)}"] if backfill.because else []
         why += ["source changed"] if backfill.source_changed else []
-        lines.append(f"backfill  {backfill.slug}  ({'; '.join(why) or 'links changed'})")
+        waits = f"; waits: {backfill.waits}" if backfill.waits else ""
+        why = [f"with the batch: {why[0]}"] if backfill.together else why
+        lines.append(f"backfill  {backfill.slug}  ({'; '.join(why) or 'links changed'}){waits}")
         lines += [
             f"          {line}"
             for line in backfill.diff.splitlines()
             if not line.startswith(("---", "+++"))
         ]
     for note in plan.announcements:
-        if note.skip and not note.text:
-            lines.append(f"announce  {note.slug}  skipped: {note.skip}")
-            continue
-        reply = f", in reply to {note.reply_to}'s announcement" if note.reply_to else ""
-        status = f" ({note.skip})" if note.skip else ""
-        lines.append(f"announce  {note.slug}  {note.length}/280{reply}{status}")
-        lines.append(f"          {note.text}")
+        lines += _describe_announcement(note)
     return "\n".join(lines) if lines else "nothing to do"
+
+
+def _describe_announcement(note: AnnounceItem) -> list[str]:
+    where = f"  [{note.channel}{f', ${note.cost:.3f}' if note.cost is not None else ''}]"
+    reason = note.skip or note.hold or note.wait
+    if reason and not note.text:
+        what = "held" if note.hold else "skipped" if note.skip else "waits"
+        return [f"announce  {note.slug}  {what}: {reason}{where}"]
+    reply = f", in reply to {note.reply_to}'s announcement" if note.reply_to else ""
+    status = f" ({'held: ' if note.hold else ''}{reason})" if reason else ""
+    return [
+        f"announce  {note.slug}  {note.length}/{note.limit}{reply}{status}{where}",
+        f"          {note.text}",
+    ]
 
 
 def _shown(path: Path, posts_dir: Path) -> str:

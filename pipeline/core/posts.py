@@ -32,6 +32,7 @@ KNOWN_KEYS = frozenset(
     }
 )
 POST_SCHEME = "post:"
+CHANNELS = ("x", "bluesky", "mastodon")  # the networks a post can be announced on
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class Post:
     tags: tuple[str, ...] = ()
     excerpt: str | None = None
     featured_image: Image | None = None
-    announce: str | bool = True
+    announce: str | bool | Mapping[str, str | bool] = True  # a table: by channel
     images: tuple[Image, ...] = ()
     links: tuple[Link, ...] = ()
     key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)

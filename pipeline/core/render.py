@@ -67,6 +67,9 @@ _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"]
 # A soft line break is only whitespace in Markdown, but WordPress's wpautop turns every newline
 # inside a paragraph of classic content into <br />: write it as a space.
 _MD.add_render_rule("softbreak", lambda *args: " ")
+# Quotes in text are written as they are, not as &quot;: WordPress's wptexturize makes "these" into
+# curly quotes, as it does for posts written in its editor, but leaves &quot; alone.
+_MD.add_render_rule("text", lambda _, tokens, idx, *args: escape(tokens[idx].content, quote=False))
 
 
 # Parsing is most of the cost of rendering, and the same post is rendered again and again
@@ -189,7 +192,7 @@ def _figure_html(image: Token, post: Post, site: Site) -> str:
     caption = str(image.attrGet("title"))
     return (
         f'<figure class="wp-block-image"><img src="{escape(src)}" alt="{escape(alt)}" />'
-        f"<figcaption>{escape(caption)}</figcaption></figure>\n"
+        f"<figcaption>{escape(caption, quote=False)}</figcaption></figure>\n"
     )
 
 
@@ -200,7 +203,7 @@ def series_html(post: Post, site: Site, depends: set[str]) -> str:
     items = []
     for part in site.series[post.series]:
         depends.add(part.slug)
-        title = escape(part.title)
+        title = escape(part.title, quote=False)
         url = site.live.get(part.slug)
         if part.slug == post.slug:
             items.append(f'<li aria-current="page"><strong>{title}</strong></li>')
@@ -209,7 +212,7 @@ def series_html(post: Post, site: Site, depends: set[str]) -> str:
         else:
             items.append(f"<li>{title} <em>(coming soon)</em></li>")
     return (
-        f'<nav class="series-list"><p>{escape(post.series)}</p>\n<ol>\n'
+        f'<nav class="series-list"><p>{escape(post.series, quote=False)}</p>\n<ol>\n'
         + "\n".join(items)
         + "\n</ol></nav>\n"
     )

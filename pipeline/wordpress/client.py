@@ -20,6 +20,7 @@ Exactly-once rules this module keeps:
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import threading
 from collections import Counter
@@ -33,7 +34,7 @@ import httpx
 from pipeline.config import WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, WordPressError
 from pipeline.retrying import RetryPolicy
-from pipeline.timeutil import utc_now
+from pipeline.timeutil import utc_iso, utc_now
 from pipeline.wordpress.discovery import ApiRoot, Params, discover, require_secure
 from pipeline.wordpress.models import (
     TERM_NOUNS,
@@ -151,6 +152,18 @@ class WordPressClient:
         response = self._request("GET", "/users/me", doing, params=(("context", "edit"),))
         return self._t.as_dict(self._t.json(response, doing), doing)
 
+    def publicize_connections(self) -> Any:
+        """Jetpack Social's connections (``GET wpcom/v2/publicize/connections``, as JSON), or
+        None when the site has no such route (no Jetpack Social)."""
+        doing = "reading Jetpack Social's connections"
+        url = self.api_root.namespace("wpcom/v2").url("/publicize/connections")
+        response = self._t.send_idempotent(self._t.http.build_request("GET", url), doing)
+        if response.status_code in (404, 410):
+            return None
+        if not response.is_success:
+            self._t.fail(response, doing)
+        return self._t.json(response, doing)
+
     def find_post(self, slug: str) -> RemotePost | None:
         """The post with this slug in any status but trash (see the module docstring)."""
         params: Params = (
@@ -173,6 +186,31 @@ class WordPressClient:
             )
         return min(matches, key=lambda post: post.id) if matches else None
 
+    def find_posts(self, slugs: Sequence[str]) -> dict[str, RemotePost]:
+        """The posts with these slugs (any status but trash), 100 slugs a request; a slug
+        with no post is absent. For a batch of creates: one lookup instead of one per post."""
+        found: dict[str, RemotePost] = {}
+        wanted = list(dict.fromkeys(slugs))
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: Params = (
+                *(("slug[]", slug) for slug in chunk),
+                ("status", "any"),
+                ("context", "edit"),
+                ("per_page", 100),
+            )
+            doing = f"looking up {len(chunk)} slugs"
+            data = self._t.json(self._request("GET", "/posts", doing, params=params), doing)
+            posts = sorted(
+                (self._post(item, doing) for item in self._t.as_list(data, doing)),
+                key=lambda post: post.id,
+            )
+            for slug in chunk:
+                match = next((post for post in posts if same_slug(post.slug, slug)), None)
+                if match is not None:
+                    found[slug] = match
+        return found
+
     def get_post(self, post_id: int) -> RemotePost | None:
         """The post with this id (trashed ones too, with status ``trash``); None if deleted."""
         doing = f"reading post {post_id}"
@@ -184,13 +222,14 @@ class WordPressClient:
         return self._post(self._t.json(response, doing), doing)
 
     def posts_by_ids(self, ids: Sequence[int]) -> dict[int, RemotePost]:
-        """The posts with these ids that still exist, in any status but trash, 100 a request."""
+        """The posts with these ids that still exist, in any status (trash too: a trashed post is
+        not the same as a deleted one — it can be restored), 100 a request."""
         found: dict[int, RemotePost] = {}
         for start in range(0, len(ids), 100):
             chunk = ids[start : start + 100]
             params: Params = (
                 ("include", ",".join(str(i) for i in chunk)),
-                ("status", "any"),
+                ("status", "publish,future,draft,pending,private,trash"),
                 ("context", "edit"),
                 ("per_page", 100),
             )
@@ -200,6 +239,55 @@ class WordPressClient:
                 post = self._post(item, doing)
                 found[post.id] = post
         return found
+
+    def list_posts(
+        self,
+        statuses: Sequence[str] = ("publish", "future", "draft"),
+        since: datetime | None = None,
+    ) -> list[RemotePost]:
+        """Every post in these statuses (dated after ``since``), oldest first, 100 a request."""
+        posts: list[RemotePost] = []
+        for page in range(1, 10_000):
+            params: Params = (
+                ("status", ",".join(statuses)),
+                ("context", "edit"),
+                ("per_page", 100),
+                ("page", page),
+                ("orderby", "date"),
+                ("order", "asc"),
+                *((("after", utc_iso(since)),) if since else ()),
+            )
+            doing = f"listing posts (page {page})"
+            response = self._request("GET", "/posts", doing, params=params)
+            items = self._t.as_list(self._t.json(response, doing), doing)
+            posts += [self._post(item, doing) for item in items]
+            pages = response.headers.get("X-WP-TotalPages", "")
+            if len(items) < 100 or (pages.isdigit() and page >= int(pages)):
+                break
+        return posts
+
+    def term_names(self, taxonomy: Taxonomy, ids: Sequence[int]) -> dict[int, str]:
+        """The names of these category or tag ids (the ones that still exist)."""
+        names: dict[int, str] = {}
+        wanted = sorted(set(ids))
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: Params = (("include", ",".join(map(str, chunk))), ("per_page", 100))
+            doing = f"reading {len(chunk)} {TERM_NOUNS[taxonomy]} names"
+            data = self._t.json(self._request("GET", f"/{taxonomy}", doing, params=params), doing)
+            for item in self._t.as_list(data, doing):
+                names[int(item["id"])] = html.unescape(str(item.get("name", "")))
+        return names
+
+    def download(self, url: str) -> bytes:
+        """A public file (an uploaded image), fetched without credentials: it may sit on a CDN."""
+        require_secure(url, self._allow_insecure)
+        doing = f"downloading {url}"
+        request = self._t.http.build_request("GET", url)
+        response = self._t.send_idempotent(request, doing, follow_redirects=True, anonymous=True)
+        if not response.is_success:
+            self._t.fail(response, doing)
+        return response.content
 
     def create_post(self, fields: PostFields) -> RemotePost:
         """Create a post. Never resent blindly: an unknown outcome raises AmbiguousOutcome."""
@@ -264,6 +352,7 @@ class WordPressClient:
         *,
         known_id: int | None = None,
         existing: RemotePost | None = None,
+        looked_up: bool = False,
     ) -> tuple[RemotePost, Action]:
         """Create or update the post so it matches ``fields``; never a second copy.
 
@@ -271,10 +360,15 @@ class WordPressClient:
         post is updated ("updated" for ``known_id``, "adopted" when found by slug), and only
         when none exists is one created. A create with an unknown outcome is checked by slug
         and adopted if it happened. With status ``publish`` the post is verified to be live.
-        ``existing`` is the post ``known_id`` names, if the caller has just read it.
+        ``existing`` is the post ``known_id`` names, if the caller has just read it; with
+        ``looked_up`` (and no ``known_id``) it is what the caller's own lookup of the slug found
+        just now (None: nothing), so it is not looked up again.
         """
         now = self._clock()
-        if existing is None or existing.id != known_id or existing.status == "trash":
+        fresh = looked_up and known_id is None
+        if not fresh and (
+            existing is None or existing.id != known_id or existing.status == "trash"
+        ):
             existing = self._existing(fields.slug, known_id)
         to_send = live_fields(fields, existing, now)
         if existing is None:

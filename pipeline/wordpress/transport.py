@@ -89,13 +89,16 @@ def make_http_client(
     settings: WordPressSettings,
     creds: WordPressCredentials,
     transport: httpx.BaseTransport | None = None,
+    *,
+    auth: httpx.Auth | None = None,
 ) -> httpx.Client:
-    """The client for one site: authenticated, TLS verified, no silent redirects."""
+    """The client for one site: authenticated (``auth``, else from ``creds``), TLS verified, no
+    silent redirects."""
     require_secure(settings.url, settings.allow_insecure_http)
     if settings.api_root is not None:
         require_secure(settings.api_root, settings.allow_insecure_http)
     return httpx.Client(
-        auth=make_auth(creds),
+        auth=auth or make_auth(creds),
         timeout=settings.timeout,
         verify=True,
         transport=transport,
@@ -136,14 +139,20 @@ class Transport:
         self.requests_by_method: Counter[str] = Counter()
 
     def send_idempotent(
-        self, request: httpx.Request, doing: str, *, follow_redirects: bool = False
+        self,
+        request: httpx.Request,
+        doing: str,
+        *,
+        follow_redirects: bool = False,
+        anonymous: bool = False,
     ) -> httpx.Response:
+        """``anonymous`` sends no credentials (a public file, perhaps on another host)."""
         what = f"{request.method} {_route(request.url)}"
         response: httpx.Response | None = None
         try:
             for attempt in self._attempts(self._backoff_hook(what, creates=False)):
                 with attempt:
-                    response = self._send_once(request, follow_redirects)
+                    response = self._send_once(request, follow_redirects, anonymous)
         except _Retryable as exc:
             return exc.response
         except httpx.TransportError as exc:
@@ -210,9 +219,14 @@ class Transport:
             wait_jitter=policy.wait_jitter,
         )
 
-    def _send_once(self, request: httpx.Request, follow_redirects: bool) -> httpx.Response:
+    def _send_once(
+        self, request: httpx.Request, follow_redirects: bool, anonymous: bool = False
+    ) -> httpx.Response:
         self._count(request.method)
-        response = self.http.send(request, follow_redirects=follow_redirects)
+        if anonymous:  # auth=None: httpx then sends no Authorization header, nor on redirects
+            response = self.http.send(request, follow_redirects=follow_redirects, auth=None)
+        else:
+            response = self.http.send(request, follow_redirects=follow_redirects)
         for _ in response.history:
             self._count("GET")
         log.debug("%s %s -> %d", request.method, _route(request.url), response.status_code)

@@ -1,0 +1,288 @@
+"""Bringing WordPress posts in as post files: from the site (REST API) or an export file (WXR).
+
+:func:`plan_from_wordpress` and :func:`plan_from_wxr` read and convert, and return an
+:class:`ImportPlan` of the files they would write (``--dry-run`` prints it); :func:`write_plan`
+fetches the images and writes the files. Nothing here adopts posts into the state: the caller does
+that from the plan (each file knows its WordPress id, link, and the URL of every image fetched).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+import defusedxml.ElementTree as SafeXML
+from defusedxml import DefusedXmlException
+
+from pipeline.core.importing import Download, PostFile, SourcePost, post_file, series_parts
+from pipeline.errors import InputError, PipelineError
+from pipeline.wordpress.client import WordPressClient
+from pipeline.wordpress.models import RemotePost
+
+STATUSES = ("publish", "future", "draft")
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    posts_dir: Path
+    files: tuple[PostFile, ...]
+    existing: tuple[Path, ...]  # post files already there: written only with --force
+
+    @property
+    def images(self) -> tuple[Download, ...]:
+        """Every image to fetch, once each."""
+        unique: dict[str, Download] = {}
+        for item in self.files:
+            for download in item.downloads:
+                unique.setdefault(download.path, download)
+        return tuple(unique.values())
+
+    def lines(self) -> list[str]:
+        """What would be written, for ``--dry-run`` and the summary."""
+        out = []
+        for item in self.files:
+            path = self.posts_dir / item.path
+            note = " (exists: needs --force)" if path in self.existing else ""
+            out.append(f"{path}  <- WordPress post {item.source.id} ({item.source.status}){note}")
+            out += [f"    inferred: {what}" for what in item.inferred]
+            out += [f"    warning: {w.render(path)}" for w in item.warnings]
+        out += [f"{self.posts_dir / d.path}  <- {d.url}" for d in self.images]
+        return out
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    written: tuple[Path, ...]
+    images: tuple[Path, ...]
+    problems: tuple[str, ...]  # images that could not be fetched, and why
+
+
+def plan_from_wordpress(
+    client: WordPressClient,
+    posts_dir: Path,
+    site_url: str,
+    *,
+    slugs: Sequence[str] = (),
+    ids: Sequence[int] = (),
+    every: bool = False,
+    statuses: Sequence[str] = STATUSES,
+    since: datetime | None = None,
+) -> ImportPlan:
+    """The posts chosen by slug, by id, or all of them (in ``statuses``, after ``since``)."""
+    remote = _chosen(client, slugs, ids, every, statuses, since)
+    names = {
+        taxonomy: client.term_names(taxonomy, [i for p in remote for i in getattr(p, taxonomy)])
+        for taxonomy in ("categories", "tags")
+    }
+    sources = [_source(client, post, names["categories"], names["tags"]) for post in remote]
+    return build_plan(sources, posts_dir, site_url)
+
+
+def _chosen(
+    client: WordPressClient,
+    slugs: Sequence[str],
+    ids: Sequence[int],
+    every: bool,
+    statuses: Sequence[str],
+    since: datetime | None,
+) -> list[RemotePost]:
+    if not (slugs or ids or every):
+        raise InputError(
+            "nothing to import", fix="name posts with --slug S or --id N, or import them --all"
+        )
+    chosen: dict[int, RemotePost] = {}
+    for slug in slugs:
+        found = client.find_post(slug)
+        if found is None:
+            raise InputError(
+                f"WordPress has no post with the slug {slug!r}",
+                fix="check the slug in the post's URL, or import --all",
+            )
+        chosen[found.id] = found
+    for post_id in ids:
+        post = client.get_post(post_id)
+        if post is None or post.status == "trash":
+            raise InputError(
+                f"WordPress has no post with the id {post_id}",
+                fix="check the id (wp-admin shows it in the post's edit link: post=N)",
+            )
+        chosen[post.id] = post
+    if every:
+        chosen |= {post.id: post for post in client.list_posts(statuses, since)}
+    return sorted(chosen.values(), key=lambda p: p.date_gmt or datetime.max.replace(tzinfo=UTC))
+
+
+def _source(
+    client: WordPressClient, post: RemotePost, categories: dict[int, str], tags: dict[int, str]
+) -> SourcePost:
+    featured = client.get_media(post.featured_media) if post.featured_media else None
+    return SourcePost(
+        id=post.id,
+        title=post.title_raw,
+        slug=post.slug,
+        status=post.status,
+        date_gmt=post.date_gmt,
+        content=post.content_raw,
+        excerpt=post.excerpt_raw,
+        categories=tuple(categories[i] for i in post.categories if i in categories),
+        tags=tuple(tags[i] for i in post.tags if i in tags),
+        featured_image_url=featured.source_url if featured is not None else None,
+        featured_media_id=featured.id if featured is not None else None,
+        link=post.link,
+    )
+
+
+def build_plan(sources: Sequence[SourcePost], posts_dir: Path, site_url: str) -> ImportPlan:
+    series = series_parts(sources)
+    files: list[PostFile] = []
+    taken: dict[str, str] = {}
+    for source in sources:
+        item = post_file(source, site_url, series, taken)
+        taken |= {d.path: d.url for d in item.downloads}
+        files.append(item)
+    existing = tuple(posts_dir / f.path for f in files if (posts_dir / f.path).exists())
+    return ImportPlan(posts_dir, tuple(files), existing)
+
+
+def write_plan(
+    plan: ImportPlan, fetch: Callable[[str], bytes], *, force: bool = False
+) -> ImportResult:
+    """Fetch the images and write the files. Existing post files stop everything (nothing is
+    written) unless ``force``; an image that cannot be fetched is reported, the rest goes on."""
+    if plan.existing and not force:
+        names = ", ".join(str(path) for path in plan.existing)
+        raise InputError(
+            f"{names} already exist{'s' if len(plan.existing) == 1 else ''}",
+            fix="move them away, or import with --force to overwrite them",
+        )
+    images, problems = [], []
+    for download in plan.images:
+        target = plan.posts_dir / download.path
+        if target.exists() and not force:
+            images.append(target)  # fetched by an earlier import
+            continue
+        try:
+            _write(target, fetch(download.url))
+        except (PipelineError, OSError) as exc:
+            problems.append(f"{target}: not fetched from {download.url}: {exc}")
+            continue
+        images.append(target)
+    written = []
+    for item in plan.files:
+        target = plan.posts_dir / item.path
+        _write(target, item.text.encode("utf-8"))
+        written.append(target)
+    return ImportResult(tuple(written), tuple(images), tuple(problems))
+
+
+def _write(target: Path, content: bytes) -> None:
+    """Whole or not at all: a crash never leaves half a file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(content)
+        os.replace(name, target)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
+
+
+# --- WordPress export files (WXR) ------------------------------------------------------------
+
+_CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+_WP_VERSIONS = ("1.2", "1.1", "1.0")
+
+
+def plan_from_wxr(path: Path, posts_dir: Path, *, statuses: Sequence[str] = STATUSES) -> ImportPlan:
+    sources, site_url = read_wxr(path, statuses)
+    return build_plan(sources, posts_dir, site_url)
+
+
+def read_wxr(path: Path, statuses: Sequence[str] = STATUSES) -> tuple[list[SourcePost], str]:
+    """The posts of a WordPress export file (Tools → Export), and the site's URL."""
+    channel, wp = _channel(path)
+    site_url = _text(channel, "link") or _text(channel, f"{wp}base_blog_url")
+    items = channel.findall("item")
+    attachments = {
+        _text(item, f"{wp}post_id"): _text(item, f"{wp}attachment_url")
+        for item in items
+        if _text(item, f"{wp}post_type") == "attachment"
+    }
+    posts = [
+        _wxr_post(item, wp, attachments)
+        for item in items
+        if _text(item, f"{wp}post_type") == "post" and _text(item, f"{wp}status") in statuses
+    ]
+    return posts, site_url
+
+
+def _channel(path: Path) -> tuple[Element, str]:
+    not_wxr = InputError(
+        "not a WordPress export file",
+        path=path,
+        fix="export the posts in wp-admin with Tools → Export, and give that file",
+    )
+    try:
+        root = SafeXML.parse(path).getroot()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+    except (SafeXML.ParseError, DefusedXmlException) as exc:
+        raise not_wxr from exc
+    channel = root.find("channel") if root is not None and root.tag == "rss" else None
+    if channel is None:
+        raise not_wxr
+    for version in _WP_VERSIONS:
+        wp = f"{{http://wordpress.org/export/{version}/}}"
+        if channel.find(f"{wp}wxr_version") is not None:
+            return channel, wp
+    raise not_wxr
+
+
+def _wxr_post(item: Element, wp: str, attachments: dict[str, str]) -> SourcePost:
+    excerpt_tag = "{" + wp.strip("{}") + "excerpt/}encoded"  # {.../export/1.2/excerpt/}encoded
+    meta = {
+        _text(m, f"{wp}meta_key"): _text(m, f"{wp}meta_value")
+        for m in item.findall(f"{wp}postmeta")
+    }
+    status = _text(item, f"{wp}status")
+    return SourcePost(
+        id=int(_text(item, f"{wp}post_id") or 0),
+        title=_text(item, "title"),
+        slug=_text(item, f"{wp}post_name") or _text(item, f"{wp}post_id"),
+        status=status,
+        date_gmt=_wxr_date(_text(item, f"{wp}post_date_gmt")),
+        content=_text(item, _CONTENT),
+        excerpt=_text(item, excerpt_tag),
+        categories=_terms(item, "category"),
+        tags=_terms(item, "post_tag"),
+        featured_image_url=attachments.get(meta.get("_thumbnail_id", "")) or None,
+        featured_media_id=int(meta["_thumbnail_id"])
+        if meta.get("_thumbnail_id", "").isdigit()
+        else None,
+        link=_text(item, "link"),
+    )
+
+
+def _terms(item: Element, domain: str) -> tuple[str, ...]:
+    names = (c.text or "" for c in item.findall("category") if c.get("domain") == domain)
+    return tuple(dict.fromkeys(name.strip() for name in names if name.strip()))
+
+
+def _wxr_date(text: str) -> datetime | None:
+    if not text or text.startswith("0000"):
+        return None  # a draft never scheduled
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def _text(element: Element, tag: str) -> str:
+    found = element.find(tag)
+    return (found.text or "").strip() if found is not None else ""
