@@ -100,6 +100,19 @@ class PendingStep:
 
 
 @dataclass(frozen=True)
+class Announced:
+    """Where a post's announcement went out on one channel (the id and URL of what was sent)."""
+
+    channel: str
+    id: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        return self.url or self.id or "sent"
+
+
+@dataclass(frozen=True)
 class StatusRow:
     """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
 
@@ -115,10 +128,15 @@ class StatusRow:
     conflicts: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     source: str | None = None  # the file, relative to the posts folder
+    announced: tuple[Announced, ...] = ()  # one per channel it went out on
 
     @property
     def name(self) -> str:
         return self.slug or self.source or "?"
+
+    def on(self, channel: str) -> str:
+        """What ``pipeline status`` shows in the channel's column."""
+        return next((a.text for a in self.announced if a.channel == channel), "")
 
     def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
         return {
@@ -135,6 +153,7 @@ class StatusRow:
             "conflicts": list(self.conflicts),
             "notes": list(self.notes),
             "source": self.source,
+            "announced": {a.channel: {"id": a.id, "url": a.url} for a in self.announced},
         }
 
 
@@ -160,6 +179,7 @@ def status_rows(
         by_post.setdefault(step.post, []).append(step)
     loaded = {post.slug: post for post in posts}
     by_source = {r.source_path: r for r in records.values() if r.source_path}
+    waits = _waiting_parts(posts, slots, records, now)
     rows: list[StatusRow] = []
     shown: set[str] = set()
 
@@ -205,11 +225,31 @@ def status_rows(
                 now=now,
                 tz=tz,
                 source=where,
+                waits=waits.get(name),
             )
         )
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (r.publish_at is None, r.publish_at or far, r.name))
     return rows
+
+
+def _id_unknown(step: Step) -> bool:
+    detail = step.detail
+    return not detail.get("id") and not detail.get("marked_sent") and not detail.get("rebuilt")
+
+
+def _waiting_parts(
+    posts: Sequence[Post],
+    slots: Mapping[str, Slot],
+    records: Mapping[str, PostRecord],
+    now: datetime,
+) -> dict[str, str]:
+    """Due parts of a series that the scheduler holds back until an earlier part is live."""
+    from pipeline.core.schedule import waiting_for_earlier_parts
+
+    live = {slug for slug, record in records.items() if record.live}
+    found = waiting_for_earlier_parts(posts, slots, live)
+    return {slug: why for slug, why in found.items() if slots[slug].at <= now}
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
@@ -230,17 +270,33 @@ def _row(
     tz: ZoneInfo,
     source: str | None,
     invalid: tuple[str, ...] = (),
+    waits: str | None = None,
 ) -> StatusRow:
     live = record is not None and record.live
     publish = next((s for s in steps if s.kind == "publish"), None)
     described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
     pending = tuple(item for item in described if item is not None)
+    if waits is not None:
+        pending += (PendingStep("publish", "waiting", 0, None, None, f"publish {waits}"),)
     conflicts = _conflicts(slug or "", record, steps)
 
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
-    if not live and record is not None and record.wp_id is not None and record.wp_status:
+    for step in steps:
+        if step.kind == "announce" and step.status == "done" and _id_unknown(step):
+            notes.append(
+                f"announce:{step.target} went out, but its post's id and URL are unknown ("
+                f"{step.target} refused the re-send of an interrupted post as a duplicate and "
+                "its recent posts did not show it): the next part is not threaded under it"
+            )
+    gone = record is not None and record.wp_status == "deleted"
+    if gone and record is not None:
+        notes.append(
+            f"deleted in WordPress (was post {record.wp_id}): `pipeline publish {slug}` "
+            "publishes it anew"
+        )
+    elif not live and record is not None and record.wp_id is not None and record.wp_status:
         notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
 
     statuses = {step.status for step in steps}
@@ -286,14 +342,35 @@ def _row(
         title=post.title if post is not None else (record.title if record else None),
         live=live,
         publish_at=publish_at,
-        wordpress_url=record.permalink if record is not None and record.wp_id else None,
+        wordpress_url=record.permalink
+        if record is not None and record.wp_id and not gone
+        else None,
         tweet_url=record.tweet_url if record is not None else None,
         next_run=max(min(times), now) if times else None,
         pending=pending,
         conflicts=conflicts,
         notes=tuple(notes),
         source=source,
+        announced=_announced(steps, record),
     )
+
+
+CHANNEL_ORDER = ("x", "bluesky", "mastodon")
+
+
+def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announced, ...]:
+    """The announcements done, from their steps (and, for X, the tweet the record names)."""
+    found: dict[str, Announced] = {}
+    for step in steps:
+        if step.kind == "announce" and step.status == "done":
+            sent_id, url = step.detail.get("id"), step.detail.get("url")
+            found[step.target] = Announced(
+                step.target, str(sent_id) if sent_id else None, str(url) if url else None
+            )
+    if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
+        found["x"] = Announced("x", record.tweet_id, record.tweet_url)
+    order = {name: index for index, name in enumerate(CHANNEL_ORDER)}
+    return tuple(sorted(found.values(), key=lambda a: (order.get(a.channel, 99), a.channel)))
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
@@ -327,6 +404,9 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
             f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
             "(it went out) or `--resend`"
         )
+    elif step.kind != "publish" or (step.error and not step.due_at):
+        # held: its error says why (credits, budget, login, the trash) and what to do
+        text = f"{name} held: {step.error or 'waits for you'}"
     else:  # held
         missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
         text = f"{name} held{missed}: `pipeline retry {slug}` publishes it now"
@@ -336,7 +416,11 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
 def _conflicts(slug: str, record: PostRecord | None, steps: Sequence[Step]) -> tuple[str, ...]:
     found = [record.conflict] if record is not None and record.conflict else []
     for step in steps:
-        if step.status == "conflict" and not found:
+        if step.status != "conflict":
+            continue
+        if step.error and step.error.startswith("missed"):
+            found.append(f"{step.name} {step.error}")  # a backfill the conflict holds back
+        elif not found:
             found.append(
                 f"{step.name}: edited in WordPress since the pipeline last wrote it; "
                 f"`pipeline publish {slug} --force` overwrites those edits"
@@ -448,6 +532,36 @@ def tweet_id_from(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+BLUESKY_POST_URL = re.compile(r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$")
+MASTODON_STATUS_URL = re.compile(r"/(?:@[^/]+|statuses)/(\d+)/?$")
+
+
+def sent_id_from(url: str, channel: str = "x") -> str | None:
+    """The id a post on ``channel`` is recorded by, from its URL (or the id itself): a tweet id;
+    a Mastodon status id (``https://mastodon.social/@me/123``); a Bluesky at:// URI (from
+    ``https://bsky.app/profile/did:plc:.../post/RKEY``: a handle in the URL cannot be resolved
+    offline)."""
+    value = url.strip()
+    if channel == "bluesky":
+        if value.startswith("at://"):
+            return value
+        match = BLUESKY_POST_URL.search(value)
+        return f"at://{match.group(1)}/app.bsky.feed.post/{match.group(2)}" if match else None
+    if channel == "mastodon":
+        if value.isdigit():
+            return value
+        found = MASTODON_STATUS_URL.search(value)
+        return found.group(1) if found else None
+    return tweet_id_from(value)
+
+
+def channel_to_settle(steps: Sequence[Step]) -> str:
+    """The channel whose announcement --resend/--mark-sent settles when none is named: the one
+    whose outcome is unknown (X's, if several are)."""
+    unknown = [s.target for s in steps if s.kind == "announce" and s.status == "unknown"]
+    return unknown[0] if unknown and "x" not in unknown else "x"
+
+
 def plan_retry(
     slug: str,
     steps: Sequence[Step],
@@ -468,7 +582,7 @@ def plan_retry(
     notes: list[str] = []
     if channel is not None:
         steps = [s for s in steps if s.kind == "announce" and s.target == channel]
-    settle = channel or "x"
+    settle = channel or channel_to_settle(steps)
     announce = next((s for s in steps if s.kind == "announce" and s.target == settle), None)
     for step in steps:
         if step is announce and mode != "requeue":
@@ -498,7 +612,8 @@ def plan_retry(
                 "acting again"
             )
     if mode == "resend":
-        if announce is not None and announce.status in ("unknown", "failed"):
+        # Skipped too: an old or imported post is announced only when the writer asks.
+        if announce is not None and announce.status in ("unknown", "failed", "skipped"):
             changes.append(
                 _requeue(
                     announce,
@@ -510,7 +625,7 @@ def plan_retry(
             notes.append(_nothing_to_settle(announce))
     elif mode == "mark-sent":
         if announce is None or announce.status in ("unknown", "failed", "pending"):
-            tweet_id = tweet_id_from(tweet_url) if tweet_url else None
+            tweet_id = sent_id_from(tweet_url, settle) if tweet_url else None
             where = f" as {tweet_url}" if tweet_url else ""
             changes.append(
                 Change(
@@ -628,7 +743,7 @@ def rebuild(
     Tweets cannot be found from WordPress: the announcement of a live post is marked ``unknown``
     so that nothing is announced twice silently; the user settles it with ``pipeline retry``.
     """
-    from pipeline.core.plan import content_hash
+    from pipeline.core import edits
 
     store = journal.store
     done: list[Rebuilt] = []
@@ -650,7 +765,7 @@ def rebuild(
             wp_status=remote.status,
             title=remote.title_raw or post.title,
             sent_hash=None,
-            remote_hash=content_hash(remote.content_raw),
+            remote_hash=edits.record(edits.as_written(remote)),
             live_at=utc_iso(remote.date_gmt) if live and remote.date_gmt else None,
             conflict=None,
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipeline.config import (
@@ -14,7 +15,7 @@ from pipeline.config import (
     load_settings,
 )
 from pipeline.core.posts import LoadResult, Post
-from pipeline.errors import ConfigError, InputError, PipelineError, PostError, shown
+from pipeline.errors import ConfigError, PipelineError, PostError, shown
 from pipeline.loading import load_posts
 from pipeline.redact import Redactor
 
@@ -34,6 +35,16 @@ class Workspace:
 
     def redactor(self) -> Redactor:
         return redactor_for(self.settings, self.credentials)
+
+    def holding_back(self, errors: Sequence[PostError]) -> Workspace:
+        """This workspace with the posts of ``errors`` reported and held back, like posts that
+        did not load."""
+        if not errors:
+            return self
+        bad = {error.path for error in errors}
+        good = tuple(post for post in self.posts if post.path not in bad)
+        loaded = LoadResult(good, (*self.loaded.errors, *errors), self.loaded.warnings)
+        return replace(self, loaded=loaded)
 
     def find(self, ref: str) -> Post:
         """A post by slug, by path (relative to the working folder or the posts folder), or by the
@@ -73,65 +84,7 @@ def load_workspace(
         )
     credentials = load_credentials(settings.credentials_path)
     loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs, bodies=bodies)
-    if bodies:  # about to be published: a post whose announcement can never be made waits
-        loaded = announceable(loaded, settings)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)
-
-
-def announceable(loaded: LoadResult, settings: Settings) -> LoadResult:
-    """The posts whose announcements can be composed; the others become errors at their line.
-
-    Titles, excerpts and hashtags are shortened to fit; the template's own text, the link,
-    the series name and the part number are not. A template that cannot fit even alone is
-    bad config; one that cannot fit a post's series, or a post's own ``announce:``, holds back
-    that post only, so the rest of the batch goes on. (Lengths are checked for X, whose limit
-    is known without asking; every template's placeholders for every channel.)
-    """
-    from pipeline.core.announce import X_LIMITS, check_placeholders, check_template
-
-    try:
-        check_template(settings.x.template, X_LIMITS)
-    except InputError as exc:
-        raise ConfigError(
-            f"x.template: {exc.message}",
-            path=settings.path,
-            line=line_of(settings.path, "template", "x"),
-            fix=exc.fix,
-        ) from exc
-    good: list[Post] = []
-    errors = list(loaded.errors)
-    for post in loaded.posts:
-        try:
-            for own in post.own_templates():
-                check_placeholders(own)
-        except InputError as exc:
-            errors.append(_announce_error(post, exc, own=True))
-            continue
-        template = post.template("x", settings.x.template)
-        try:
-            if template is not None:
-                check_template(template, X_LIMITS, series=post.series, part=post.part)
-        except InputError as exc:
-            errors.append(_announce_error(post, exc, own=template != settings.x.template))
-            continue
-        good.append(post)
-    if len(good) == len(loaded.posts):
-        return loaded
-    return LoadResult(tuple(good), tuple(errors), loaded.warnings)
-
-
-def _announce_error(post: Post, exc: InputError, *, own: bool) -> PostError:
-    if own:
-        return PostError(
-            f"announce: {exc.message}", path=post.path, line=post.line_of("announce"), fix=exc.fix
-        )
-    return PostError(
-        f"with series {shown(post.series)}, [x] template: {exc.message}",
-        path=post.path,
-        line=post.line_of("series"),
-        fix="shorten the series name or the [x] template, or give this post its own "
-        'announce: "..."',
-    )
 
 
 def find_post(loaded: LoadResult, ref: str, posts_dir: Path) -> Post:

@@ -8,7 +8,7 @@ through ``pipeline check`` on all folders at once, and the bad-input drill
 real WordPress, with the config and credentials cases of ``SETTINGS_CASES`` as well.
 
 (Loading here means what a publish loads: the announcement template is checked against each post,
-see ``pipeline.workspace.announceable``.)
+see ``pipeline.wiring.announceable``; X is set up, so its limit counts.)
 """
 
 from __future__ import annotations
@@ -17,10 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pipeline.config import Settings, WordPressSettings, XSettings
+from pipeline.config import (
+    Credentials,
+    Secret,
+    Settings,
+    WordPressSettings,
+    XCredentials,
+    XSettings,
+)
 from pipeline.core.posts import LoadResult
 from pipeline.loading import load_posts
-from pipeline.workspace import announceable
+from pipeline.wiring import announceable, channel_setups
+from pipeline.workspace import Workspace
 
 CORPUS = Path(__file__).parent / "corpus"
 TIMEZONE = "America/New_York"
@@ -33,6 +41,9 @@ class Expected:
     line: int
     what: str  # a piece of the message naming what is wrong
     fix: str  # a piece of the fix
+    # "load": any command that reads the posts finds it; "announce": found where announcements
+    # are made (publish, run, check), with X set up so that its limit counts
+    when: str = "load"
 
 
 EXPECTED: tuple[Expected, ...] = (
@@ -131,15 +142,21 @@ EXPECTED: tuple[Expected, ...] = (
         "image_encoded_outside", "bad.md", 4, "points outside the posts folder", "put the image"
     ),
     Expected(
-        "announce_placeholder", "bad.md", 3, "unknown placeholder {titel}", "use only {title}"
+        "announce_placeholder",
+        "bad.md",
+        3,
+        "unknown placeholder {titel}",
+        "use only {title}",
+        when="announce",
     ),
-    Expected("announce_brace", "bad.md", 3, "stray brace", "{{ and }}"),
+    Expected("announce_brace", "bad.md", 3, "stray brace", "{{ and }}", when="announce"),
     Expected(
         "announce_too_long",
         "bad.md",
         3,
         "323 characters (as X counts them)",
         "shorten the template",
+        when="announce",
     ),
     Expected(
         "announce_not_text", "bad.md", 3, "announce: must be a template or false", "announce: false"
@@ -150,6 +167,7 @@ EXPECTED: tuple[Expected, ...] = (
         5,
         "332 characters (as X counts them)",
         "shorten the template",
+        when="announce",
     ),
     Expected("alias_conflict", "bad.md", 3, "both 'excerpt' and 'description'", "keep one of"),
 )
@@ -175,7 +193,10 @@ def load_case(folder: Path) -> LoadResult:
         wordpress=WordPressSettings(url="https://blog.example.com"),
         x=XSettings(),
     )
-    return announceable(load_posts(folder, settings.timezone), settings)
+    keys = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+    x = XCredentials(**{key: Secret(f"corpus-{key}-0123456789") for key in keys})
+    workspace = Workspace(settings, Credentials(x=x), load_posts(folder, settings.timezone))
+    return announceable(workspace, channel_setups(workspace, online=False)).loaded
 
 
 def cases() -> list[str]:

@@ -157,19 +157,36 @@ def test_each_password_knows_where_it_came_from(tmp_path: Path) -> None:
 POST = "---\ntitle: {title}\n{extra}---\nBody.\n"
 
 
+X_KEYS = "".join(
+    f'{key} = "drill-{key}-0123456789"\n'
+    for key in ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
+)
+
+
+def with_x(root: Path) -> None:
+    """X set up (its keys), so that its limit counts: a template is measured where it is used."""
+    path = root / "credentials.toml"
+    path.write_text(
+        f'[wordpress]\nuser = "editor"\napp_password = "abcd efgh ijkl mnop"\n\n[x]\n{X_KEYS}'
+    )
+    path.chmod(0o600)
+
+
 def test_a_template_that_can_never_fit_is_bad_config_with_its_line(tmp_path: Path) -> None:
     config = site(
         tmp_path,
         SITE + '\n[x]\ntemplate = "' + "Read this! " * 30 + '{url}"\n',
         {"a.md": POST.format(title="A", extra="")},
     )
-    with pytest.raises(ConfigError) as caught:
-        load_workspace(load_settings(config))
-    assert (caught.value.path, caught.value.line) == (config, 5)
-    assert "x.template: the announcement is" in caught.value.message
+    with_x(tmp_path)
+    code, output = invoke("--config", str(config), "check")
+    assert code == 2
+    assert f"error: {config}:5: x.template: the announcement is " in output
 
 
 def test_a_series_too_long_for_the_template_holds_back_that_post_only(tmp_path: Path) -> None:
+    from pipeline.wiring import announceable, channel_setups
+
     config = site(
         tmp_path,
         SITE + '\n[x]\ntemplate = "{series}, part {part}: {title} {url}"\n',
@@ -178,12 +195,15 @@ def test_a_series_too_long_for_the_template_holds_back_that_post_only(tmp_path: 
             "fine.md": POST.format(title="Fine", extra="series: Short\npart: 1\n"),
         },
     )
-    workspace = load_workspace(load_settings(config))
+    with_x(tmp_path)
+    loaded = load_workspace(load_settings(config))
+    workspace = announceable(loaded, channel_setups(loaded, online=False))
     assert [p.slug for p in workspace.posts] == ["fine"]
     (error,) = workspace.loaded.errors
     assert (error.path, error.line) == (tmp_path / "posts" / "long.md", 3)
-    assert "with series" in error.message
-    assert "[x] template" in error.message
+    assert "with the [x] template" in error.message
+    assert error.fix is not None
+    assert "shorten the series name" in error.fix
 
 
 # --- the running scheduler goes on past a post it cannot read --------------------------------

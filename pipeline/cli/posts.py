@@ -18,19 +18,31 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--online", is_flag=True, help="Also log in to WordPress and X.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also log in to WordPress and every channel (X, Bluesky, Mastodon).",
+)
 @click.pass_obj
 def check(obj: Context, online: bool) -> None:
     """Validate the config, the credentials and every post; list all problems at once.
 
+    Every announcement template (each channel's and each post's announce:) is measured against
+    the limit of every channel with credentials, as that network counts.
+
     Exits 2 if anything must be fixed before publishing.
     """
-    from pipeline.checks import offline_problems, online_report
+    from pipeline.checks import offline_problems, offline_setups, online_report
+    from pipeline.core.promises import promise_warnings
+    from pipeline.wiring import announceable
 
-    workspace = obj.workspace()
-    for warning in workspace.warnings():
+    # As a publish sees it: a post whose announcement can never be made is held back.
+    setups = offline_setups(obj.workspace())
+    workspace = announceable(obj.workspace(), setups)
+    # Promises of a later link are warnings with the fix, never problems: check still passes.
+    for warning in (*workspace.warnings(), *promise_warnings(workspace.posts)):
         click.echo(f"warning: {obj.message(warning)}", err=True)
-    problems = [*workspace.loaded.errors, *offline_problems(workspace)]
+    problems = [*workspace.loaded.errors, *offline_problems(workspace, setups)]
     for error in problems:
         click.echo(f"error: {obj.message(error.render())}", err=True)
     click.echo(
@@ -96,12 +108,14 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     with services(obj.config, online=False) as found:
         obj.use(found.workspace.redactor())
         targets, bad = _targets(obj, found, posts)
+        waiting: dict[str, str] = {}
         if not posts:
             from pipeline.scheduler.runner import due_now
 
-            targets = list(due_now(found, found.clock()).targets)
+            work = due_now(found, found.clock())
+            targets, waiting = list(work.targets), dict(work.waiting)
         publisher = found.publisher()
-        result = publisher.plan(targets, announce=not no_announce, owed=not posts)
+        result = publisher.plan(targets, announce=not no_announce, owed=not posts, waiting=waiting)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:
         sys.exit(2)

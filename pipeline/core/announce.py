@@ -101,6 +101,7 @@ def check_placeholders(template: str) -> None:
 def check_template(
     template: str,
     limits: Limits = X_LIMITS,
+    url: str = "https://example.com/",
     *,
     series: str | None = None,
     part: int | None = None,
@@ -108,12 +109,13 @@ def check_template(
     """Raise InputError if the template has an unknown placeholder or a stray brace, or
     AnnouncementTooLong if its own text and a link leave no room (titles can be cut, it cannot).
 
-    With ``series`` and ``part``, for one post: they are never cut either. What passes here
-    always composes, whatever the post's title, excerpt and tags.
+    On X and Mastodon any link counts the same (23); Bluesky counts it whole, so give ``url``,
+    the permalink the post will have. With ``series`` and ``part``, for one post: they are never
+    cut either, so what passes then always composes, whatever the title, excerpt and tags.
     """
     parts = _parse(template)
     values = dict.fromkeys(PLACEHOLDERS, "")
-    values["url"] = "https://example.com/"  # any link counts 23
+    values["url"] = url
     values["series"] = _clean(series or "")
     values["part"] = "" if part is None else str(part)
     text = _render(parts, values)
