@@ -130,9 +130,13 @@ def wordpress_client(
 
 def announceable(workspace: Workspace, channels: Sequence[ChannelSetup]) -> Workspace:
     """The workspace with the posts whose announcement can never be composed held back (at
-    their line, like posts that do not load): the rest of the batch goes on."""
-    from pipeline.checks import post_template_problems
+    their line, like posts that do not load): the rest of the batch goes on. A channel's own
+    template that can never work is bad config: raised, as for any other key."""
+    from pipeline.checks import channel_template_problems, post_template_problems
 
+    problems = channel_template_problems(workspace, channels)
+    if problems:
+        raise problems[0]
     return workspace.holding_back(post_template_problems(workspace, channels))
 
 

@@ -213,7 +213,8 @@ SETTINGS = CORPUS / "settings"
 class SettingsCase:
     """A folder under ``tests/corpus/settings``: a pipeline.toml and/or credentials.toml (else
     ``base.toml`` / ``base-credentials.toml``, with ``@URL@``, ``@USER@``, ``@PASSWORD@``,
-    ``@DUE@`` and ``@NOT_WORDPRESS@`` filled in by the drill), and any files it needs."""
+    ``@DUE@``, ``@X_URL@`` and ``@NOT_WORDPRESS@`` filled in by the drill), and any files it
+    needs."""
 
     name: str
     file: str  # the file the one message names, relative to the site folder
@@ -382,7 +383,7 @@ SETTINGS_CASES: tuple[SettingsCase, ...] = (
         "config_template_too_long",
         "pipeline.toml",
         9,
-        "324 characters (as X counts them)",
+        "characters (as X counts them) even with the title",
         "shorten the template",
         why=_NO_POST,
     ),

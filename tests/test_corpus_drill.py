@@ -42,6 +42,7 @@ from tests.corpus_cases import (
     SettingsCase,
     cases,
 )
+from tests.fakex import DEFAULT_KEYS, FakeX
 from tests.sites import remote
 from tests.wp_local import LocalWordPress
 
@@ -89,12 +90,23 @@ class NotWordPress(BaseHTTPRequestHandler):
         return
 
 
-@pytest.fixture(scope="module")
-def not_wordpress() -> Iterator[str]:
+@dataclass(frozen=True)
+class Others:
+    """The servers beside WordPress: a site that is not WordPress, and the fake X (posts are
+    announced there, so that X's limit counts for their templates)."""
+
+    not_wordpress: str
+    x_url: str
+
+
+@pytest.fixture
+def others() -> Iterator[Others]:
+    """Fresh for each case: the fake X must not remember the other phase's announcements."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), NotWordPress)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    with FakeX() as fake:
+        yield Others(f"http://127.0.0.1:{server.server_address[1]}", fake.url)
     server.shutdown()
     server.server_close()
 
@@ -117,10 +129,11 @@ def site_for(wordpress_site: LocalWordPress, request: pytest.FixtureRequest) -> 
 DUE = (datetime.now(UTC) - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def fill(text: str, wordpress: LocalWordPress, not_wordpress: str) -> str:
+def fill(text: str, wordpress: LocalWordPress, others: Others) -> str:
     return (
-        text.replace("@URL@", wordpress.url)
-        .replace("@NOT_WORDPRESS@", not_wordpress)
+        text.replace("@X_URL@", others.x_url)
+        .replace("@URL@", wordpress.url)
+        .replace("@NOT_WORDPRESS@", others.not_wordpress)
         .replace("@USER@", wordpress.user)
         .replace("@PASSWORD@", wordpress.app_password)
         .replace("@DUE@", DUE)
@@ -166,12 +179,14 @@ def assert_clean(ran: Ran) -> None:
 POST_CASES = [*cases(), "huge_post"]
 
 
-def post_site(root: Path, case: str, wordpress: LocalWordPress, not_wordpress: str) -> Path:
+def post_site(root: Path, case: str, wordpress: LocalWordPress, others: Others) -> Path:
     """A site with the corpus folder as its posts, its good posts scheduled for now."""
-    config = fill(BASE_CONFIG.read_text(encoding="utf-8"), wordpress, not_wordpress)
+    config = fill(BASE_CONFIG.read_text(encoding="utf-8"), wordpress, others)
     for slug in sorted(GOOD.get(case, {"good-neighbour-of-huge-post"})):
         config += f'\n[[schedule]]\npost = "{slug}"\nat = "{DUE}"\n'
-    credentials = fill(BASE_CREDENTIALS.read_text(encoding="utf-8"), wordpress, not_wordpress)
+    credentials = fill(BASE_CREDENTIALS.read_text(encoding="utf-8"), wordpress, others)
+    keys = {key: value for key, value in DEFAULT_KEYS.items() if key != "bearer_token"}
+    credentials += "\n[x]\n" + "".join(f'{key} = "{value}"\n' for key, value in keys.items())
     folder = CORPUS / case if case != "huge_post" else None
     site = write_site(root, config, credentials.encode(), folder)
     if case == "huge_post":
@@ -209,9 +224,9 @@ def check_live(wordpress: LocalWordPress, slugs: set[str]) -> None:
 
 @pytest.mark.parametrize("case", POST_CASES)
 def test_publish_skips_bad_posts_and_publishes_the_rest(
-    case: str, site_for: LocalWordPress, not_wordpress: str, tmp_path: Path
+    case: str, site_for: LocalWordPress, others: Others, tmp_path: Path
 ) -> None:
-    site = post_site(tmp_path / "site", case, site_for, not_wordpress)
+    site = post_site(tmp_path / "site", case, site_for, others)
     expected = expected_lines(case, site)
     good = GOOD.get(case, {"good-neighbour-of-huge-post"})
     ran = run(site, "publish", *sorted(good), *sorted(str(p) for p in expected))
@@ -227,9 +242,9 @@ def test_publish_skips_bad_posts_and_publishes_the_rest(
 
 @pytest.mark.parametrize("case", POST_CASES)
 def test_run_once_skips_bad_posts_and_publishes_the_rest(
-    case: str, site_for: LocalWordPress, not_wordpress: str, tmp_path: Path
+    case: str, site_for: LocalWordPress, others: Others, tmp_path: Path
 ) -> None:
-    site = post_site(tmp_path / "site", case, site_for, not_wordpress)
+    site = post_site(tmp_path / "site", case, site_for, others)
     ran = run(site, "run", "--once")
     assert_clean(ran)
     good = GOOD.get(case, {"good-neighbour-of-huge-post"})
@@ -246,7 +261,7 @@ def test_run_once_skips_bad_posts_and_publishes_the_rest(
 
 
 def settings_site(
-    root: Path, case: SettingsCase, wordpress: LocalWordPress, not_wordpress: str
+    root: Path, case: SettingsCase, wordpress: LocalWordPress, others: Others
 ) -> Path:
     folder = SETTINGS / case.name
     config_file = folder / "pipeline.toml"
@@ -256,10 +271,10 @@ def settings_site(
 
     def filled(raw: bytes) -> bytes:
         try:
-            return fill(raw.decode("utf-8"), wordpress, not_wordpress).encode("utf-8")
+            return fill(raw.decode("utf-8"), wordpress, others).encode("utf-8")
         except UnicodeDecodeError:  # the not-UTF-8 cases: placeholders are ASCII
             text = raw.decode("latin-1")
-            return fill(text, wordpress, not_wordpress).encode("latin-1")
+            return fill(text, wordpress, others).encode("latin-1")
 
     site = root
     site.mkdir(parents=True)
@@ -318,9 +333,9 @@ def no_retries(site: Path) -> None:
 
 @pytest.mark.parametrize("case", SETTINGS_CASES, ids=[c.name for c in SETTINGS_CASES])
 def test_publish_with_bad_settings(
-    case: SettingsCase, site_for: LocalWordPress, not_wordpress: str, tmp_path: Path
+    case: SettingsCase, site_for: LocalWordPress, others: Others, tmp_path: Path
 ) -> None:
-    site = settings_site(tmp_path / "site", case, site_for, not_wordpress)
+    site = settings_site(tmp_path / "site", case, site_for, others)
     ran = run(site, "publish", good_slug(case), env=case.environment(site_for))
     assert_clean(ran)
     assert ran.code == case.publish_exit, ran.output
@@ -334,9 +349,9 @@ def test_publish_with_bad_settings(
 
 @pytest.mark.parametrize("case", SETTINGS_CASES, ids=[c.name for c in SETTINGS_CASES])
 def test_run_once_with_bad_settings(
-    case: SettingsCase, site_for: LocalWordPress, not_wordpress: str, tmp_path: Path
+    case: SettingsCase, site_for: LocalWordPress, others: Others, tmp_path: Path
 ) -> None:
-    site = settings_site(tmp_path / "site", case, site_for, not_wordpress)
+    site = settings_site(tmp_path / "site", case, site_for, others)
     ran = run(site, "run", "--once", env=case.environment(site_for))
     assert_clean(ran)
     assert ran.code == case.once_exit, ran.output

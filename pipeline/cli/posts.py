@@ -32,13 +32,17 @@ def check(obj: Context, online: bool) -> None:
 
     Exits 2 if anything must be fixed before publishing.
     """
-    from pipeline.checks import offline_problems, offline_setups, online_report
+    from pipeline.checks import (
+        offline_problems,
+        offline_setups,
+        online_report,
+        post_template_problems,
+    )
     from pipeline.core.promises import promise_warnings
-    from pipeline.wiring import announceable
 
     # As a publish sees it: a post whose announcement can never be made is held back.
     setups = offline_setups(obj.workspace())
-    workspace = announceable(obj.workspace(), setups)
+    workspace = obj.workspace().holding_back(post_template_problems(obj.workspace(), setups))
     # Promises of a later link are warnings with the fix, never problems: check still passes.
     for warning in (*workspace.warnings(), *promise_warnings(workspace.posts)):
         click.echo(f"warning: {obj.message(warning)}", err=True)
