@@ -690,6 +690,8 @@ ENV_KEYS = {
 }
 # Names, not secrets: an OAuth client id is part of the authorize address the writer opens.
 PLAIN_KEYS = {("wordpress", "user"), ("wordpress", "client_id"), ("x", "client_id")}
+# Names, not secrets: never masked, never warned about.
+NOT_SECRET_KEYS = PLAIN_KEYS | {("bluesky", "handle")}
 
 
 def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
@@ -754,7 +756,7 @@ def _short_secrets(
         f"output and logs (fix: use the full key, or a password of at least "
         f"{MIN_SECRET_LENGTH} characters)"
         for name, value in values.items()
-        if name not in PLAIN_KEYS and len(value.strip()) < MIN_SECRET_LENGTH
+        if name not in NOT_SECRET_KEYS and len(value.strip()) < MIN_SECRET_LENGTH
     ]
 
 

@@ -89,8 +89,7 @@ class Redactor:
 
     def cut(self, text: str, limit: int) -> str:
         """``text`` masked, then cut to ``limit`` characters (never the other way round)."""
-        masked = self(text)
-        return masked if len(masked) <= limit else masked[: limit - 1] + "…"
+        return cut(self(text), limit)
 
     def json(self, value: Any) -> str:
         """``value`` as one line of JSON with no secret in it, however JSON escapes it."""
@@ -180,6 +179,11 @@ def _escaped(forms: Iterable[str]) -> set[str]:
 
 
 NO_SECRETS = Redactor()
+
+
+def cut(masked: str, limit: int) -> str:
+    """Text already masked, cut to ``limit`` characters."""
+    return masked if len(masked) <= limit else masked[: limit - 1] + "…"
 
 
 class RedactingFormatter(logging.Formatter):

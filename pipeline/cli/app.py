@@ -17,7 +17,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import InputError, PipelineError
-from pipeline.redact import Redactor
+from pipeline.redact import Redactor, cut
 
 if TYPE_CHECKING:
     from pipeline.workspace import Workspace
@@ -55,15 +55,18 @@ class Context:
 
     def message(self, text: str) -> str:
         """One line for an error or warning: masked, then cut to MESSAGE_CHARS."""
-        masked = self.redact(text)
-        return masked if len(masked) <= MESSAGE_CHARS else masked[: MESSAGE_CHARS - 1] + "…"
+        return cut(self.redact(text), MESSAGE_CHARS)
 
 
 def _environment_redactor() -> Redactor:
     """The credentials set in the environment: known before any file is read."""
-    from pipeline.config import ENV_KEYS
+    from pipeline.config import ENV_KEYS, NOT_SECRET_KEYS
 
-    values = [os.environ[var] for var in ENV_KEYS.values() if os.environ.get(var)]
+    values = [
+        os.environ[var]
+        for key, var in ENV_KEYS.items()
+        if os.environ.get(var) and key not in NOT_SECRET_KEYS
+    ]
     user = os.environ.get(ENV_KEYS[("wordpress", "user")], "")
     password = os.environ.get(ENV_KEYS[("wordpress", "app_password")], "")
     return Redactor(values, pairs=[(user, password)])
