@@ -179,7 +179,7 @@ def test_online_says_which_channel_refused_without_the_secret(
     done = check_online(config, PIPELINE_MASTODON_ACCESS_TOKEN=wrong)
 
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    assert done.returncode == 2, output  # refused credentials are bad input (issue 10)
     assert f"Bluesky {fake_bsky.url}: logged in as" in done.stdout
     assert f"Mastodon {fake_mastodon.url}: Mastodon refused the access token" in done.stdout
     assert wrong not in output
