@@ -34,8 +34,10 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
+from tests.fakebsky import FakeBluesky
+from tests.fakemastodon import FakeMastodon
 from tests.fakex import FakeX
-from tests.sites import EXAMPLE_POSTS
+from tests.sites import EXAMPLE_POSTS, add_channels
 from tests.wp_local import LocalWordPress
 
 pytestmark = [pytest.mark.wordpress, pytest.mark.slow]
@@ -261,12 +263,24 @@ def test_no_secret_leaks_in_any_encoding(
     bearer = distinctive("Bearer")
     wrong_password = "LeakDrill wrong " + secrets.token_hex(8)
     wrong_secret = distinctive("WrongConsumerSecret")
-    with FakeX(**x_keys, bearer_token=bearer) as fake:
+    bsky_password = "-".join(secrets.token_hex(2) for _ in range(4))  # xxxx-xxxx-xxxx-xxxx
+    mastodon_token = distinctive("MastodonToken")
+    wrong_token = distinctive("WrongMastodonToken")
+    with (
+        FakeX(**x_keys, bearer_token=bearer) as fake,
+        FakeBluesky(app_password=bsky_password) as bsky,
+        FakeMastodon(access_token=mastodon_token) as mastodon,
+    ):
         drill = Drill()
         user, password = wordpress.user, wordpress.app_password
 
-        # Everything working: real WordPress, the fake X with the distinctive keys.
+        # Everything working: real WordPress, the fake X, Bluesky and Mastodon, each with
+        # distinctive secrets.
         good = make_site(tmp_path / "good", wordpress.url, user, password, fake.url, x_keys)
+        channels = {"bluesky": bsky.url, "mastodon": mastodon.url}
+        add_channels(
+            good.config, **channels, app_password=bsky_password, access_token=mastodon_token
+        )
         for args in (
             ["check"],
             ["check", "--online"],
@@ -306,6 +320,16 @@ def test_no_secret_leaks_in_any_encoding(
             drill.run(x_refused, *args)
         drill.collect(x_refused)
 
+        # Mastodon refusing a wrong token given in the environment.
+        env = {"PIPELINE_MASTODON_ACCESS_TOKEN": wrong_token}
+        m_refused = make_site(
+            tmp_path / "mrefused", wordpress.url, user, password, fake.url, x_keys, env=env
+        )
+        add_channels(m_refused.config, **channels, app_password=bsky_password)
+        for args in (["check", "--online"], ["publish", "physical-media.md"]):
+            drill.run(m_refused, *args)
+        drill.collect(m_refused)
+
         # Servers that print the request's headers in their error pages: as WordPress ...
         for mode in ("html500", "json500", "json401", "text200", "gateway"):
             site = make_site(
@@ -335,6 +359,9 @@ def test_no_secret_leaks_in_any_encoding(
         "the wrong WordPress password": encodings(wrong_password, user),
         "the wrong consumer secret": encodings(wrong_secret),
         "the bearer token": encodings(bearer),
+        "the Bluesky app password": encodings(bsky_password),
+        "the Mastodon access token": encodings(mastodon_token),
+        "the wrong Mastodon token": encodings(wrong_token),
         **{f"the X {name}": encodings(value) for name, value in x_keys.items()},
     }
     needles = {secret: windows(forms) for secret, forms in all_secrets.items()}
