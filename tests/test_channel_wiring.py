@@ -4,6 +4,7 @@ the instance once and remembered in the state for the offline commands."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -287,4 +288,35 @@ def test_remembered_limits_are_per_instance_and_survive_bad_values(tmp_path: Pat
         assert remembered_limits(store, "https://a.example") == MASTODON_DEFAULT_LIMITS
         assert remembered_limits(None, "https://a.example") == MASTODON_DEFAULT_LIMITS
     finally:
+        store.close()
+
+
+def test_the_scheduler_rebuilds_the_channels_when_their_settings_change(
+    tmp_path: Path, fake_bsky: FakeBluesky
+) -> None:
+    from pipeline.scheduler.service import Runtime
+
+    config = site(tmp_path, f'[bluesky]\nservice = "{fake_bsky.url}"\n')
+    store = Store.open(tmp_path / "state" / "pipeline.sqlite3")
+    runtime = Runtime(load_settings(config), store)
+    try:
+        before = {s.name: s for s in runtime.current().channels}
+        assert before["bluesky"].client is None
+
+        (tmp_path / "posts" / "new.md").write_text("---\ntitle: New\n---\nBody.\n")
+        time.sleep(0.01)  # a new mtime
+        unchanged = {s.name: s for s in runtime.current().channels}
+        assert unchanged["bluesky"] is before["bluesky"], "a post changed: channels kept"
+
+        write(tmp_path, "credentials.toml", CREDENTIALS)
+        after = {s.name: s for s in runtime.current().channels}
+        assert isinstance(after["bluesky"].client, BlueskyChannel), "credentials added"
+        assert isinstance(after["mastodon"].client, MastodonChannel)
+
+        config.write_text(config.read_text() + '[mastodon]\nvisibility = "unlisted"\n')
+        later = {s.name: s for s in runtime.current().channels}
+        assert later["mastodon"] is not after["mastodon"]
+        assert later["mastodon"].settings.visibility == "unlisted"  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
         store.close()
