@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from pipeline.config import line_of
 from pipeline.core import schedule
 from pipeline.core.announce import AnnouncementTooLong, Limits, check_template
+from pipeline.core.jetpack import double_announcement_warning, x_accounts
 from pipeline.core.plan import predicted_url
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
 from pipeline.workspace import Workspace
@@ -16,6 +17,7 @@ from pipeline.workspace import Workspace
 if TYPE_CHECKING:
     from pipeline.core.posts import Post
     from pipeline.publisher import ChannelSetup
+    from pipeline.wordpress import WordPressClient
 
 CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
@@ -118,28 +120,52 @@ def _offline_setups(workspace: Workspace) -> list[ChannelSetup]:
 def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
     """Log in to WordPress and to every channel with credentials (X, Bluesky, Mastodon); (what
     was checked, the error or None) for each. A channel without credentials is not an error:
-    its announcements are then recorded as skipped."""
+    its announcements are then recorded as skipped. A site whose Jetpack Social shares to X as
+    well gets a warning line."""
     from pipeline.wiring import channel_setups, close_channels, wordpress_client
 
     report: list[tuple[str, str | None]] = []
-    wordpress = wordpress_client(workspace)
-    if wordpress is None:
-        report.append(("WordPress", "no credentials: set [wordpress] user and app_password"))
-    else:
-        with wordpress:
+    setups = channel_setups(workspace)
+    try:
+        wordpress = wordpress_client(workspace)
+        if wordpress is None:
             report.append(
-                _try(
+                (
+                    "WordPress",
+                    "no credentials: set [wordpress] user and app_password, or run "
+                    "`pipeline login wordpress.com`",
+                )
+            )
+        else:
+            with wordpress:
+                login = _try(
                     f"WordPress {workspace.settings.wordpress.url}",
                     lambda: str(wordpress.me().get("name", "")),
                 )
-            )
-    setups = channel_setups(workspace)
-    try:
+                report.append(login)
+                if login[1] is None and any(_announces(s) for s in setups if s.name == "x"):
+                    report += _jetpack_report(wordpress)
         for setup in setups:
             report.append(_channel_report(setup))
     finally:
         close_channels(setups)
     return report
+
+
+def _announces(setup: ChannelSetup) -> bool:
+    return setup.client is not None or setup.incomplete is not None
+
+
+def _jetpack_report(wordpress: WordPressClient) -> list[tuple[str, str | None]]:
+    """A warning when Jetpack Social would share new posts on X too (never a failure)."""
+    try:
+        connections = wordpress.publicize_connections()
+    except PipelineError as exc:
+        return [(f"Jetpack Social: could not read its connections ({exc})", None)]
+    accounts = x_accounts(connections) if connections is not None else ()
+    if not accounts:
+        return []
+    return [(f"warning: {double_announcement_warning(accounts)}", None)]
 
 
 def _channel_report(setup: ChannelSetup) -> tuple[str, str | None]:

@@ -14,11 +14,18 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.costs import (
+    PUBLISHED_PRICE_PER_LINK_POST,
+    PUBLISHED_PRICE_PER_POST,
+    XPrices,
+    money,
+)
 from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
 from pipeline.errors import ConfigError
 from pipeline.timeutil import BadTime, parse_duration, to_utc
@@ -76,13 +83,16 @@ class WordPressCredentials:
     user: str | None = None
     app_password: Secret | None = None
     token: Secret | None = None
+    client_id: str | None = None  # a WordPress.com app, for `pipeline login wordpress.com`
+    client_secret: Secret | None = None
 
     @property
     def configured(self) -> bool:
         return self.token is not None or (self.user is not None and self.app_password is not None)
 
     def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.app_password, self.token) if s is not None]
+        values = (self.app_password, self.token, self.client_secret)
+        return [s.reveal() for s in values if s is not None]
 
 
 @dataclass(frozen=True)
@@ -92,6 +102,8 @@ class XCredentials:
     access_token: Secret | None = None
     access_token_secret: Secret | None = None
     bearer_token: Secret | None = None
+    client_id: str | None = None  # the app's OAuth 2.0 client, for `pipeline login x`
+    client_secret: Secret | None = None
 
     @property
     def oauth1(self) -> bool:
@@ -122,6 +134,7 @@ class XCredentials:
             self.access_token,
             self.access_token_secret,
             self.bearer_token,
+            self.client_secret,
         )
         return [s.reveal() for s in values if s is not None]
 
@@ -146,6 +159,7 @@ class WordPressSettings:
     allow_insecure_http: bool = False
     concurrency: int = 4
     timeout: float = 30.0
+    oauth_url: str | None = None  # WordPress.com's OAuth 2 endpoints (None: the real ones)
 
 
 @dataclass(frozen=True)
@@ -160,6 +174,15 @@ class ChannelSettings:
 @dataclass(frozen=True)
 class XSettings(ChannelSettings):
     api_url: str = DEFAULT_X_API
+    monthly_budget: Decimal | None = None  # dollars a calendar month; None: no cap
+    price_per_post: Decimal = PUBLISHED_PRICE_PER_POST
+    price_per_link_post: Decimal = PUBLISHED_PRICE_PER_LINK_POST
+    auth_url: str | None = None  # the OAuth 2.0 authorize and token endpoints (None: X's own)
+    token_url: str | None = None
+
+    @property
+    def prices(self) -> XPrices:
+        return XPrices(self.price_per_post, self.price_per_link_post)
 
 
 @dataclass(frozen=True)
@@ -197,8 +220,18 @@ TOP_KEYS = {
     "bluesky",
     "mastodon",
 }
-WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
-X_KEYS = {"template", "api_url", "image", "thread_series"}
+WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout", "oauth_url"}
+X_KEYS = {
+    "template",
+    "api_url",
+    "image",
+    "thread_series",
+    "monthly_budget",
+    "price_per_post",
+    "price_per_link_post",
+    "auth_url",
+    "token_url",
+}
 
 
 def find_config(explicit: str | None) -> Path:
@@ -390,6 +423,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     insecure = _bool(data, "allow_insecure_http", False, where, "wordpress")
     url = _url(data["url"], "url", insecure, where)
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
+    oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
     timeout = data.get("timeout", 30)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise where.error(
@@ -401,6 +435,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         allow_insecure_http=insecure,
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=float(timeout),
+        oauth_url=oauth_url,
     )
 
 
@@ -445,23 +480,60 @@ def _x(data: object, where: _Locator) -> XSettings:
             "x",
             fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
         )
-    api_url = data.get("api_url", DEFAULT_X_API)
-    parts = urlsplit(api_url) if isinstance(api_url, str) else None
+    return XSettings(
+        template=template,
+        api_url=_x_url(data.get("api_url", DEFAULT_X_API), "api_url", where),
+        image=_bool(data, "image", False, where, "x"),
+        thread_series=_bool(data, "thread_series", False, where, "x"),
+        monthly_budget=_money(data, "monthly_budget", where),
+        price_per_post=_price(data, "price_per_post", PUBLISHED_PRICE_PER_POST, where),
+        price_per_link_post=_price(
+            data, "price_per_link_post", PUBLISHED_PRICE_PER_LINK_POST, where
+        ),
+        auth_url=_x_url(data["auth_url"], "auth_url", where) if "auth_url" in data else None,
+        token_url=_x_url(data["token_url"], "token_url", where) if "token_url" in data else None,
+    )
+
+
+def _x_url(value: object, key: str, where: _Locator) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise where.error("must be an http(s) URL", "api_url", "x", fix=f'e.g. "{DEFAULT_X_API}"')
+        raise where.error("must be an http(s) URL", key, "x", fix=f'e.g. "{DEFAULT_X_API}"')
+    assert isinstance(value, str)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise where.error(
             "plain http:// to a non-loopback host would leak your X keys",
-            "api_url",
+            key,
             "x",
             fix="use https://",
         )
-    return XSettings(
-        template=template,
-        api_url=api_url.rstrip("/"),
-        image=_bool(data, "image", False, where, "x"),
-        thread_series=_bool(data, "thread_series", False, where, "x"),
-    )
+    return value.rstrip("/")
+
+
+_EXAMPLES = {"price_per_post": "0.015", "price_per_link_post": "0.20"}
+
+
+def _price(data: Mapping[str, Any], key: str, default: Decimal, where: _Locator) -> Decimal:
+    found = _money(data, key, where)
+    return default if found is None else found
+
+
+def _money(data: Mapping[str, Any], key: str, where: _Locator) -> Decimal | None:
+    """Dollars: a TOML number, zero or more (read through ``str``, so 0.2 stays 0.2)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(value)
+        return money(value)
+    except ValueError as exc:
+        raise where.error(
+            "must be an amount of dollars (a number, zero or more)",
+            key,
+            "x",
+            fix=f"e.g. {key} = {_EXAMPLES.get(key, '10.0')}",
+        ) from exc
 
 
 def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:
@@ -502,12 +574,18 @@ ENV_KEYS = {
     ("wordpress", "user"): "PIPELINE_WORDPRESS_USER",
     ("wordpress", "app_password"): "PIPELINE_WORDPRESS_APP_PASSWORD",
     ("wordpress", "token"): "PIPELINE_WORDPRESS_TOKEN",
+    ("wordpress", "client_id"): "PIPELINE_WORDPRESS_CLIENT_ID",
+    ("wordpress", "client_secret"): "PIPELINE_WORDPRESS_CLIENT_SECRET",
     ("x", "consumer_key"): "PIPELINE_X_CONSUMER_KEY",
     ("x", "consumer_secret"): "PIPELINE_X_CONSUMER_SECRET",
     ("x", "access_token"): "PIPELINE_X_ACCESS_TOKEN",
     ("x", "access_token_secret"): "PIPELINE_X_ACCESS_TOKEN_SECRET",
     ("x", "bearer_token"): "PIPELINE_X_BEARER_TOKEN",
+    ("x", "client_id"): "PIPELINE_X_CLIENT_ID",
+    ("x", "client_secret"): "PIPELINE_X_CLIENT_SECRET",
 }
+# Names, not secrets: an OAuth client id is part of the authorize address the writer opens.
+PLAIN_KEYS = {("wordpress", "user"), ("wordpress", "client_id"), ("x", "client_id")}
 
 
 def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
@@ -515,8 +593,9 @@ def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
     return ConfigError(
         "no WordPress credentials",
         path=path,
-        fix="set [wordpress] user and app_password in credentials.toml (or token for "
-        "WordPress.com), or PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
+        fix="set [wordpress] user and app_password in credentials.toml, or "
+        "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD; for a WordPress.com site, "
+        "run `pipeline login wordpress.com`",
     )
 
 
@@ -553,13 +632,17 @@ def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) 
         value = values.get((section, key))
         return Secret(value) if value else None
 
-    wordpress = WordPressCredentials(
-        user=values.get(("wordpress", "user")),
-        app_password=secret("wordpress", "app_password"),
-        token=secret("wordpress", "token"),
+    def value(section: str, key: str) -> str | Secret | None:
+        return values.get((section, key)) if (section, key) in PLAIN_KEYS else secret(section, key)
+
+    def table(section: str) -> dict[str, Any]:
+        return {key: value(sec, key) for sec, key in ENV_KEYS if sec == section}
+
+    return Credentials(
+        wordpress=WordPressCredentials(**table("wordpress")),
+        x=XCredentials(**table("x")),
+        warnings=warnings,
     )
-    x = XCredentials(**{key: secret("x", key) for section, key in ENV_KEYS if section == "x"})
-    return Credentials(wordpress=wordpress, x=x, warnings=warnings)
 
 
 def _permission_warning(path: Path) -> list[str]:

@@ -23,12 +23,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
-from pipeline.config import ChannelSettings, Settings, missing_wordpress_credentials
+from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core.announce import Limits, compose
+from pipeline.core.costs import (
+    MonthSummary,
+    month_label,
+    month_start,
+    month_summary,
+    over_budget_reason,
+    post_cost,
+    recorded_costs,
+    within_budget,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -61,6 +72,9 @@ from pipeline.journal import Journal, retries_recorded
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.store import Store
     from pipeline.wordpress import RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
@@ -140,6 +154,11 @@ class Publisher:
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
         self._seen: dict[int, RemotePost] = {}
+        # What one lookup of the new posts' slugs found, by slug; each serves one create.
+        self._looked_up: dict[str, RemotePost | None] = {}
+        # Channels that refused this run's credentials or are out of credits: not called again
+        # in this run (each call would fail the same), their announcements held with the reason.
+        self._halted: dict[str, str] = {}
 
     # -- planning --------------------------------------------------------------------------
 
@@ -193,6 +212,8 @@ class Publisher:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
         items = []
+        # This month's spend per channel with a budget, with what this plan sends before.
+        spent: dict[str, Decimal] = {}
         for post in sorted(chosen.values(), key=_series_order):
             known = records.get(post.slug)
             url = (
@@ -204,7 +225,14 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
-                items.append(self.announcement(post, url, setup, step, announce=announce))
+                if _budget(setup) is not None and setup.name not in spent:
+                    spent[setup.name] = self._spent(setup.name)
+                item = self.announcement(
+                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                )
+                if item.sends and item.cost is not None and setup.name in spent:
+                    spent[setup.name] += item.cost
+                items.append(item)
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -226,8 +254,13 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        spent: Decimal | None = None,
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel."""
+        """What will be done with one post's announcement on one channel.
+
+        ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
+        counts in what it sends before this item); otherwise it is read from the state.
+        """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -265,6 +298,9 @@ class Publisher:
             length=text.length,
             limit=limits.max_length,
             reply_to=self._previous_part(post, setup),
+            cost=post_cost(text.text, setup.settings.prices)
+            if isinstance(setup.settings, XSettings)
+            else None,
         )
         if setup.inactive is not None:
             return replace(item, skip=setup.inactive)
@@ -273,7 +309,27 @@ class Publisher:
         until = waiting_until(step, self.clock())
         if until is not None:
             return replace(item, wait=f"deferred until {utc_iso(until)}")
+        over = self._over_budget(post.slug, setup, item.cost, spent)
+        if over is not None:
+            return replace(item, hold=over)
         return item
+
+    def _spent(self, channel: str) -> Decimal:
+        """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
+        return month_costs(self.store, channel, self.clock(), self.settings.timezone).spend
+
+    def _over_budget(
+        self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
+    ) -> str | None:
+        """Why sending would take the month over the channel's budget, if it would."""
+        budget = _budget(setup)
+        if budget is None or cost is None:
+            return None
+        spent = self._spent(setup.name) if spent is None else spent
+        if within_budget(spent, cost, budget):
+            return None
+        month = month_label(self.clock(), self.settings.timezone)
+        return over_budget_reason(spent, cost, budget, month, slug)
 
     def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
         if not setup.settings.thread_series or post.series is None or post.part is None:
@@ -310,17 +366,17 @@ class Publisher:
                 self.store.note_channel(name)
         with retries_recorded(self.journal):
             self._apply_renames(plan)
-            creates = [i for i in plan.publishes if i.action in ("create", "update")]
-            if creates:
-                self._resolve_terms(self._wordpress(), creates)
+            writes = [i for i in plan.publishes if i.action in ("create", "update")]
+            if writes:
+                self._resolve_terms(self._wordpress(), writes)
+                self._look_up_slugs([i.slug for i in writes if i.action == "create"])
             workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
-            live_now = {i.slug for i, (o, _) in zip(plan.publishes, outcomes, strict=True) if o}
             for backfill in plan.backfills:
-                outcome = self._backfill_item(backfill, force, live_now)
+                outcome = self._backfill_item(backfill, force)
                 self._tally(result, backfill.key, backfill.slug, outcome)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
@@ -375,6 +431,13 @@ class Publisher:
             raise missing_wordpress_credentials(self.settings.credentials_path)
         return self.wordpress
 
+    def _look_up_slugs(self, slugs: Sequence[str]) -> None:
+        """One read for all the posts about to be created (100 slugs a request) instead of one
+        each: a post an earlier, interrupted run did create is adopted, not created twice."""
+        if slugs:
+            found = self._wordpress().find_posts(slugs)
+            self._looked_up = {slug: found.get(slug) for slug in slugs}
+
     def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
         """Resolve the names of the posts about to be written, once, before the concurrent
         publishes."""
@@ -392,6 +455,10 @@ class Publisher:
         if item.action == "blocked":
             return self._blocked(item)
         with self.journal.working_on(post.slug, "publish"):
+            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+                # Interrupted (or another run is on it): the batch lookup may be older than
+                # that run's create, so this post looks its slug up again.
+                self._looked_up.pop(post.slug, None)
             self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
             started = time.monotonic()
             try:
@@ -470,7 +537,12 @@ class Publisher:
             featured_media=media[featured.path][0] if featured else None,
         )
         self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
-        remote, how = wordpress.publish(fields, known_id=record.wp_id, existing=existing)
+        looked_up = record.wp_id is None and post.slug in self._looked_up
+        if looked_up:
+            existing = self._looked_up.pop(post.slug)
+        remote, how = wordpress.publish(
+            fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+        )
         self._seen.pop(remote.id, None)
         self.store.update_post(
             post.slug,
@@ -539,9 +611,7 @@ class Publisher:
 
     # -- backfill items --------------------------------------------------------------------
 
-    def _backfill_item(
-        self, item: BackfillItem, force: bool, live_now: set[str]
-    ) -> tuple[str, str]:
+    def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
         if item.waits is not None:
             self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
             return "conflict", item.waits
@@ -566,13 +636,13 @@ class Publisher:
             self.journal.done(post.slug, item.kind, item.target, quiet=True)
             self.journal.settle(post.slug, ("backfill", "update"), settled)
             return "unchanged", "already up to date"
-        what = self._backfill_what(item, live_now)
+        what = self._backfill_what(item)
         self.journal.done(post.slug, item.kind, item.target, what=what, started=started)
         self.journal.settle(post.slug, ("backfill", "update"), settled)
         return "done", what
 
     @staticmethod
-    def _backfill_what(item: BackfillItem, live_now: set[str]) -> str:
+    def _backfill_what(item: BackfillItem) -> str:
         if item.because:
             return f"linked {', '.join(item.because)}"
         if item.source_changed:
@@ -615,6 +685,11 @@ class Publisher:
             return "waits", f"already {status} (another run)"
         setup = self.channels[item.channel]
         assert setup.client is not None
+        halted = self._halted.get(item.channel)
+        if halted is not None:
+            why = _retry_hint(f"not sent, after this: {halted}", post.slug, item.channel)
+            self.journal.held(post.slug, "announce", item.channel, why)
+            return "held", why
         # The text is composed again with the real permalink when the plan only predicted it.
         fresh = self.announcement(post, url, setup, step)
         if not fresh.sends:
@@ -661,12 +736,9 @@ class Publisher:
                 slug, "announce", channel, exc.reset_at, "rate limited", started=started
             )
             return "deferred", f"rate limited on {channel}"
-        except CreditsExhausted as exc:
-            why = f"{exc} (fix: top up, then `pipeline retry {slug} --channel {channel}`)"
-            self.journal.held(slug, "announce", channel, why, started=started)
-            return "held", why
-        except AuthError as exc:
-            why = f"{exc}; then `pipeline retry {slug} --channel {channel}`"
+        except (CreditsExhausted, AuthError) as exc:
+            self._halted[channel] = str(exc)  # every further call this run would fail the same
+            why = _retry_hint(str(exc), slug, channel)
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
@@ -725,7 +797,7 @@ class Publisher:
             "url": sent.url if sent else None,
             "extra": dict(sent.extra) if sent else {},
             "sent_at": utc_iso(self.clock()),
-            "cost": item.cost,
+            "cost": str(item.cost) if item.cost is not None else None,
         }
         if item.channel == "x":
             self.store.update_post(
@@ -756,6 +828,31 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)
+
+
+def _retry_hint(why: str, slug: str, channel: str) -> str:
+    """``why`` with the exact `pipeline retry` command that re-queues this announcement."""
+    command = f"pipeline retry {slug} --channel {channel}"
+    if "pipeline retry POST" in why:
+        return why.replace("pipeline retry POST", command)
+    return f"{why}; then `{command}`"
+
+
+def _budget(setup: ChannelSetup) -> Decimal | None:
+    settings = setup.settings
+    return settings.monthly_budget if isinstance(settings, XSettings) else None
 
 
 def _sent_id(sent: Sent | None) -> str | None:

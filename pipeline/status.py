@@ -366,6 +366,8 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
             f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
             "(it went out) or `--resend`"
         )
+    elif step.kind != "publish":  # held: its error says why (credits, budget, login) and what to do
+        text = f"{name} held: {step.error or 'waits for you'}"
     else:  # held
         missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
         text = f"{name} held{missed}: `pipeline retry {slug}` publishes it now"

@@ -289,6 +289,19 @@ class Store:
         assert step is not None
         return step
 
+    def sent_costs(self, channel: str, since: str) -> list[tuple[str, str]]:
+        """(sent_at, cost) of the announcements done on ``channel`` since a UTC ISO time, as the
+        publisher recorded them (those marked as sent by hand carry no cost). One query: the
+        steps themselves are not read (a blog's thousands of them)."""
+        rows = self.conn.execute(
+            "SELECT json_extract(detail, '$.sent_at'), json_extract(detail, '$.cost') FROM steps "
+            "WHERE kind = 'announce' AND target = ? AND status = 'done' "
+            "AND json_extract(detail, '$.cost') IS NOT NULL "
+            "AND json_extract(detail, '$.sent_at') >= ?",
+            (channel, since),
+        ).fetchall()
+        return [(str(sent_at), str(cost)) for sent_at, cost in rows]
+
     def settle_steps(self, post: str, kinds: tuple[str, ...], note: str) -> None:
         """Mark a post's unfinished steps of these kinds done: a later write covered them."""
         marks = ",".join("?" * len(kinds))

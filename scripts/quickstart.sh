@@ -18,7 +18,8 @@ mkdir -p .demo
 rm -rf .demo/state
 eval "$(.venv/bin/python - <<'PY'
 import json, shlex
-env = json.load(open(".wordpress/env.json"))
+import os
+env = json.load(open(os.path.join(os.environ.get("WP_STATE_DIR", ".wordpress"), "env.json")))
 print(f"export PIPELINE_WORDPRESS_USER={shlex.quote(env['user'])}")
 print(f"export PIPELINE_WORDPRESS_APP_PASSWORD={shlex.quote(env['app_password'])}")
 print(f"wp_url={shlex.quote(env['url'])}")

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -23,9 +23,17 @@ EXAMPLE_POSTS = REPO / "posts"
 SERIES = ("paper-lanterns-part-1", "paper-lanterns-part-2", "paper-lanterns-part-3")
 
 
+class WordPressSite(Protocol):
+    """What a site folder needs of a WordPress: the real local one, or the in-memory one."""
+
+    url: str
+    user: str
+    app_password: str
+
+
 def make_site(
     root: Path,
-    wordpress: LocalWordPress,
+    wordpress: WordPressSite,
     *,
     x_url: str | None = None,
     x_credentials: XCredentials | None = None,

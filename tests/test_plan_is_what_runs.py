@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from pipeline.core.plan import Plan, describe
 from pipeline.publisher import Result
 from tests.fakex import FakeX
+from tests.memwp import MemoryWordPress
 from tests.sites import (
     SERIES,
     delete_remote,
@@ -30,22 +32,99 @@ from tests.sites import (
 )
 from tests.wp_local import LocalWordPress
 
-pytestmark = pytest.mark.wordpress
-
 P1, P2, P3 = SERIES
+
+
+class Backend:
+    """A WordPress for the scenarios, and a person editing it in wp-admin behind our back."""
+
+    url: str
+    user: str
+    app_password: str
+
+    def transport(self) -> httpx.BaseTransport | None:
+        return None  # the network
+
+    def find(self, slug: str) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def edit(self, post_id: int, **fields: str) -> None:
+        raise NotImplementedError
+
+    def trash(self, post_id: int) -> None:
+        raise NotImplementedError
+
+    def delete(self, post_id: int) -> None:
+        raise NotImplementedError
+
+
+class Real(Backend):
+    def __init__(self, wordpress: LocalWordPress) -> None:
+        self.wordpress = wordpress
+        self.url, self.user, self.app_password = (
+            wordpress.url,
+            wordpress.user,
+            wordpress.app_password,
+        )
+
+    def find(self, slug: str) -> dict[str, Any] | None:
+        return remote(self.wordpress, slug)
+
+    def edit(self, post_id: int, **fields: str) -> None:
+        update_remote(self.wordpress, post_id, **fields)
+
+    def trash(self, post_id: int) -> None:
+        trash_remote(self.wordpress, post_id)
+
+    def delete(self, post_id: int) -> None:
+        delete_remote(self.wordpress, post_id)
+
+
+class Memory(Backend):
+    def __init__(self, site: MemoryWordPress) -> None:
+        self.site = site
+        self.url, self.user, self.app_password = site.url, site.user, site.app_password
+
+    def transport(self) -> httpx.BaseTransport:
+        return self.site.transport()
+
+    def find(self, slug: str) -> dict[str, Any] | None:
+        params = {"slug": slug, "status": "any", "context": "edit"}
+        found: list[dict[str, Any]] = self.site.rest("GET", "/posts", params=params).json()
+        return found[0] if found else None
+
+    def edit(self, post_id: int, **fields: str) -> None:
+        self.site.edit(post_id, **fields)
+
+    def trash(self, post_id: int) -> None:
+        self.site.trash(post_id)
+
+    def delete(self, post_id: int) -> None:
+        self.site.delete(post_id)
+
+
+@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.wordpress)])
+def backend(request: pytest.FixtureRequest) -> Backend:
+    if request.param == "memory":
+        return Memory(MemoryWordPress())
+    return Real(request.getfixturevalue("wordpress"))
 
 
 class Run:
     """One site folder; plans and executes as `pipeline publish` does."""
 
-    def __init__(self, config: Path, wordpress: LocalWordPress) -> None:
+    def __init__(self, config: Path, backend: Backend) -> None:
         self.config = config
-        self.wordpress = wordpress
+        self.backend = backend
 
     def plan_and_execute(
-        self, *slugs: str, force: bool = False, owed: bool = False
+        self,
+        *slugs: str,
+        force: bool = False,
+        owed: bool = False,
+        transport: httpx.BaseTransport | None = None,
     ) -> tuple[Plan, Result]:
-        with open_site(self.config) as site:
+        with open_site(self.config, transport=transport or self.backend.transport()) as site:
             publisher = site.publisher()
             plan = publisher.plan(site.targets(slugs), force=force, owed=owed, refresh=True)
             result = publisher.execute(plan, force=force)
@@ -53,20 +132,25 @@ class Run:
         return plan, result
 
     def remote_id(self, slug: str) -> int:
-        found = remote(self.wordpress, slug)
+        found = self.backend.find(slug)
         assert found is not None
         return int(found["id"])
 
 
 @pytest.fixture
-def run(wordpress: LocalWordPress, tmp_path: Path) -> Run:
-    return Run(make_site(tmp_path, wordpress), wordpress)
+def run(backend: Backend, tmp_path: Path) -> Run:
+    return Run(make_site(tmp_path, backend), backend)
 
 
 @pytest.fixture
-def run_x(wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path) -> Run:
-    config = make_site(tmp_path, wordpress, x_url=fake_x.url, x_credentials=fake_x.credentials())
-    return Run(config, wordpress)
+def run_x(backend: Backend, fake_x: FakeX, tmp_path: Path) -> Run:
+    config = make_site(
+        tmp_path,
+        backend,
+        x_url=fake_x.url,
+        x_credentials=fake_x.credentials(),
+    )
+    return Run(config, backend)
 
 
 def outcomes(result: Result) -> dict[str, str]:
@@ -98,7 +182,7 @@ def test_edited_source_is_an_update(run: Run, tmp_path: Path) -> None:
 
 def test_edited_in_wordpress_is_planned_as_a_conflict(run: Run) -> None:
     run.plan_and_execute(P1)
-    update_remote(run.wordpress, run.remote_id(P1), content="<p>Mine now.</p>")
+    run.backend.edit(run.remote_id(P1), content="<p>Mine now.</p>")
     run.plan_and_execute(P2)  # the backfill of Part 1 finds the edit
     plan, result = run.plan_and_execute(P3)
     waiting = [b for b in plan.backfills if b.slug == P1]
@@ -110,7 +194,7 @@ def test_edited_in_wordpress_is_planned_as_a_conflict(run: Run) -> None:
 
 def test_trashed_in_wordpress_is_blocked_not_unchanged(run: Run) -> None:
     run.plan_and_execute(P1)
-    trash_remote(run.wordpress, run.remote_id(P1))
+    run.backend.trash(run.remote_id(P1))
     plan, result = run.plan_and_execute(P1)
     assert [p.action for p in plan.publishes] == ["blocked"]
     assert "trash" in plan.publishes[0].reason
@@ -119,7 +203,7 @@ def test_trashed_in_wordpress_is_blocked_not_unchanged(run: Run) -> None:
 
 def test_drafted_in_wordpress_is_made_live_again_by_an_explicit_publish(run: Run) -> None:
     run.plan_and_execute(P1)
-    update_remote(run.wordpress, run.remote_id(P1), status="draft")
+    run.backend.edit(run.remote_id(P1), status="draft")
     plan, result = run.plan_and_execute(P1)
     assert [(p.action, p.reason) for p in plan.publishes] == [("update", "make it live")]
     assert result.ok
@@ -127,7 +211,7 @@ def test_drafted_in_wordpress_is_made_live_again_by_an_explicit_publish(run: Run
 
 def test_deleted_in_wordpress(run: Run) -> None:
     run.plan_and_execute(P1, P2)
-    delete_remote(run.wordpress, run.remote_id(P2))
+    run.backend.delete(run.remote_id(P2))
     plan, result = run.plan_and_execute(P3)
     assert [b.slug for b in plan.backfills] == [P1]  # its link to Part 2 goes back to text
     assert result.ok
@@ -179,11 +263,11 @@ def test_owed_announcements_are_in_the_plan(run_x: Run, fake_x: FakeX) -> None:
 
 
 class FailCreateOf(httpx.BaseTransport):
-    """The real transport, except that creating the post with this slug answers HTTP 500."""
+    """The backend's transport, except that creating the post with this slug answers HTTP 500."""
 
-    def __init__(self, slug: str) -> None:
+    def __init__(self, slug: str, inner: httpx.BaseTransport | None) -> None:
         self.slug = slug
-        self.real = httpx.HTTPTransport()
+        self.real = inner or httpx.HTTPTransport()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         creating = request.method == "POST" and request.url.path.endswith("/wp/v2/posts")
@@ -193,11 +277,9 @@ class FailCreateOf(httpx.BaseTransport):
 
 
 def test_partial_failure_is_the_planned_item_failing(run: Run) -> None:
-    with open_site(run.config, transport=FailCreateOf(P3)) as site:
-        publisher = site.publisher()
-        plan = publisher.plan(site.targets([P1, P3]), refresh=True)
-        result = publisher.execute(plan)
-    assert [key for key, _ in result.executed] == plan.keys()
+    failing = FailCreateOf(P3, run.backend.transport())
+    _, result = run.plan_and_execute(P1, P3, transport=failing)
     assert outcomes(result)[f"publish {P1}"] == "done"
     assert outcomes(result)[f"publish {P3}"] == "failed"
-    assert remote(run.wordpress, P1) is not None
+    assert run.backend.find(P1) is not None
+    assert run.backend.find(P3) is None

@@ -278,6 +278,20 @@ def test_posts_by_ids_reads_what_is_left(backend: Backend, client: WordPressClie
     assert 'rel="next"' in listing.headers["Link"]
 
 
+def test_find_posts_looks_many_slugs_up_at_once(backend: Backend, client: WordPressClient) -> None:
+    first = client.create_post(fields(slug="first"))
+    second = client.create_post(fields(slug="second", status="draft"))
+    trashed = client.create_post(fields(slug="trashed"))
+    backend.rest("DELETE", f"/posts/{trashed.id}")
+    before = client.requests_sent
+    found = client.find_posts(["first", "second", "trashed", "nowhere"])
+    assert client.requests_sent - before == 1
+    assert {slug: post.id for slug, post in found.items()} == {
+        "first": first.id,
+        "second": second.id,
+    }
+
+
 # -- behind our back -------------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 from pipeline.timeutil import BadTime, utc_now
 
 if TYPE_CHECKING:
+    from datetime import datetime
     from zoneinfo import ZoneInfo
 
     from pipeline import status as state
@@ -168,6 +169,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
             posts_dir=settings.posts_dir,
             invalid=invalid,
         )
+        spend = _x_month(found, now)
     for problem in problems:
         click.echo(f"warning: {obj.redact(problem.render())}", err=True)
     if as_json:
@@ -181,6 +183,17 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
     else:
         _print_status(rows, settings.timezone, obj, _channel_columns(workspace, rows))
+    if spend is not None and not as_json:
+        click.echo(spend)
+
+
+def _x_month(found: Opened, now: datetime) -> str | None:
+    """This month's X posts and spend, when there is a budget or something was spent."""
+    from pipeline.publisher import month_costs
+
+    budget = found.settings.x.monthly_budget
+    summary = month_costs(found.store, "x", now, found.settings.timezone, budget)
+    return summary.describe() if summary.posts or budget is not None else None
 
 
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:

@@ -152,6 +152,18 @@ class WordPressClient:
         response = self._request("GET", "/users/me", doing, params=(("context", "edit"),))
         return self._t.as_dict(self._t.json(response, doing), doing)
 
+    def publicize_connections(self) -> Any:
+        """Jetpack Social's connections (``GET wpcom/v2/publicize/connections``, as JSON), or
+        None when the site has no such route (no Jetpack Social)."""
+        doing = "reading Jetpack Social's connections"
+        url = self.api_root.namespace("wpcom/v2").url("/publicize/connections")
+        response = self._t.send_idempotent(self._t.http.build_request("GET", url), doing)
+        if response.status_code in (404, 410):
+            return None
+        if not response.is_success:
+            self._t.fail(response, doing)
+        return self._t.json(response, doing)
+
     def find_post(self, slug: str) -> RemotePost | None:
         """The post with this slug in any status but trash (see the module docstring)."""
         params: Params = (
@@ -173,6 +185,31 @@ class WordPressClient:
                 ", ".join(str(p.id) for p in matches),
             )
         return min(matches, key=lambda post: post.id) if matches else None
+
+    def find_posts(self, slugs: Sequence[str]) -> dict[str, RemotePost]:
+        """The posts with these slugs (any status but trash), 100 slugs a request; a slug
+        with no post is absent. For a batch of creates: one lookup instead of one per post."""
+        found: dict[str, RemotePost] = {}
+        wanted = list(dict.fromkeys(slugs))
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: Params = (
+                *(("slug[]", slug) for slug in chunk),
+                ("status", "any"),
+                ("context", "edit"),
+                ("per_page", 100),
+            )
+            doing = f"looking up {len(chunk)} slugs"
+            data = self._t.json(self._request("GET", "/posts", doing, params=params), doing)
+            posts = sorted(
+                (self._post(item, doing) for item in self._t.as_list(data, doing)),
+                key=lambda post: post.id,
+            )
+            for slug in chunk:
+                match = next((post for post in posts if same_slug(post.slug, slug)), None)
+                if match is not None:
+                    found[slug] = match
+        return found
 
     def get_post(self, post_id: int) -> RemotePost | None:
         """The post with this id (trashed ones too, with status ``trash``); None if deleted."""
@@ -315,6 +352,7 @@ class WordPressClient:
         *,
         known_id: int | None = None,
         existing: RemotePost | None = None,
+        looked_up: bool = False,
     ) -> tuple[RemotePost, Action]:
         """Create or update the post so it matches ``fields``; never a second copy.
 
@@ -322,10 +360,15 @@ class WordPressClient:
         post is updated ("updated" for ``known_id``, "adopted" when found by slug), and only
         when none exists is one created. A create with an unknown outcome is checked by slug
         and adopted if it happened. With status ``publish`` the post is verified to be live.
-        ``existing`` is the post ``known_id`` names, if the caller has just read it.
+        ``existing`` is the post ``known_id`` names, if the caller has just read it; with
+        ``looked_up`` (and no ``known_id``) it is what the caller's own lookup of the slug found
+        just now (None: nothing), so it is not looked up again.
         """
         now = self._clock()
-        if existing is None or existing.id != known_id or existing.status == "trash":
+        fresh = looked_up and known_id is None
+        if not fresh and (
+            existing is None or existing.id != known_id or existing.status == "trash"
+        ):
             existing = self._existing(fields.slug, known_id)
         to_send = live_fields(fields, existing, now)
         if existing is None:

@@ -1,0 +1,62 @@
+"""The design, checked: the pure core imports nothing outside itself, and the publisher knows no
+network by name."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "pipeline"
+CORE_MAY_USE = ("pipeline.core", "pipeline.errors", "pipeline.timeutil")
+EDGES = ("httpx", "requests", "tweepy", "sqlite3", "apscheduler", "click", "rich", "mastodon")
+
+
+def imports(path: Path) -> list[tuple[int, str]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+CORE = sorted((PACKAGE / "core").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_imports_only_core_errors_and_time(path: Path) -> None:
+    outside = [
+        f"{path.name}:{line}: {name}"
+        for line, name in imports(path)
+        if name.startswith("pipeline") and not name.startswith(CORE_MAY_USE)
+    ]
+    assert outside == []
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: p.name)
+def test_core_touches_no_network_disk_or_clock_library(path: Path) -> None:
+    edges = [f"{path.name}:{line}: {name}" for line, name in imports(path) if name in EDGES]
+    assert edges == []
+
+
+def test_the_core_is_all_there() -> None:
+    names = {p.stem for p in CORE}
+    assert {"posts", "records", "steps", "render", "plan", "schedule", "announce"} <= names
+
+
+def test_the_publisher_knows_no_network_by_name() -> None:
+    source = PACKAGE / "publisher.py"
+    named = [n for _, n in imports(source) if n.startswith("pipeline.channels.")]
+    assert named == ["pipeline.channels.base"]
+
+
+def test_only_the_journal_and_the_store_write_steps() -> None:
+    writers = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if ".set_step(" in path.read_text(encoding="utf-8")
+    )
+    assert writers == ["journal.py"]
