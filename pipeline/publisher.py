@@ -65,6 +65,7 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
+OnItem = Callable[[str, str], None]  # (plan item key, outcome), as each item is carried out
 
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
@@ -299,8 +300,9 @@ class Publisher:
         plan = self.plan(targets, announce=announce, force=force, owed=owed, refresh=True)
         return self.execute(plan, force=force)
 
-    def execute(self, plan: Plan, *, force: bool = False) -> Result:
-        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result."""
+    def execute(self, plan: Plan, *, force: bool = False, on_item: OnItem | None = None) -> Result:
+        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result
+        and handed to ``on_item`` (a progress bar) as it is known."""
         result = Result()
         for name, setup in self.channels.items():
             if setup.client is not None:
@@ -313,20 +315,29 @@ class Publisher:
                 self._look_up_slugs([i.slug for i in writes if i.action == "create"])
             workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(lambda i: self._publish_item(i, force), plan.publishes))
-            for item, outcome in zip(plan.publishes, outcomes, strict=True):
-                self._tally(result, item.key, item.slug, outcome)
+                outcomes = pool.map(lambda i: self._publish_item(i, force), plan.publishes)
+                for item, outcome in zip(plan.publishes, outcomes, strict=True):
+                    self._tally(result, item.key, item.slug, outcome, on_item)
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force)
-                self._tally(result, backfill.key, backfill.slug, outcome)
+                self._tally(result, backfill.key, backfill.slug, outcome, on_item)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
-                self._tally(result, note.key, note.slug, outcome)
+                self._tally(result, note.key, note.slug, outcome, on_item)
         return result
 
-    def _tally(self, result: Result, key: str, slug: str, outcome: tuple[str, str]) -> None:
+    def _tally(
+        self,
+        result: Result,
+        key: str,
+        slug: str,
+        outcome: tuple[str, str],
+        on_item: OnItem | None = None,
+    ) -> None:
         kind, what = outcome
         result.record(key, kind)
+        if on_item is not None:
+            on_item(key, kind)
         bucket = {
             "done": result.done,
             "failed": result.failed,
