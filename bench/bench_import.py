@@ -149,9 +149,9 @@ def main() -> None:
         )
         failures.append(f"- {name}: fails {', '.join(failing) or 'none'}")
         if "(shipped)" in name:
-            passed = f"import corpus: posts whose import keeps text, images and elements ({name})"
+            passed = "import corpus: posts whose import keeps text, images and elements"
             shipped.append(Figure(passed, total - len(failing), "posts", total, higher=True))
-            shipped.append(Figure("import: converting one post (shipped)", speed, "ms"))
+            shipped.append(Figure("import: converting one post", speed, "ms"))
     body = "\n".join(
         [
             "## Import: HTML to Markdown (`bench_import`)",

@@ -33,7 +33,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchdoc import REPO, Figure, load_average, machine, read_figures
@@ -72,6 +73,8 @@ class Outcome:
     cpu_seconds: float = 0.0
     figures: list[Figure] = field(default_factory=list)
     why: str = ""  # why it was skipped or what went wrong
+    at: str = ""  # when it ended (UTC)
+    earlier: bool = False  # kept from an earlier run (not chosen with --only this time)
 
     @property
     def state(self) -> str:
@@ -79,7 +82,28 @@ class Outcome:
             return f"skipped: {self.why}"
         if not self.figures:
             return f"**failed** (exit {self.code}): {self.why}"
-        return "ran" if self.code in (0, 1) else f"**exit {self.code}**: {self.why}"
+        ran = f"ran (in an earlier run, {self.at})" if self.earlier else "ran"
+        return ran if self.code in (0, 1) else f"**exit {self.code}**: {self.why}"
+
+    def as_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["bench"] = self.bench.name
+        data.pop("earlier")
+        return data
+
+
+def saved(path: Path) -> dict[str, Outcome]:
+    """The outcomes of the last run, by benchmark, from the JSON beside the doc."""
+    if not path.exists():
+        return {}
+    by_name = {b.name: b for b in BENCHES}
+    found = {}
+    for item in json.loads(path.read_text(encoding="utf-8")):
+        if item["bench"] in by_name:
+            item["bench"] = by_name[item["bench"]]
+            item["figures"] = [Figure(**f) for f in item["figures"]]
+            found[item["bench"].name] = Outcome(**item, earlier=True)
+    return found
 
 
 def wordpress_up() -> str | None:
@@ -118,6 +142,7 @@ def run_one(bench: Bench, quick: bool, doc: Path, logs: Path) -> Outcome:
         outcome.cpu_seconds = usage.ru_utime + usage.ru_stime
         if figures.exists():
             outcome.figures = read_figures(figures)
+        outcome.at = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
         if outcome.code not in (0, 1) or not outcome.figures:
             outcome.why = outcome.why or last_line(log)
     return outcome
@@ -148,13 +173,11 @@ def shown(path: Path) -> str:
 
 
 def number(value: float, unit: str) -> str:
-    if unit == "x":
-        return f"{value:.2f}x"
-    if value == int(value) and unit not in ("s",):
-        text = f"{int(value):,}"
-    else:
-        text = f"{value:,.2f}" if unit in ("s", "requests") else f"{value:,.1f}"
-    return f"{text} {unit}".rstrip()
+    """2 decimals (ms: 1 under 100, else none), trailing zeros dropped: 1.5 s, 4.33 s, 67.3 ms,
+    467 ms, 1,275 writes."""
+    places = (0 if value >= 100 else 1) if unit == "ms" else 2
+    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    return f"{text}x" if unit == "x" else f"{text} {unit}".rstrip()
 
 
 def target_text(figure: Figure) -> str:
@@ -260,19 +283,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke form of each")
     parser.add_argument("--only", nargs="+", metavar="NAME", help="these benchmarks only")
     parser.add_argument("--doc", type=Path, help="the file to write [docs/benchmarks.md]")
+    parser.add_argument("--logs", type=Path, help="each benchmark's output [build/bench-logs]")
     args = parser.parse_args(argv)
     names = [b.name for b in BENCHES]
     unknown = sorted(set(args.only or ()) - set(names))
     if unknown:
         parser.error(f"no benchmark {', '.join(unknown)}; there are: {', '.join(names)}")
     doc = (args.doc or (QUICK_DOC if args.quick else REPO / "docs" / "benchmarks.md")).resolve()
-    logs = REPO / "build" / "bench-logs"
+    logs = (args.logs or REPO / "build" / "bench-logs").resolve()
     logs.mkdir(parents=True, exist_ok=True)
     chosen = [b for b in BENCHES if not args.only or b.name in args.only]
     no_wordpress = wordpress_up() if any(b.wordpress for b in chosen) else None
     load_before = load_average()
+    figures_file = doc.with_suffix(".json")
+    kept = saved(figures_file)  # --only: the others' figures stay, marked as earlier
     outcomes = []
-    for bench in chosen:
+    for bench in BENCHES:
+        if bench not in chosen:
+            if bench.name in kept:
+                outcomes.append(kept[bench.name])
+            continue
         if bench.wordpress and no_wordpress:
             outcomes.append(Outcome(bench, why=no_wordpress))
             print(f"{bench.name}: skipped ({no_wordpress})", flush=True)
@@ -285,9 +315,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     write_summary(doc, summary(outcomes, args.quick, load_before))
-    print(f"wrote {shown(doc)} (logs in {shown(logs)})")
+    data = [o.as_json() for o in outcomes if o.code is not None]
+    figures_file.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {shown(doc)} and {figures_file.name} (logs in {shown(logs)})")
     print(json.dumps({o.bench.name: o.state for o in outcomes}))
-    broken = [o for o in outcomes if o.code is not None and not o.figures]
+    broken = [o for o in outcomes if o.code is not None and not o.figures and not o.earlier]
     return 1 if broken else 0
 
 

@@ -38,7 +38,6 @@ from pipeline.core.plan import (
     apply_renames,
     content_hash,
     desired,
-    live_map,
     make_plan,
     predicted_url,
     renames,
@@ -463,7 +462,7 @@ class Publisher:
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
         site = Site(
-            live=live_map(self.store.posts()),
+            live=self.store.live_permalinks(),
             series=self.series,
             media={path: url for path, (_, url) in media.items()},
         )

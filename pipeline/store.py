@@ -168,6 +168,15 @@ class Store:
         rows = self.conn.execute("SELECT * FROM posts ORDER BY slug").fetchall()
         return {row["slug"]: _post(row) for row in rows}
 
+    def live_permalinks(self) -> dict[str, str]:
+        """Slug -> permalink of the posts live now (``PostRecord.live``, in SQL): what rendering
+        needs, read for every post a publish writes, without building every record each time."""
+        rows = self.conn.execute(
+            "SELECT slug, permalink FROM posts "
+            "WHERE wp_status = 'publish' AND permalink IS NOT NULL ORDER BY slug"
+        ).fetchall()
+        return {row["slug"]: row["permalink"] for row in rows}
+
     def save_post(self, record: PostRecord) -> None:
         names = [f.name for f in fields(PostRecord)]
         values = [getattr(record, name) for name in names]
@@ -427,8 +436,11 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
+_POST_FIELDS = tuple(f.name for f in fields(PostRecord))
+
+
 def _post(row: sqlite3.Row) -> PostRecord:
-    return PostRecord(**{f.name: row[f.name] for f in fields(PostRecord)})
+    return PostRecord(**{name: row[name] for name in _POST_FIELDS})
 
 
 def _step(row: sqlite3.Row) -> Step:
