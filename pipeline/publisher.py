@@ -462,7 +462,7 @@ class Publisher:
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
         site = Site(
-            live=self.store.live_permalinks(),
+            live=self.store.live_view(),
             series=self.series,
             media={path: url for path, (_, url) in media.items()},
         )
