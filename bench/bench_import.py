@@ -6,7 +6,7 @@ Run it with ``python bench/bench_import.py`` (no pytest). For each of ``html-to-
 text, images and elements (the round-trip property of tests/test_wpmarkdown.py), times a
 conversion, and times importing the library in a fresh interpreter. It prints a Markdown table and
 rewrites its own section of ``docs/benchmarks.md``. html-to-markdown is needed only here, to
-compare: ``pip install html-to-markdown`` first.
+compare: ``pip install -e '.[bench]'`` first.
 """
 
 from __future__ import annotations
