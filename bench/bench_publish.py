@@ -65,9 +65,13 @@ class Env:
     php_version: str
 
 
+def wordpress_state() -> Path:
+    """The state folder of the local WordPress the benchmarks use (``WP_STATE_DIR``)."""
+    return Path(os.environ.get("WP_STATE_DIR") or REPO / ".wordpress")
+
+
 def load_env() -> Env:
-    state = Path(os.environ.get("WP_STATE_DIR") or REPO / ".wordpress")
-    path = state / "env.json"
+    path = wordpress_state() / "env.json"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
