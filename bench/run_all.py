@@ -57,6 +57,7 @@ BENCHES = (
     Bench("bench_load", "`--help`; load + check + render 2,000 posts", ("--quick",)),
     Bench("bench_state", "`status` over 2,000 posts, `log` over 100,000 entries", ("--quick",)),
     Bench("bench_import", "HTML to Markdown on the import corpus"),
+    Bench("bench_run_start", "`pipeline run` starting with 100 and 2,000 posts", ("--quick",)),
     Bench("bench_publish", "requests per publish; concurrency 4 vs 1", ("--quick",), True),
     Bench("bench_bulk", "bulk publish vs the WordPress floor", ("--quick",), True),
     Bench("bench_backfill", "a 50-part series, one part at a time", ("--quick",), True),

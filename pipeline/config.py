@@ -11,17 +11,32 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline.core.costs import (
+    PUBLISHED_PRICE_PER_LINK_POST,
+    PUBLISHED_PRICE_PER_POST,
+    XPrices,
+    money,
+)
 from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
 from pipeline.errors import ConfigError
 from pipeline.timeutil import BadTime, parse_duration, to_utc
+
+if TYPE_CHECKING:
+    from pipeline.channels.settings import (
+        BlueskyCredentials,
+        BlueskySettings,
+        MastodonCredentials,
+        MastodonSettings,
+    )
 
 DEFAULT_TEMPLATE = "New on the blog: {title} {url}"
 DEFAULT_X_API = "https://api.twitter.com"
@@ -51,18 +66,33 @@ class Secret:
         return hash(self._value)
 
 
+def _late(name: str) -> Callable[[], Any]:
+    """A default factory for a class of pipeline.channels.settings, which builds on this module
+    and so is imported only when first needed."""
+
+    def make() -> Any:
+        from pipeline.channels import settings
+
+        return getattr(settings, name)()
+
+    return make
+
+
 @dataclass(frozen=True)
 class WordPressCredentials:
     user: str | None = None
     app_password: Secret | None = None
     token: Secret | None = None
+    client_id: str | None = None  # a WordPress.com app, for `pipeline login wordpress.com`
+    client_secret: Secret | None = None
 
     @property
     def configured(self) -> bool:
         return self.token is not None or (self.user is not None and self.app_password is not None)
 
     def secrets(self) -> list[str]:
-        return [s.reveal() for s in (self.app_password, self.token) if s is not None]
+        values = (self.app_password, self.token, self.client_secret)
+        return [s.reveal() for s in values if s is not None]
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,8 @@ class XCredentials:
     access_token: Secret | None = None
     access_token_secret: Secret | None = None
     bearer_token: Secret | None = None
+    client_id: str | None = None  # the app's OAuth 2.0 client, for `pipeline login x`
+    client_secret: Secret | None = None
 
     @property
     def oauth1(self) -> bool:
@@ -102,6 +134,7 @@ class XCredentials:
             self.access_token,
             self.access_token_secret,
             self.bearer_token,
+            self.client_secret,
         )
         return [s.reveal() for s in values if s is not None]
 
@@ -111,9 +144,12 @@ class Credentials:
     wordpress: WordPressCredentials = field(default_factory=WordPressCredentials)
     x: XCredentials = field(default_factory=XCredentials)
     warnings: tuple[str, ...] = ()
+    bluesky: BlueskyCredentials = field(default_factory=_late("BlueskyCredentials"))
+    mastodon: MastodonCredentials = field(default_factory=_late("MastodonCredentials"))
 
     def secrets(self) -> list[str]:
-        return self.wordpress.secrets() + self.x.secrets()
+        channels = self.bluesky.secrets() + self.mastodon.secrets()
+        return self.wordpress.secrets() + self.x.secrets() + channels
 
 
 @dataclass(frozen=True)
@@ -123,6 +159,7 @@ class WordPressSettings:
     allow_insecure_http: bool = False
     concurrency: int = 4
     timeout: float = 30.0
+    oauth_url: str | None = None  # WordPress.com's OAuth 2 endpoints (None: the real ones)
 
 
 @dataclass(frozen=True)
@@ -137,6 +174,15 @@ class ChannelSettings:
 @dataclass(frozen=True)
 class XSettings(ChannelSettings):
     api_url: str = DEFAULT_X_API
+    monthly_budget: Decimal | None = None  # dollars a calendar month; None: no cap
+    price_per_post: Decimal = PUBLISHED_PRICE_PER_POST
+    price_per_link_post: Decimal = PUBLISHED_PRICE_PER_LINK_POST
+    auth_url: str | None = None  # the OAuth 2.0 authorize and token endpoints (None: X's own)
+    token_url: str | None = None
+
+    @property
+    def prices(self) -> XPrices:
+        return XPrices(self.price_per_post, self.price_per_link_post)
 
 
 @dataclass(frozen=True)
@@ -152,6 +198,8 @@ class Settings:
     catch_up: timedelta = timedelta(hours=24)
     max_attempts: int = 5
     cadence: Cadence | None = None
+    bluesky: BlueskySettings = field(default_factory=_late("BlueskySettings"))
+    mastodon: MastodonSettings = field(default_factory=_late("MastodonSettings"))
 
     @property
     def db_path(self) -> Path:
@@ -169,9 +217,21 @@ TOP_KEYS = {
     "x",
     "schedule",
     "cadence",
+    "bluesky",
+    "mastodon",
 }
-WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout"}
-X_KEYS = {"template", "api_url", "image", "thread_series"}
+WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout", "oauth_url"}
+X_KEYS = {
+    "template",
+    "api_url",
+    "image",
+    "thread_series",
+    "monthly_budget",
+    "price_per_post",
+    "price_per_link_post",
+    "auth_url",
+    "token_url",
+}
 
 
 def find_config(explicit: str | None) -> Path:
@@ -207,6 +267,8 @@ def load_settings(path: Path) -> Settings:
         catch_up=_duration(data, "catch_up", "24h", where),
         max_attempts=_int(data, "max_attempts", 5, where, section=None),
         cadence=_cadence(data.get("cadence"), where),
+        bluesky=_bluesky(data.get("bluesky", {}), where),
+        mastodon=_mastodon(data.get("mastodon", {}), where),
     )
 
 
@@ -256,6 +318,11 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
             line=line,
             fix="correct the TOML syntax on that line",
         ) from exc
+
+
+def line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """The line of ``key`` (in ``[section]``) in a config file, for a message about it."""
+    return _Locator(path, _read_text(path)).line(key, section)
 
 
 class _Locator:
@@ -356,6 +423,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     insecure = _bool(data, "allow_insecure_http", False, where, "wordpress")
     url = _url(data["url"], "url", insecure, where)
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
+    oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
     timeout = data.get("timeout", 30)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise where.error(
@@ -367,6 +435,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         allow_insecure_http=insecure,
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=float(timeout),
+        oauth_url=oauth_url,
     )
 
 
@@ -411,23 +480,60 @@ def _x(data: object, where: _Locator) -> XSettings:
             "x",
             fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
         )
-    api_url = data.get("api_url", DEFAULT_X_API)
-    parts = urlsplit(api_url) if isinstance(api_url, str) else None
+    return XSettings(
+        template=template,
+        api_url=_x_url(data.get("api_url", DEFAULT_X_API), "api_url", where),
+        image=_bool(data, "image", False, where, "x"),
+        thread_series=_bool(data, "thread_series", False, where, "x"),
+        monthly_budget=_money(data, "monthly_budget", where),
+        price_per_post=_price(data, "price_per_post", PUBLISHED_PRICE_PER_POST, where),
+        price_per_link_post=_price(
+            data, "price_per_link_post", PUBLISHED_PRICE_PER_LINK_POST, where
+        ),
+        auth_url=_x_url(data["auth_url"], "auth_url", where) if "auth_url" in data else None,
+        token_url=_x_url(data["token_url"], "token_url", where) if "token_url" in data else None,
+    )
+
+
+def _x_url(value: object, key: str, where: _Locator) -> str:
+    parts = urlsplit(value) if isinstance(value, str) else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise where.error("must be an http(s) URL", "api_url", "x", fix=f'e.g. "{DEFAULT_X_API}"')
+        raise where.error("must be an http(s) URL", key, "x", fix=f'e.g. "{DEFAULT_X_API}"')
+    assert isinstance(value, str)
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise where.error(
             "plain http:// to a non-loopback host would leak your X keys",
-            "api_url",
+            key,
             "x",
             fix="use https://",
         )
-    return XSettings(
-        template=template,
-        api_url=api_url.rstrip("/"),
-        image=_bool(data, "image", False, where, "x"),
-        thread_series=_bool(data, "thread_series", False, where, "x"),
-    )
+    return value.rstrip("/")
+
+
+_EXAMPLES = {"price_per_post": "0.015", "price_per_link_post": "0.20"}
+
+
+def _price(data: Mapping[str, Any], key: str, default: Decimal, where: _Locator) -> Decimal:
+    found = _money(data, key, where)
+    return default if found is None else found
+
+
+def _money(data: Mapping[str, Any], key: str, where: _Locator) -> Decimal | None:
+    """Dollars: a TOML number, zero or more (read through ``str``, so 0.2 stays 0.2)."""
+    value = data.get(key)
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(value)
+        return money(value)
+    except ValueError as exc:
+        raise where.error(
+            "must be an amount of dollars (a number, zero or more)",
+            key,
+            "x",
+            fix=f"e.g. {key} = {_EXAMPLES.get(key, '10.0')}",
+        ) from exc
 
 
 def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:
@@ -462,15 +568,24 @@ def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntr
 
 
 ENV_KEYS = {
+    ("bluesky", "handle"): "PIPELINE_BLUESKY_HANDLE",
+    ("bluesky", "app_password"): "PIPELINE_BLUESKY_APP_PASSWORD",
+    ("mastodon", "access_token"): "PIPELINE_MASTODON_ACCESS_TOKEN",
     ("wordpress", "user"): "PIPELINE_WORDPRESS_USER",
     ("wordpress", "app_password"): "PIPELINE_WORDPRESS_APP_PASSWORD",
     ("wordpress", "token"): "PIPELINE_WORDPRESS_TOKEN",
+    ("wordpress", "client_id"): "PIPELINE_WORDPRESS_CLIENT_ID",
+    ("wordpress", "client_secret"): "PIPELINE_WORDPRESS_CLIENT_SECRET",
     ("x", "consumer_key"): "PIPELINE_X_CONSUMER_KEY",
     ("x", "consumer_secret"): "PIPELINE_X_CONSUMER_SECRET",
     ("x", "access_token"): "PIPELINE_X_ACCESS_TOKEN",
     ("x", "access_token_secret"): "PIPELINE_X_ACCESS_TOKEN_SECRET",
     ("x", "bearer_token"): "PIPELINE_X_BEARER_TOKEN",
+    ("x", "client_id"): "PIPELINE_X_CLIENT_ID",
+    ("x", "client_secret"): "PIPELINE_X_CLIENT_SECRET",
 }
+# Names, not secrets: an OAuth client id is part of the authorize address the writer opens.
+PLAIN_KEYS = {("wordpress", "user"), ("wordpress", "client_id"), ("x", "client_id")}
 
 
 def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
@@ -478,8 +593,9 @@ def missing_wordpress_credentials(path: Path | None = None) -> ConfigError:
     return ConfigError(
         "no WordPress credentials",
         path=path,
-        fix="set [wordpress] user and app_password in credentials.toml (or token for "
-        "WordPress.com), or PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD",
+        fix="set [wordpress] user and app_password in credentials.toml, or "
+        "PIPELINE_WORDPRESS_USER and PIPELINE_WORDPRESS_APP_PASSWORD; for a WordPress.com site, "
+        "run `pipeline login wordpress.com`",
     )
 
 
@@ -492,8 +608,8 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
         text = _read_text(path)
         data = _parse_toml(text, path)
         where = _Locator(path, text)
-        where.reject_unknown(data, {"wordpress", "x"}, None)
-        for section in ("wordpress", "x"):
+        where.reject_unknown(data, set(CREDENTIAL_SECTIONS), None)
+        for section in CREDENTIAL_SECTIONS:
             table = data.get(section, {})
             if not isinstance(table, dict):
                 raise where.error("must be a table", section, fix=f"write it as [{section}]")
@@ -508,7 +624,7 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
         value = env.get(var) or data.get(section, {}).get(key)
         if isinstance(value, str) and value:
             values[(section, key)] = value
-    return _credentials(values, tuple(warnings))
+    return _with_channels(_credentials(values, tuple(warnings)), values)
 
 
 def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) -> Credentials:
@@ -516,13 +632,17 @@ def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) 
         value = values.get((section, key))
         return Secret(value) if value else None
 
-    wordpress = WordPressCredentials(
-        user=values.get(("wordpress", "user")),
-        app_password=secret("wordpress", "app_password"),
-        token=secret("wordpress", "token"),
+    def value(section: str, key: str) -> str | Secret | None:
+        return values.get((section, key)) if (section, key) in PLAIN_KEYS else secret(section, key)
+
+    def table(section: str) -> dict[str, Any]:
+        return {key: value(sec, key) for sec, key in ENV_KEYS if sec == section}
+
+    return Credentials(
+        wordpress=WordPressCredentials(**table("wordpress")),
+        x=XCredentials(**table("x")),
+        warnings=warnings,
     )
-    x = XCredentials(**{key: secret("x", key) for section, key in ENV_KEYS if section == "x"})
-    return Credentials(wordpress=wordpress, x=x, warnings=warnings)
 
 
 def _permission_warning(path: Path) -> list[str]:
@@ -532,3 +652,108 @@ def _permission_warning(path: Path) -> list[str]:
             f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); fix: chmod 600 {path}"
         ]
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# [bluesky] and [mastodon] (issue 13): their settings and credentials classes live in
+# pipeline.channels.settings, which builds on this module.
+
+BLUESKY_KEYS = {"service", "template", "thread_series", "image"}
+MASTODON_KEYS = {"instance", "template", "visibility", "thread_series", "image"}
+CREDENTIAL_SECTIONS = ("wordpress", "x", "bluesky", "mastodon")
+
+
+def _bluesky(data: object, where: _Locator) -> BlueskySettings:
+    from pipeline.channels.settings import DEFAULT_BLUESKY_SERVICE, BlueskySettings
+
+    table = _channel_table(data, "bluesky", BLUESKY_KEYS, where)
+    return BlueskySettings(
+        service=_service_url(table, "service", DEFAULT_BLUESKY_SERVICE, "bluesky", where),
+        **_channel_common(table, "bluesky", where),
+    )
+
+
+def _mastodon(data: object, where: _Locator) -> MastodonSettings:
+    from pipeline.channels.settings import (
+        DEFAULT_MASTODON_INSTANCE,
+        VISIBILITIES,
+        MastodonSettings,
+    )
+
+    table = _channel_table(data, "mastodon", MASTODON_KEYS, where)
+    visibility = table.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        raise where.error(
+            f"must be one of {', '.join(VISIBILITIES)}",
+            "visibility",
+            "mastodon",
+            fix='e.g. visibility = "public"',
+        )
+    return MastodonSettings(
+        instance=_service_url(table, "instance", DEFAULT_MASTODON_INSTANCE, "mastodon", where),
+        visibility=visibility,
+        **_channel_common(table, "mastodon", where),
+    )
+
+
+def _channel_table(
+    data: object, section: str, known: set[str], where: _Locator
+) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise where.error("must be a table", section, fix=f"write it as [{section}]")
+    where.reject_unknown(data, known, section)
+    return data
+
+
+def _channel_common(data: Mapping[str, Any], section: str, where: _Locator) -> dict[str, Any]:
+    """What every channel's table says: the template, image and thread_series."""
+    template = data.get("template", DEFAULT_TEMPLATE)
+    if not isinstance(template, str) or not template.strip():
+        raise where.error(
+            "must be a non-empty string",
+            "template",
+            section,
+            fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
+        )
+    return {
+        "template": template,
+        "image": _bool(data, "image", False, where, section),
+        "thread_series": _bool(data, "thread_series", False, where, section),
+    }
+
+
+def _service_url(
+    data: Mapping[str, Any], key: str, default: str, section: str, where: _Locator
+) -> str:
+    """An https URL (plain http on loopback only, for local servers and tests)."""
+    value = data.get(key, default)
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error("must be an http(s) URL", key, section, fix=f'e.g. {key} = "{default}"')
+    assert isinstance(value, str)
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise where.error(
+            "plain http:// to a non-loopback host would send your credentials unencrypted",
+            key,
+            section,
+            fix="use https://",
+        )
+    return value.rstrip("/")
+
+
+def _with_channels(credentials: Credentials, values: Mapping[tuple[str, str], str]) -> Credentials:
+    """``credentials`` with Bluesky's and Mastodon's: the handle is a name, the rest secrets."""
+    from pipeline.channels.settings import BlueskyCredentials, MastodonCredentials
+
+    def secret(section: str, key: str) -> Secret | None:
+        value = values.get((section, key))
+        return Secret(value) if value else None
+
+    return replace(
+        credentials,
+        bluesky=BlueskyCredentials(
+            handle=values.get(("bluesky", "handle")),
+            app_password=secret("bluesky", "app_password"),
+        ),
+        mastodon=MastodonCredentials(access_token=secret("mastodon", "access_token")),
+    )

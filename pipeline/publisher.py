@@ -23,12 +23,23 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
-from pipeline.config import ChannelSettings, Settings, missing_wordpress_credentials
+from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core.announce import Limits, compose
+from pipeline.core.costs import (
+    MonthSummary,
+    month_label,
+    month_start,
+    month_summary,
+    over_budget_reason,
+    post_cost,
+    recorded_costs,
+    within_budget,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -60,6 +71,9 @@ from pipeline.journal import Journal, retries_recorded
 from pipeline.timeutil import utc_iso
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from pipeline.store import Store
     from pipeline.wordpress import RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
@@ -86,10 +100,13 @@ class ChannelSetup:
     incomplete: str | None = None
     limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
     where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
 
     def known_limits(self) -> Limits:
         if self.limits is not None:
             return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
         if self.client is not None:
             return self.client.limits()
         raise ValueError(f"{self.name}: no limits known")
@@ -139,6 +156,9 @@ class Publisher:
         self._seen: dict[int, RemotePost] = {}
         # What one lookup of the new posts' slugs found, by slug; each serves one create.
         self._looked_up: dict[str, RemotePost | None] = {}
+        # Channels that refused this run's credentials or are out of credits: not called again
+        # in this run (each call would fail the same), their announcements held with the reason.
+        self._halted: dict[str, str] = {}
 
     # -- planning --------------------------------------------------------------------------
 
@@ -192,6 +212,8 @@ class Publisher:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
         items = []
+        # This month's spend per channel with a budget, with what this plan sends before.
+        spent: dict[str, Decimal] = {}
         for post in sorted(chosen.values(), key=_series_order):
             known = records.get(post.slug)
             url = (
@@ -203,7 +225,14 @@ class Publisher:
                 step = self.store.step(post.slug, "announce", setup.name)
                 if post.slug not in target_slugs and not self._owed(known, setup, step):
                     continue  # an owed-only pass leaves alone what is not due
-                items.append(self.announcement(post, url, setup, step, announce=announce))
+                if _budget(setup) is not None and setup.name not in spent:
+                    spent[setup.name] = self._spent(setup.name)
+                item = self.announcement(
+                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                )
+                if item.sends and item.cost is not None and setup.name in spent:
+                    spent[setup.name] += item.cost
+                items.append(item)
         return items
 
     def _owed(self, record: PostRecord | None, setup: ChannelSetup, step: Step | None) -> bool:
@@ -225,8 +254,13 @@ class Publisher:
         step: Step | None,
         *,
         announce: bool = True,
+        spent: Decimal | None = None,
     ) -> AnnounceItem:
-        """What will be done with one post's announcement on one channel."""
+        """What will be done with one post's announcement on one channel.
+
+        ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
+        counts in what it sends before this item); otherwise it is read from the state.
+        """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
         if status in (Status.DONE, Status.SKIPPED):
@@ -255,6 +289,8 @@ class Publisher:
                 limits=limits,
             )
         except InputError as exc:
+            if setup.inactive is not None:  # nothing would be sent there anyway
+                return replace(base, skip=setup.inactive)
             return replace(base, hold=f"{post.path}:{post.line_of('announce')}: {exc.render()}")
         item = replace(
             base,
@@ -262,6 +298,9 @@ class Publisher:
             length=text.length,
             limit=limits.max_length,
             reply_to=self._previous_part(post, setup),
+            cost=post_cost(text.text, setup.settings.prices)
+            if isinstance(setup.settings, XSettings)
+            else None,
         )
         if setup.inactive is not None:
             return replace(item, skip=setup.inactive)
@@ -270,7 +309,27 @@ class Publisher:
         until = waiting_until(step, self.clock())
         if until is not None:
             return replace(item, wait=f"deferred until {utc_iso(until)}")
+        over = self._over_budget(post.slug, setup, item.cost, spent)
+        if over is not None:
+            return replace(item, hold=over)
         return item
+
+    def _spent(self, channel: str) -> Decimal:
+        """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
+        return month_costs(self.store, channel, self.clock(), self.settings.timezone).spend
+
+    def _over_budget(
+        self, slug: str, setup: ChannelSetup, cost: Decimal | None, spent: Decimal | None
+    ) -> str | None:
+        """Why sending would take the month over the channel's budget, if it would."""
+        budget = _budget(setup)
+        if budget is None or cost is None:
+            return None
+        spent = self._spent(setup.name) if spent is None else spent
+        if within_budget(spent, cost, budget):
+            return None
+        month = month_label(self.clock(), self.settings.timezone)
+        return over_budget_reason(spent, cost, budget, month, slug)
 
     def _previous_part(self, post: Post, setup: ChannelSetup) -> str | None:
         if not setup.settings.thread_series or post.series is None or post.part is None:
@@ -636,6 +695,11 @@ class Publisher:
             return "waits", f"already {status} (another run)"
         setup = self.channels[item.channel]
         assert setup.client is not None
+        halted = self._halted.get(item.channel)
+        if halted is not None:
+            why = _retry_hint(f"not sent, after this: {halted}", post.slug, item.channel)
+            self.journal.held(post.slug, "announce", item.channel, why)
+            return "held", why
         # The text is composed again with the real permalink when the plan only predicted it.
         fresh = self.announcement(post, url, setup, step)
         if not fresh.sends:
@@ -682,12 +746,9 @@ class Publisher:
                 slug, "announce", channel, exc.reset_at, "rate limited", started=started
             )
             return "deferred", f"rate limited on {channel}"
-        except CreditsExhausted as exc:
-            why = f"{exc} (fix: top up, then `pipeline retry {slug} --channel {channel}`)"
-            self.journal.held(slug, "announce", channel, why, started=started)
-            return "held", why
-        except AuthError as exc:
-            why = f"{exc}; then `pipeline retry {slug} --channel {channel}`"
+        except (CreditsExhausted, AuthError) as exc:
+            self._halted[channel] = str(exc)  # every further call this run would fail the same
+            why = _retry_hint(str(exc), slug, channel)
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
@@ -717,7 +778,9 @@ class Publisher:
     def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:
         image = post.featured_image if setup.settings.image else None
         return Outgoing(
-            key=f"{post.slug}:{setup.name}:{post.source_hash[:16]}",
+            # The article's permalink, not its text: an edit between an interrupted attempt and
+            # the next must not change the record key (Bluesky) or Idempotency-Key (Mastodon).
+            key=f"{setup.name}:{url}",
             text=item.text,
             link=url,
             title=post.title,
@@ -744,7 +807,7 @@ class Publisher:
             "url": sent.url if sent else None,
             "extra": dict(sent.extra) if sent else {},
             "sent_at": utc_iso(self.clock()),
-            "cost": item.cost,
+            "cost": str(item.cost) if item.cost is not None else None,
         }
         if item.channel == "x":
             self.store.update_post(
@@ -754,10 +817,8 @@ class Publisher:
         return "done", what
 
     def _unknown(self, slug: str, channel: str, why: str) -> tuple[str, str]:
-        note = (
-            f"{why}; settle it with `pipeline retry {slug} --resend` or "
-            f"`pipeline retry {slug} --mark-sent`"
-        )
+        retry = f"pipeline retry {slug}" + (f" --channel {channel}" if channel != "x" else "")
+        note = f"{why}; settle it with `{retry} --resend` or `{retry} --mark-sent`"
         self.journal.unknown(slug, "announce", channel, note)
         return "unknown", note
 
@@ -777,6 +838,31 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)
+
+
+def _retry_hint(why: str, slug: str, channel: str) -> str:
+    """``why`` with the exact `pipeline retry` command that re-queues this announcement."""
+    command = f"pipeline retry {slug} --channel {channel}"
+    if "pipeline retry POST" in why:
+        return why.replace("pipeline retry POST", command)
+    return f"{why}; then `{command}`"
+
+
+def _budget(setup: ChannelSetup) -> Decimal | None:
+    settings = setup.settings
+    return settings.monthly_budget if isinstance(settings, XSettings) else None
 
 
 def _sent_id(sent: Sent | None) -> str | None:

@@ -310,6 +310,19 @@ class Store:
         assert step is not None
         return step
 
+    def sent_costs(self, channel: str, since: str) -> list[tuple[str, str]]:
+        """(sent_at, cost) of the announcements done on ``channel`` since a UTC ISO time, as the
+        publisher recorded them (those marked as sent by hand carry no cost). One query: the
+        steps themselves are not read (a blog's thousands of them)."""
+        rows = self.conn.execute(
+            "SELECT json_extract(detail, '$.sent_at'), json_extract(detail, '$.cost') FROM steps "
+            "WHERE kind = 'announce' AND target = ? AND status = 'done' "
+            "AND json_extract(detail, '$.cost') IS NOT NULL "
+            "AND json_extract(detail, '$.sent_at') >= ?",
+            (channel, since),
+        ).fetchall()
+        return [(str(sent_at), str(cost)) for sent_at, cost in rows]
+
     def settle_steps(self, post: str, kinds: tuple[str, ...], note: str) -> None:
         """Mark a post's unfinished steps of these kinds done: a later write covered them."""
         marks = ",".join("?" * len(kinds))
@@ -335,6 +348,19 @@ class Store:
             conn.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
                 (f"channel_since:{channel}", self.now()),
+            )
+
+    def meta(self, key: str) -> str | None:
+        """A small value the pipeline remembers between runs (e.g. an instance's limits)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return str(row["value"]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
             )
 
     def reset_attempts(self, step: Step) -> None:

@@ -11,7 +11,8 @@ What it checks, after https://developer.wordpress.com/docs/oauth2/ (2026):
   ``{"access_token", "token_type": "bearer", "blog_id", "blog_url", "scope": ""}``; a code-flow
   token is for that one blog and does not expire. With ``token_lifetime`` set the fake behaves
   like the newer /oauth2-1/ server instead: ``expires_in`` and a rotating ``refresh_token``.
-- ``/wp/v2/sites/<site>/...``: a bearer token for that blog (the site named by domain or blog id),
+- ``/wp/v2/sites/<site>/...`` and ``/wpcom/v2/sites/<site>/...``: a bearer token for that blog
+  (the site named by domain or blog id),
   else 401 ``invalid_token`` / 403. The request is then sent on to a real WordPress (the local one
   from scripts/wordpress.sh) with its application password, so the pipeline's WordPress client
   talks "WordPress.com" to a real site.
@@ -47,6 +48,8 @@ DROPPED = {"host", "authorization", "connection", "content-length", "accept-enco
 PASSED_BACK = {"content-type", "x-wp-total", "x-wp-totalpages", "allow", "location"}
 
 JSONDict = dict[str, Any]
+# The site routes: WordPress's own, and WordPress.com's (Jetpack Social's connections live there).
+NAMESPACES = ("wp/v2", "wpcom/v2")
 
 
 def oauth_error(error: str, description: str) -> JSONDict:
@@ -167,10 +170,11 @@ class FakeWordPressCom:
             return self._authorize(incoming.target)
         if incoming.method == "POST" and path == "/oauth2/token":
             return self._token(incoming)
-        prefix = "/wp/v2/sites/"
-        if path.startswith(prefix):
-            site, _, rest = path.removeprefix(prefix).partition("/")
-            return self._site(incoming, site, "/" + rest)
+        for namespace in NAMESPACES:
+            prefix = f"/{namespace}/sites/"
+            if path.startswith(prefix):
+                site, _, rest = path.removeprefix(prefix).partition("/")
+                return self._site(incoming, site, f"/{namespace}/{rest}")
         return Answer(404, {"error": "unknown_endpoint", "message": f"No route for {path}"})
 
     # -- OAuth 2 --
@@ -246,7 +250,7 @@ class FakeWordPressCom:
 
     # -- the site --
 
-    def _site(self, incoming: Incoming, site: str, rest: str) -> Answer:
+    def _site(self, incoming: Incoming, site: str, route: str) -> Answer:
         token = incoming.header("Authorization").removeprefix("Bearer ").strip()
         held = self._tokens.get(token)
         expired = (
@@ -259,12 +263,12 @@ class FakeWordPressCom:
             return Answer(403, WRONG_BLOG)
         if self.upstream is None:
             return Answer(502, {"error": "no_upstream", "message": "no WordPress behind the fake"})
-        return self._forward(incoming, rest)
+        return self._forward(incoming, route)
 
-    def _forward(self, incoming: Incoming, rest: str) -> Answer:
+    def _forward(self, incoming: Incoming, route: str) -> Answer:
         assert self.upstream is not None
         query = parse_qs(urlsplit(incoming.target).query, keep_blank_values=True)
-        params = [("rest_route", "/wp/v2" + rest.rstrip("/"))]
+        params = [("rest_route", route.rstrip("/"))]
         params += [(k, v) for k, values in query.items() for v in values]
         headers = {k: v for k, v in incoming.headers.items() if k.lower() not in DROPPED}
         response = self._http.request(

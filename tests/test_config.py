@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,11 @@ def test_config_errors_from_the_corpus(case: str, line: int, what: str, fix: str
         (MINIMAL + '[x]\ntemplate = ""\n', 4, "x.template: must be a non-empty string"),
         (MINIMAL + '[x]\napi_url = "ftp://x.example"\n', 4, "x.api_url: must be an http(s) URL"),
         (MINIMAL + '[x]\napi_url = "http://x.example"\n', 4, "plain http://"),
+        (MINIMAL + '[x]\nmonthly_budget = "ten"\n', 4, "x.monthly_budget: must be an amount"),
+        (MINIMAL + "[x]\nmonthly_budget = -1\n", 4, "x.monthly_budget: must be an amount"),
+        (MINIMAL + "[x]\nprice_per_post = true\n", 4, "x.price_per_post: must be an amount"),
+        (MINIMAL + '[x]\ntoken_url = "http://x.example/t"\n', 4, "plain http://"),
+        (MINIMAL + 'oauth_url = "wordpress.com"\n', 3, "wordpress.oauth_url: must be an http"),
         ('[wordpress]\nurl = "blog.example.com"\n', 2, "wordpress.url: must be an http(s) URL"),
         (MINIMAL + '[[schedule]]\npost = "a"\n', 3, "[[schedule]] needs post and at"),
         (MINIMAL + '[[schedule]]\npost = "a"\nat = "2026-02-30 09:00"\n', 3, "not a valid date"),
@@ -183,6 +189,32 @@ def test_bad_values_name_key_line_and_fix(tmp_path: Path, text: str, line: int, 
     assert (error.path, error.line) == (path, line)
     assert what in error.message
     assert error.fix
+
+
+def test_x_costs_budget_and_login_endpoints(tmp_path: Path) -> None:
+    text = MINIMAL.replace("\n", '\noauth_url = "http://127.0.0.1:9000/oauth2"\n', 1) + (
+        "[x]\nmonthly_budget = 10\nprice_per_post = 0.02\nprice_per_link_post = 0.25\n"
+        'auth_url = "http://127.0.0.1:9001/i/oauth2/authorize"\n'
+        'token_url = "https://api.x.com/2/oauth2/token/"\n'
+    )
+    settings = load_settings(write_config(tmp_path, text))
+
+    x = settings.x
+    assert x.monthly_budget == Decimal("10")
+    assert (x.prices.price_per_post, x.prices.price_per_link_post) == (
+        Decimal("0.02"),
+        Decimal("0.25"),
+    )
+    assert x.auth_url == "http://127.0.0.1:9001/i/oauth2/authorize"
+    assert x.token_url == "https://api.x.com/2/oauth2/token"
+    assert settings.wordpress.oauth_url == "http://127.0.0.1:9000/oauth2"
+
+
+def test_x_defaults_are_the_published_prices_and_no_budget(tmp_path: Path) -> None:
+    x = load_settings(write_config(tmp_path, MINIMAL)).x
+    assert x.monthly_budget is None
+    assert (x.price_per_post, x.price_per_link_post) == (Decimal("0.015"), Decimal("0.200"))
+    assert (x.auth_url, x.token_url) == (None, None)
 
 
 def test_missing_wordpress_table(tmp_path: Path) -> None:
@@ -348,6 +380,25 @@ def test_environment_alone_is_enough(tmp_path: Path) -> None:
     assert not credentials.x.oauth1
 
 
+def test_oauth_apps_from_the_file_and_the_environment(tmp_path: Path) -> None:
+    path = write_credentials(
+        tmp_path,
+        '[wordpress]\nclient_id = "81234"\nclient_secret = "wpcom-secret"\n'
+        '[x]\nclient_id = "x-client"\nclient_secret = "x-secret-file"\n',
+    )
+    env = {"PIPELINE_X_CLIENT_SECRET": "x-secret-env", "PIPELINE_WORDPRESS_CLIENT_ID": "99"}
+    credentials = load_credentials(path, env=env)
+
+    assert credentials.x.client_id == "x-client"  # a name, shown in the login's address
+    assert credentials.x.client_secret == Secret("x-secret-env")
+    assert not credentials.x.configured, "an app alone is no login: `pipeline login x` is"
+    assert credentials.x.missing() == []
+    assert credentials.wordpress.client_id == "99"
+    assert credentials.wordpress.client_secret == Secret("wpcom-secret")
+    assert not credentials.wordpress.configured
+    assert sorted(credentials.secrets()) == ["wpcom-secret", "x-secret-env"]
+
+
 def test_no_credentials_at_all(tmp_path: Path) -> None:
     credentials = load_credentials(tmp_path / "absent.toml", env={})
     assert credentials == Credentials()
@@ -374,7 +425,9 @@ def test_a_private_file_gets_no_warning(tmp_path: Path) -> None:
     ("text", "line", "what"),
     [
         ('[wordpress]\nuser = "u"\npassword = "hunter2"\n', 3, "wordpress.password: unknown key"),
-        ('[mastodon]\ntoken = "hunter2"\n', None, "mastodon: unknown key"),
+        ('[threads]\ntoken = "hunter2"\n', None, "threads: unknown key"),
+        ('[mastodon]\ntoken = "hunter2"\n', 2, "mastodon.token: unknown key"),
+        ("[bluesky]\napp_password = 12345678\n", 2, "bluesky.app_password: must be a string"),
         ("[wordpress]\napp_password = 12345678\n", 2, "wordpress.app_password: must be a string"),
         ('wordpress = "hunter2"\n', 1, "wordpress: must be a table"),
         ('[x]\nbearer_token = "hunter2\n', 2, "invalid TOML"),

@@ -14,9 +14,11 @@ from pipeline.core.costs import (
     money,
     month_label,
     month_spend,
+    month_start,
     month_summary,
     over_budget_reason,
     post_cost,
+    recorded_costs,
     within_budget,
 )
 
@@ -120,6 +122,31 @@ def test_a_held_announcement_says_which_budget_and_what_to_do() -> None:
     assert "monthly_budget = 0.5" in reason
     assert "$0.400 to $0.600" in reason
     assert "pipeline retry" in reason
+
+
+def test_the_month_starts_at_the_sites_midnight() -> None:
+    assert month_start(at("2026-12-15T12:00:00"), NEW_YORK) == at("2026-12-01T05:00:00")
+    assert month_start(at("2026-12-01T04:59:00"), NEW_YORK) == at("2026-11-01T04:00:00")  # EDT
+    assert month_start(at("2026-12-01T04:59:00"), ZoneInfo("UTC")) == at("2026-12-01T00:00:00")
+
+
+def test_recorded_costs_read_the_job_log_as_written() -> None:
+    rows = [("2026-12-01T05:00:00Z", "0.200"), ("2026-12-02T10:00:00Z", "0.015")]
+    assert recorded_costs(rows) == [
+        (at("2026-12-01T05:00:00"), Decimal("0.200")),
+        (at("2026-12-02T10:00:00"), Decimal("0.015")),
+    ]
+
+
+def test_the_summary_reads_as_one_line() -> None:
+    sent = [(at("2026-12-02T12:00:00"), Decimal("0.2"))]
+    now = at("2026-12-10T00:00:00")
+    assert month_summary(sent, now, NEW_YORK, Decimal("10.0")).describe() == (
+        "X in 2026-12: 1 post, $0.200 of the $10.0 monthly budget ($9.800 left)"
+    )
+    assert month_summary([], now, NEW_YORK, None).describe() == (
+        "X in 2026-12: 0 posts, $0.000 (no [x] monthly_budget)"
+    )
 
 
 def test_naive_times_are_refused() -> None:

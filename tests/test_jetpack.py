@@ -43,4 +43,5 @@ def test_the_warning_names_the_accounts_and_the_ways_out() -> None:
     assert "(@writer)" in warning
     assert "announced twice" in warning
     assert "Jetpack > Social" in warning
-    assert "[x] section" in warning
+    assert "credentials.toml" in warning
+    assert "tokens/x.json" in warning

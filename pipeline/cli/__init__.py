@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 
-from pipeline.cli import posts, run, state
+from pipeline.cli import login, posts, run, state
 from pipeline.cli.app import cli
 
 for command in (
@@ -21,6 +21,7 @@ for command in (
     state.status,
     state.log_command,
     state.retry,
+    login.login,
 ):
     cli.add_command(command)
 

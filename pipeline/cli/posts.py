@@ -18,10 +18,17 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.option("--online", is_flag=True, help="Also log in to WordPress and X.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also log in to WordPress and every channel (X, Bluesky, Mastodon).",
+)
 @click.pass_obj
 def check(obj: Context, online: bool) -> None:
     """Validate the config, the credentials and every post; list all problems at once.
+
+    Every announcement template (each channel's and each post's announce:) is measured against
+    the limit of every channel with credentials, as that network counts.
 
     Exits 2 if anything must be fixed before publishing.
     """

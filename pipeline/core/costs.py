@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
-from twitter_text import extract_urls
+from pipeline.timeutil import from_iso
 
 PUBLISHED_PRICE_PER_POST = Decimal("0.015")
 PUBLISHED_PRICE_PER_LINK_POST = Decimal("0.200")
@@ -47,6 +47,10 @@ class XPrices:
 
 def has_link(text: str) -> bool:
     """Whether X would see a URL in the text (twitter-text is X's own entity extractor)."""
+    # Imported here: twitter-text compiles its patterns on import (about a second), and the
+    # config imports this module for the prices.
+    from twitter_text import extract_urls
+
     return bool(extract_urls(text))
 
 
@@ -65,6 +69,17 @@ def month_label(now: datetime, tz: ZoneInfo) -> str:
     """``2026-12``: how a month is named in messages and ``pipeline status``."""
     year, month = month_of(now, tz)
     return f"{year:04d}-{month:02d}"
+
+
+def month_start(now: datetime, tz: ZoneInfo) -> datetime:
+    """The instant (UTC) ``now``'s calendar month began in the site's timezone."""
+    local = _aware(now).astimezone(tz)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def recorded_costs(rows: Iterable[tuple[str, str]]) -> list[tuple[datetime, Decimal]]:
+    """(when, cost) from what the job log recorded of each sent announcement (UTC ISO, text)."""
+    return [(from_iso(sent_at), money(cost)) for sent_at, cost in rows]
 
 
 def month_spend(
@@ -95,6 +110,16 @@ class MonthSummary:
     def remaining(self) -> Decimal | None:
         return None if self.budget is None else max(self.budget - self.spend, Decimal(0))
 
+    def describe(self) -> str:
+        """``X in 2026-12: 2 posts, $0.400 of the $10.0 monthly budget ($9.600 left)``."""
+        posts = f"{self.posts} post{'s' if self.posts != 1 else ''}"
+        if self.budget is None:
+            return f"X in {self.month}: {posts}, ${self.spend:.3f} (no [x] monthly_budget)"
+        return (
+            f"X in {self.month}: {posts}, ${self.spend:.3f} of the ${self.budget} monthly "
+            f"budget (${self.remaining:.3f} left)"
+        )
+
 
 def month_summary(
     entries: Iterable[tuple[datetime, Decimal]],
@@ -106,12 +131,15 @@ def month_summary(
     return MonthSummary(month_label(now, tz), len(costs), sum(costs, Decimal(0)), budget)
 
 
-def over_budget_reason(spend: Decimal, cost: Decimal, budget: Decimal, month: str) -> str:
+def over_budget_reason(
+    spend: Decimal, cost: Decimal, budget: Decimal, month: str, slug: str = "POST"
+) -> str:
     """Why an announcement is held: the message names the budget and what to change."""
     return (
-        f"held: posting would cost about ${cost:.3f} and take X's spend for {month} from "
+        f"posting would cost about ${cost:.3f} and take X's spend for {month} from "
         f"${spend:.3f} to ${spend + cost:.3f}, over [x] monthly_budget = {budget} "
-        "(raise monthly_budget in pipeline.toml, or wait for next month, then `pipeline retry`)"
+        "(fix: raise monthly_budget in pipeline.toml, or wait for next month, then "
+        f"`pipeline retry {slug} --channel x`)"
     )
 
 

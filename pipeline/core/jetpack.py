@@ -56,5 +56,6 @@ def double_announcement_warning(accounts: tuple[str, ...]) -> str:
     return (
         f"Jetpack Social on this site also shares new posts to X ({who}): each post would be "
         "announced twice. Switch one off: disconnect X under Jetpack > Social in WordPress, or "
-        "remove the [x] section from pipeline.toml"
+        "stop the pipeline's own X announcements (remove the [x] keys from credentials.toml and "
+        "the login in the state folder's tokens/x.json, or set announce: false per post)"
     )

@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.posts import Image, Post
@@ -104,7 +105,7 @@ class AnnounceItem:
     limit: int = 280
     hold: str | None = None
     wait: str | None = None
-    cost: float | None = None
+    cost: Decimal | None = None  # the estimated charge, where the network charges (X)
 
     @property
     def sends(self) -> bool:

@@ -80,8 +80,10 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
             f"({catch_up}); held: publish it with `pipeline publish {slot.slug}`"
         )
         journal.held(slot.slug, "publish", "", note, due_at=utc_iso(slot.at))
+    # one read for every upcoming post (2,000 single reads took ~0.15 s a run)
+    publish_steps = {s.post: s for s in store.steps() if s.kind == "publish"}
     for slot in work.upcoming:
-        step = store.step(slot.slug, "publish")
+        step = publish_steps.get(slot.slug)
         if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
             journal.queued(slot.slug, "publish", due_at=utc_iso(slot.at))
     result = found.publisher(echo).publish(work.targets, owed=True)

@@ -152,6 +152,18 @@ class WordPressClient:
         response = self._request("GET", "/users/me", doing, params=(("context", "edit"),))
         return self._t.as_dict(self._t.json(response, doing), doing)
 
+    def publicize_connections(self) -> Any:
+        """Jetpack Social's connections (``GET wpcom/v2/publicize/connections``, as JSON), or
+        None when the site has no such route (no Jetpack Social)."""
+        doing = "reading Jetpack Social's connections"
+        url = self.api_root.namespace("wpcom/v2").url("/publicize/connections")
+        response = self._t.send_idempotent(self._t.http.build_request("GET", url), doing)
+        if response.status_code in (404, 410):
+            return None
+        if not response.is_success:
+            self._t.fail(response, doing)
+        return self._t.json(response, doing)
+
     def find_post(self, slug: str) -> RemotePost | None:
         """The post with this slug in any status but trash (see the module docstring)."""
         params: Params = (

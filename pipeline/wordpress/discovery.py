@@ -46,6 +46,16 @@ class ApiRoot:
             return cls(str(page), "/wp/v2")
         return cls(str(index_url.copy_with(query=None)).rstrip("/") + "/wp/v2")
 
+    def namespace(self, name: str) -> ApiRoot:
+        """The root of another namespace of the same REST API (``wpcom/v2`` beside ``wp/v2``):
+        ``.../wp-json/wpcom/v2``, or on WordPress.com ``.../wpcom/v2/sites/SITE``."""
+        if self.route_prefix is not None:
+            return ApiRoot(self.base, f"/{name}")
+        head, found, tail = self.base.rpartition("/wp/v2")
+        if not found:
+            raise WordPressError(f"cannot tell where the {name} routes are beside {self.base}")
+        return ApiRoot(f"{head}/{name}{tail}")
+
     def url(self, path: str, params: Params = ()) -> httpx.URL:
         if self.route_prefix is None:
             return httpx.URL(self.base + path).copy_merge_params(params)

@@ -89,13 +89,16 @@ def make_http_client(
     settings: WordPressSettings,
     creds: WordPressCredentials,
     transport: httpx.BaseTransport | None = None,
+    *,
+    auth: httpx.Auth | None = None,
 ) -> httpx.Client:
-    """The client for one site: authenticated, TLS verified, no silent redirects."""
+    """The client for one site: authenticated (``auth``, else from ``creds``), TLS verified, no
+    silent redirects."""
     require_secure(settings.url, settings.allow_insecure_http)
     if settings.api_root is not None:
         require_secure(settings.api_root, settings.allow_insecure_http)
     return httpx.Client(
-        auth=make_auth(creds),
+        auth=auth or make_auth(creds),
         timeout=settings.timeout,
         verify=True,
         transport=transport,
