@@ -416,8 +416,35 @@ lookup per 100 new posts). The rerun is a new command publishing the same N unch
 Machine: {wp_machine(env)}."""
 
 
-NOTES = """Where the time goes: see the profile notes of issue 15 in this section's history (the
-script prints the table; the notes are kept in `NOTES` in `bench/bench_bulk.py`)."""
+NOTES = """Where the pipeline's time goes beyond the floor (measured 2026-12-01 on this machine:
+the tables above, and cProfile with a CPU clock of one publish of 300 posts in one thread against
+the in-memory WordPress of the tests, its own share taken out, library time charged to its
+callers):
+
+- **Requests**: the N creates plus what the batch shares: the REST root, one term lookup per
+  taxonomy, one slug lookup per 100 new posts (1.04 requests a post at N=100, 1.02 at N=500).
+  WordPress's CPU per create is the same on both sides, within the noise.
+- **The pipeline's own CPU**, about 5 ms a post more than the floor's client (which is httpx and
+  JSON alone): markdown-it-py's pure-Python parse and the render, about 38% of the client's CPU
+  (one parse a post, rendered twice: in the plan and at the write, against the posts live then);
+  the HTTP client, about 34% (httpx as in the floor, plus the retry wrapper and reading the
+  answer into a `RemotePost`); the state, about 16% (SQLite in WAL mode with
+  `synchronous=NORMAL`, so no fsync per commit: about 48 statements and 10 transactions a new
+  post, each step change its own transaction, recorded before and after it runs); the plan and
+  the publisher, about 8%.
+- **Fixed**: each write read every record of the state (`Store.posts()`, every row built into a
+  `PostRecord`) to know which posts are live: N reads of up to N rows, about half the client's
+  CPU at N=500 in the profile and a minute for 2,000 posts. Rendering now asks the state for the
+  permalink of each post it links to, when it needs it (`Store.live_view`). The client's CPU a
+  post at N=500 went from 10.9 ms to 7.6 ms here.
+- **Left**: the parse (a compiled CommonMark parser is the cold-start work of issue 15); a few
+  repeated reads on the journal's path (the step read three times around `Journal.begin`, the
+  record twice): about 7 of the 48 statements, 0.1-0.2 ms a post, not worth touching the
+  crash-safe path for.
+- **The rerun** of N unchanged posts reads ceil(N/100) pages of posts (the refresh) and the REST
+  root (once per command; not at all with `api_root` set in `pipeline.toml`); no writes. It still
+  renders every post and records a `publish done: unchanged` step for each (the lock, the step,
+  a job-log line): most of its time."""
 
 
 def main(argv: list[str] | None = None) -> int:
