@@ -264,11 +264,10 @@ MIN_UNCHANGED = Counter({("GET", "/posts?include"): 1})  # the one read allowed
 MIN_EDIT = Counter({("GET", "/posts/{id}"): 1, ("POST", "/posts/{id}"): 1})
 WHY = {
     ("GET", "/wp-json/"): "REST root discovery: once per client, i.e. once per command",
-    ("GET", "/posts?include"): "`Publisher.refresh`: every publish reads all posts the "
+    ("GET", "/posts?include"): "`Publisher.refresh`: every publish first reads all posts the "
     "state knows (by id, 100 a request) to notice posts unpublished, trashed or deleted in "
-    "WordPress. It runs after the writes of the posts given, so a scheduled post never waits "
-    "for it; the backfill's updates then check for edits in WordPress against the copies it "
-    "read instead of a GET each",
+    "WordPress, so that the plan is what will happen; the updates then check for edits made in "
+    "WordPress against those copies instead of a GET each",
     ("GET", "/categories?slug[]"): "category names -> ids: `Publisher._resolve_terms` looks up "
     "the terms of the posts about to be created, once per client; a post already live looks "
     "its terms up only when it is written",

@@ -177,7 +177,8 @@ def number(value: float, unit: str) -> str:
     """2 decimals (ms: 1 under 100, else none), trailing zeros dropped: 1.5 s, 4.33 s, 67.3 ms,
     467 ms, 1,275 writes."""
     places = (0 if value >= 100 else 1) if unit == "ms" else 2
-    text = f"{value:,.{places}f}".rstrip("0").rstrip(".")
+    text = f"{value:,.{places}f}"
+    text = text.rstrip("0").rstrip(".") if "." in text else text
     return f"{text}x" if unit == "x" else f"{text} {unit}".rstrip()
 
 
