@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import line_of
+from pipeline.config import ENV_KEYS, line_of
 from pipeline.core import schedule
 from pipeline.core.announce import AnnouncementTooLong, Limits, check_template
 from pipeline.core.jetpack import double_announcement_warning, x_accounts
@@ -78,6 +78,7 @@ def template_problems(workspace: Workspace, setups: Sequence[ChannelSetup]) -> l
                     fix=trouble.fix,
                 )
             )
+    problems += _partial_x_keys(workspace)
     return problems
 
 
@@ -89,6 +90,33 @@ def _template_trouble(template: str, limits: Limits, active: bool, url: str) -> 
     except InputError as exc:
         return exc
     return None
+
+
+def _partial_x_keys(workspace: Workspace) -> list[InputError]:
+    """Three of X's four OAuth 1.0a keys: the writer meant to set X up, so it is an error here
+    (publishing holds the announcements until the key is added, never drops them)."""
+    missing = workspace.credentials.x.missing()
+    if not missing:
+        return []
+    path = workspace.settings.credentials_path
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+    lines = text.splitlines()
+    header = next((n for n, line in enumerate(lines, 1) if line.strip() == "[x]"), None)
+    where = f"under [x] in {path.name}" if header else f"in a [x] table in {path.name}"
+    add = " and ".join(f'{key} = "..."' for key in missing)
+    env = " / ".join(ENV_KEYS[("x", key)] for key in missing)
+    given = {1: "one of the four OAuth 1.0a keys is", 2: "two of the four OAuth 1.0a keys are"}.get(
+        4 - len(missing), "three of the four OAuth 1.0a keys are"
+    )
+    return [
+        ConfigError(
+            f"X credentials incomplete: {', '.join(missing)} missing ({given} set); "
+            "announcements on X are held until then",
+            path=path,
+            line=header,
+            fix=f"add {add} {where}, or set {env}; then `pipeline retry POST` for held posts",
+        )
+    ]
 
 
 def _own_template(post: Post, channel: str) -> str | None:

@@ -174,6 +174,7 @@ class ChannelSettings:
 @dataclass(frozen=True)
 class XSettings(ChannelSettings):
     api_url: str = DEFAULT_X_API
+    timeout: float = 30.0  # seconds to wait for X's answer
     monthly_budget: Decimal | None = None  # dollars a calendar month; None: no cap
     price_per_post: Decimal = PUBLISHED_PRICE_PER_POST
     price_per_link_post: Decimal = PUBLISHED_PRICE_PER_LINK_POST
@@ -231,6 +232,7 @@ X_KEYS = {
     "price_per_link_post",
     "auth_url",
     "token_url",
+    "timeout",
 }
 
 
@@ -424,17 +426,13 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     url = _url(data["url"], "url", insecure, where)
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
     oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
-    timeout = data.get("timeout", 30)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        raise where.error(
-            "must be a number of seconds", "timeout", "wordpress", fix="e.g. timeout = 30"
-        )
+    timeout = _seconds_of(data, "timeout", 30, where, "wordpress")
     return WordPressSettings(
         url=url,
         api_root=api_root,
         allow_insecure_http=insecure,
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
-        timeout=float(timeout),
+        timeout=timeout,
         oauth_url=oauth_url,
     )
 
@@ -492,6 +490,7 @@ def _x(data: object, where: _Locator) -> XSettings:
         ),
         auth_url=_x_url(data["auth_url"], "auth_url", where) if "auth_url" in data else None,
         token_url=_x_url(data["token_url"], "token_url", where) if "token_url" in data else None,
+        timeout=_seconds_of(data, "timeout", 30, where, "x"),
     )
 
 
@@ -534,6 +533,15 @@ def _money(data: Mapping[str, Any], key: str, where: _Locator) -> Decimal | None
             "x",
             fix=f"e.g. {key} = {_EXAMPLES.get(key, '10.0')}",
         ) from exc
+
+
+def _seconds_of(
+    data: Mapping[str, Any], key: str, default: float, where: _Locator, section: str
+) -> float:
+    value = data.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        raise where.error("must be a number of seconds", key, section, fix=f"e.g. {key} = 30")
+    return float(value)
 
 
 def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntry, ...]:

@@ -254,7 +254,8 @@ class RetriesToJournal(logging.Handler):
         if current is None or not getattr(record, "retry", False):
             return
         slug, step = current
-        self.journal.store.log(slug, step, "retried", record.getMessage())
+        outcome = str(getattr(record, "outcome", "retried"))  # e.g. "adopted"
+        self.journal.store.log(slug, step, outcome, record.getMessage())
 
 
 @contextmanager

@@ -19,8 +19,9 @@ import hashlib
 import mimetypes
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
+from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
 from pipeline.core.costs import (
     MonthSummary,
@@ -47,9 +49,9 @@ from pipeline.core.plan import (
     PublishItem,
     Seen,
     apply_renames,
-    content_hash,
     desired,
     make_plan,
+    old_post_date,
     predicted_url,
     renames,
 )
@@ -68,21 +70,32 @@ from pipeline.errors import (
     RateLimited,
 )
 from pipeline.journal import Journal, retries_recorded
-from pipeline.timeutil import utc_iso
+from pipeline.media import media_key
+from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from pipeline.store import Store
-    from pipeline.wordpress import RemotePost, WordPressClient
+    from pipeline.wordpress import PostFields, RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
 OnItem = Callable[[str, str], None]  # (plan item key, outcome), as each item is carried out
 
+# The job log's name for work that is for the whole site (the refresh, resolving terms).
+SITE = "(site)"
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
+# An announcement settled by the network's duplicate check whose post could not be looked up.
+NO_ID = (
+    "; its id and URL could not be found (the account's recent posts do not show it): the next "
+    "part is not threaded under it"
+)
+# Before a create whose outcome is unknown is tried again, so that a request WordPress may still
+# be working on (the answer timed out) has saved its post and the slug lookup finds it.
+SETTLE_PAUSE = 1.0
 
 
 @dataclass(frozen=True)
@@ -126,7 +139,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.unknown and not self.held
+        return not self.failed and not self.unknown and not self.held and not self.conflicts
 
     def record(self, key: str, outcome: str) -> None:
         self.executed.append((key, outcome))
@@ -150,6 +163,7 @@ class Publisher:
         self.clock = journal.clock
         self.wordpress = wordpress
         self.channels = {setup.name: setup for setup in channels}
+        self.settle_pause = SETTLE_PAUSE
         self._media_lock = threading.Lock()
         self._hashes: dict[Path, str] = {}
         # Posts as this run's refresh read them, by WordPress id; each serves one update.
@@ -170,22 +184,35 @@ class Publisher:
         force: bool = False,
         owed: bool = False,
         refresh: bool = False,
+        waiting: Mapping[str, str] | None = None,
     ) -> Plan:
         """The whole plan for making ``targets`` live now and everything else up to date.
 
         ``owed`` adds the announcements of other live posts that are due again (the scheduler's
         runs); ``refresh`` first reads from WordPress which posts were unpublished, trashed or
-        deleted there, so that the plan is what will happen.
+        deleted there, so that the plan is what will happen. ``waiting`` are due posts that
+        wait for an earlier part (slug -> why): planned as waiting, nothing done.
         """
         if refresh:
-            self.refresh(self._wordpress())
+            with retries_recorded(self.journal), self._site_step("refresh"):
+                self.refresh(self._wordpress())
         recorded = self.store.posts()
         moved = renames(list(self.posts.values()), recorded, self.settings.posts_dir.resolve())
         records = dict(apply_renames(recorded, moved))
         # A renamed post is announced under the permalink its new slug gives it.
         announced = {**records, **{new: replace(records[new], permalink=None) for new in moved}}
-        items = self._announcements(targets, announced, announce=announce, owed=owed)
-        return make_plan(
+        waiting = waiting or {}
+        held_back = [self.posts[slug] for slug in waiting if slug in self.posts]
+        targets = [post for post in targets if post.slug not in waiting]
+        backdates = {
+            post.slug: date
+            for post in targets
+            if (date := self.old_date(post, records.get(post.slug))) is not None
+        }
+        items = self._announcements(
+            targets, announced, announce=announce, owed=owed, backdates=backdates
+        )
+        plan = make_plan(
             list(self.posts.values()),
             records,
             targets,
@@ -195,7 +222,42 @@ class Publisher:
             announcements=items,
             force=force,
             renames=moved,
+            backdates=backdates,
         )
+        waits = tuple(
+            PublishItem(p.slug, "waits", p.title, (), p.categories, p.tags, waiting[p.slug])
+            for p in held_back
+        )
+        return replace(plan, publishes=plan.publishes + waits)
+
+    def old_date(self, post: Post, record: PostRecord | None) -> datetime | None:
+        """The date ``post`` keeps if it goes live now as an old post (see
+        :func:`pipeline.core.plan.old_post_date`). A publish tried before decides as its first
+        try did; one never tried that the writer re-queued (a held post) goes out now."""
+        step = self.store.step(post.slug, "publish")
+        detail = step.detail if step is not None else {}
+        tried = detail.get("first_tried")
+        return old_post_date(
+            post,
+            record,
+            now=self.clock(),
+            catch_up=self.settings.catch_up,
+            released=bool(detail.get("requeued_at")) and not tried,
+            tried_at=from_iso(tried) if tried else None,
+        )
+
+    def fingerprint(self, post: Post) -> str:
+        """The fingerprint of what publishing ``post`` now would send, as the plan compares it
+        with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
+        site = Site(
+            live=self.store.live_view(),
+            series=self.series,
+            media=self._known_media(post),
+        )
+        featured = post.featured_image
+        return desired(
+            post, site, self._image_hashes()[featured.path] if featured else None
+        ).fingerprint
 
     def _announcements(
         self,
@@ -204,6 +266,7 @@ class Publisher:
         *,
         announce: bool,
         owed: bool,
+        backdates: dict[str, datetime],
     ) -> list[AnnounceItem]:
         chosen = {post.slug: post for post in targets}
         if owed:
@@ -211,7 +274,7 @@ class Publisher:
                 if record.live and slug in self.posts:
                     chosen.setdefault(slug, self.posts[slug])
         target_slugs = {t.slug for t in targets}
-        items = []
+        items: list[AnnounceItem] = []
         # This month's spend per channel with a budget, with what this plan sends before.
         spent: dict[str, Decimal] = {}
         for post in sorted(chosen.values(), key=_series_order):
@@ -227,8 +290,16 @@ class Publisher:
                     continue  # an owed-only pass leaves alone what is not due
                 if _budget(setup) is not None and setup.name not in spent:
                     spent[setup.name] = self._spent(setup.name)
+                earlier = {i.slug for i in items if i.channel == setup.name and i.sends}
                 item = self.announcement(
-                    post, url, setup, step, announce=announce, spent=spent.get(setup.name)
+                    post,
+                    url,
+                    setup,
+                    step,
+                    announce=announce,
+                    spent=spent.get(setup.name),
+                    old=backdates.get(post.slug),
+                    sending=earlier,
                 )
                 if item.sends and item.cost is not None and setup.name in spent:
                     spent[setup.name] += item.cost
@@ -255,11 +326,15 @@ class Publisher:
         *,
         announce: bool = True,
         spent: Decimal | None = None,
+        old: datetime | None = None,
+        sending: Collection[str] = (),
     ) -> AnnounceItem:
         """What will be done with one post's announcement on one channel.
 
         ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
         counts in what it sends before this item); otherwise it is read from the state.
+        ``old``: the date of an old post going live now (not announced unless the writer asks).
+        ``sending``: the posts whose announcement on it goes out before this one in the plan.
         """
         status = status_of(step)
         base = AnnounceItem(post.slug, "", 0, None, channel=setup.name)
@@ -276,6 +351,12 @@ class Publisher:
             return replace(base, skip="announce: false in front matter")
         if not announce:
             return replace(base, skip="--no-announce")
+        if old is not None:
+            return replace(
+                base,
+                skip=f"an old post (dated {utc_iso(old)}): not announced; "
+                f"`pipeline retry {post.slug} --resend --channel {setup.name}` announces it",
+            )
         try:
             limits = setup.known_limits()
             text = compose(
@@ -312,7 +393,20 @@ class Publisher:
         over = self._over_budget(post.slug, setup, item.cost, spent)
         if over is not None:
             return replace(item, hold=over)
+        previous = item.reply_to
+        if previous and previous not in sending and self._still_coming(previous, setup.name):
+            why = f"waits for {previous}'s announcement on {setup.name}, to be threaded under it"
+            return replace(item, wait=why)
         return item
+
+    def _still_coming(self, slug: str, channel: str) -> bool:
+        """Is this post's announcement on ``channel`` still to be sent (interrupted, deferred,
+        or failed with a retry ahead)? A part's reply waits for it rather than go unthreaded."""
+        step = self.store.step(slug, "announce", channel)
+        status = status_of(step)
+        if status in (Status.RUNNING, Status.PENDING):
+            return True
+        return status is Status.FAILED and step is not None and step.next_attempt_at is not None
 
     def _spent(self, channel: str) -> Decimal:
         """What was sent on ``channel`` this calendar month (site timezone), by the job log."""
@@ -353,9 +447,12 @@ class Publisher:
         announce: bool = True,
         force: bool = False,
         owed: bool = False,
+        waiting: Mapping[str, str] | None = None,
     ) -> Result:
         """Plan with what WordPress says now, then execute that plan."""
-        plan = self.plan(targets, announce=announce, force=force, owed=owed, refresh=True)
+        plan = self.plan(
+            targets, announce=announce, force=force, owed=owed, refresh=True, waiting=waiting
+        )
         return self.execute(plan, force=force)
 
     def execute(self, plan: Plan, *, force: bool = False, on_item: OnItem | None = None) -> Result:
@@ -369,13 +466,21 @@ class Publisher:
             self._apply_renames(plan)
             writes = [i for i in plan.publishes if i.action in ("create", "update")]
             if writes:
-                self._resolve_terms(self._wordpress(), writes)
-                self._look_up_slugs([i.slug for i in writes if i.action == "create"])
-            workers = max(1, min(self.settings.wordpress.concurrency, len(plan.publishes)))
+                with self._site_step("prepare"):  # terms, and the slugs of the creates
+                    self._resolve_terms(self._wordpress(), writes)
+                    self._look_up_slugs([i.slug for i in writes if i.action == "create"])
+            chains = _chains(plan.publishes, self.posts)
+            workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = pool.map(lambda i: self._publish_item(i, force), plan.publishes)
-                for item, outcome in zip(plan.publishes, outcomes, strict=True):
-                    self._tally(result, item.key, item.slug, outcome, on_item)
+                done: dict[str, tuple[str, str]] = {}
+                for chain in pool.map(lambda c: self._publish_chain(c, force), chains):
+                    for key, outcome in chain:
+                        done[key] = outcome
+                        if on_item is not None:
+                            on_item(key, outcome[0])  # as each chain is done
+            outcomes = [done[item.key] for item in plan.publishes]
+            for item, outcome in zip(plan.publishes, outcomes, strict=True):
+                self._tally(result, item.key, item.slug, outcome)
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force)
                 self._tally(result, backfill.key, backfill.slug, outcome, on_item)
@@ -415,6 +520,17 @@ class Publisher:
                     item.slug, "rename", "done", f"slug {item.renamed_from} -> {item.slug}"
                 )
 
+    @contextmanager
+    def _site_step(self, step: str) -> Iterator[None]:
+        """Work for the whole site, not one post: its retries and its failure are in the job
+        log too, under ``(site)``."""
+        with self.journal.working_on(SITE, step):
+            try:
+                yield
+            except PipelineError as exc:
+                self.journal.event(SITE, step, "failed", str(exc))
+                raise
+
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
         request per 100 posts): links to them follow in the plan."""
@@ -428,7 +544,14 @@ class Publisher:
             status = remote.status if remote is not None else "deleted"
             if status == record.wp_status:
                 continue
-            self.store.update_post(record.slug, wp_status=status)
+            changes: dict[str, str | None] = {"wp_status": status}
+            if status == "publish" and remote is not None:
+                # Its link now (a scheduled post's was ?p=N), and when it went live: an
+                # imported post that WordPress's own cron published is owed its announcement.
+                changes["permalink"] = remote.link or record.permalink
+                if record.live_at is None and remote.date_gmt is not None:
+                    changes["live_at"] = utc_iso(remote.date_gmt)
+            self.store.update_post(record.slug, **changes)
             what = (
                 "live again: links to it come back"
                 if status == "publish"
@@ -460,19 +583,44 @@ class Publisher:
 
     # -- publish items ---------------------------------------------------------------------
 
+    def _publish_chain(
+        self, chain: Sequence[PublishItem], force: bool
+    ) -> list[tuple[str, tuple[str, str]]]:
+        """The parts of one series, one after the other in part order (other posts run
+        alongside): a part goes live only after the earlier ones of the batch did."""
+        outcomes: list[tuple[str, tuple[str, str]]] = []
+        blocked: str | None = None
+        for item in chain:
+            if blocked is not None and item.action in ("create", "update"):
+                self.journal.event(item.slug, "publish", "waits", blocked)
+                outcomes.append((item.key, ("waits", blocked)))
+                continue
+            outcome = self._publish_item(item, force)
+            outcomes.append((item.key, outcome))
+            record = self.store.post(item.slug)
+            if blocked is None and not (record is not None and record.live):
+                post = self.posts[item.slug]
+                blocked = f"waits for part {post.part} ({item.slug}), which did not go live"
+        return outcomes
+
     def _publish_item(self, item: PublishItem, force: bool) -> tuple[str, str]:
         post = self.posts[item.slug]
         if item.action == "blocked":
             return self._blocked(item)
+        if item.action == "waits":
+            return "waits", item.reason  # planned so: an earlier part is not live yet
+        step = self.store.step(post.slug, "publish")
+        tried = (step.detail.get("first_tried") if step else None) or utc_iso(self.clock())
         with self.journal.working_on(post.slug, "publish"):
-            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+            if status_of(step) is Status.RUNNING:
                 # Interrupted (or another run is on it): the batch lookup may be older than
                 # that run's create, so this post looks its slug up again.
                 self._looked_up.pop(post.slug, None)
-            self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
+            detail = {"source_hash": post.source_hash, "first_tried": tried}
+            self.journal.begin(post.slug, "publish", detail=detail)
             started = time.monotonic()
             try:
-                how = self._write(post, item.seen, force=force)
+                how = self._write(post, item.seen, force=force, date=item.backdate, publishing=True)
             except AuthError:
                 self.journal.failed(
                     post.slug, "publish", "", "credentials refused", started=started
@@ -482,6 +630,9 @@ class Publisher:
                 self.journal.failed(post.slug, "publish", "", str(exc), started=started)
                 return "failed", f"publish: {exc}"
         if how == "conflict":
+            found = self.store.post(post.slug)
+            note = found.conflict if found and found.conflict else "edited in WordPress"
+            self.journal.conflict(post.slug, "publish", "", note)  # not left running
             return "conflict", "edited in WordPress"
         record = self.store.post(post.slug)
         assert record is not None
@@ -497,7 +648,15 @@ class Publisher:
         self.journal.held(item.slug, "publish", "", item.reason)
         return "held", f"publish: {item.reason}"
 
-    def _write(self, post: Post, seen: Seen | None, *, force: bool) -> str:
+    def _write(
+        self,
+        post: Post,
+        seen: Seen | None,
+        *,
+        force: bool,
+        date: datetime | None = None,
+        publishing: bool = False,
+    ) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
         Under the post's lock, so a `pipeline publish` and a running scheduler never write the
@@ -514,9 +673,17 @@ class Publisher:
                     "the post's record changed since it was planned (another run wrote it); "
                     "planned again from what it is now",
                 )
-            return self._write_locked(post, record, force=force)
+            return self._write_locked(post, record, force=force, date=date, publishing=publishing)
 
-    def _write_locked(self, post: Post, record: PostRecord, *, force: bool) -> str:
+    def _write_locked(
+        self,
+        post: Post,
+        record: PostRecord,
+        *,
+        force: bool,
+        date: datetime | None = None,
+        publishing: bool = False,
+    ) -> str:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
@@ -528,30 +695,36 @@ class Publisher:
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
             return "unchanged"
-        existing = None
-        if record.wp_id is not None and record.remote_hash and not force:
-            verdict, existing = self._check_remote(wordpress, post, record, want.rendered.html)
-            if verdict != "ok":
-                return verdict
         from pipeline.wordpress import PostFields
 
+        # An old post keeps its date; one live before (or meanwhile) keeps the date it has.
+        date = date if not (record.live or record.live_at) else None
         fields = PostFields(
             title=post.title,
             slug=post.slug,
             content=want.rendered.html,
             status="publish",
-            date_gmt=None,
+            date_gmt=date,
             excerpt=post.excerpt,
             categories=wordpress.term_ids("categories", post.categories),
             tags=wordpress.term_ids("tags", post.tags),
-            featured_media=media[featured.path][0] if featured else None,
+            # 0: an imported image whose attachment is not known; the featured one is kept.
+            featured_media=(media[featured.path][0] or None) if featured else None,
         )
-        self.store.update_post(post.slug, sending_hash=content_hash(want.rendered.html))
+        wanted = _written(fields)
+        existing = None
+        if record.wp_id is not None and record.remote_hash and not force:
+            # An explicit publish makes a post live whatever its status in WordPress.
+            ignore = ("status",) if publishing else ()
+            verdict, existing = self._check_remote(wordpress, post, record, wanted, ignore)
+            if verdict != "ok":
+                return verdict
+        self.store.update_post(post.slug, sending_hash=edits.record(wanted))
         looked_up = record.wp_id is None and post.slug in self._looked_up
         if looked_up:
             existing = self._looked_up.pop(post.slug)
-        remote, how = wordpress.publish(
-            fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+        remote, how = self._create_or_update(
+            wordpress, post.slug, fields, record, existing, looked_up=looked_up
         )
         self._seen.pop(remote.id, None)
         self.store.update_post(
@@ -563,34 +736,76 @@ class Publisher:
             wp_status=remote.status,
             title=post.title,
             sent_hash=want.fingerprint,
-            remote_hash=content_hash(remote.content_raw),
-            live_at=record.live_at or utc_iso(self.clock()),
+            remote_hash=edits.record(edits.as_written(remote)),
+            live_at=record.live_at or utc_iso(date or self.clock()),
             conflict=None,
             sending_hash=None,
         )
         return how
 
+    def _create_or_update(
+        self,
+        wordpress: WordPressClient,
+        slug: str,
+        fields: PostFields,
+        record: PostRecord,
+        existing: RemotePost | None,
+        *,
+        looked_up: bool,
+    ) -> tuple[RemotePost, str]:
+        """``WordPressClient.publish``; a create whose outcome stays unknown (a 5xx or a lost
+        answer, and the slug not found after it) is tried once more in this run: the client
+        looks the slug up again first, so it adopts the post if the first try made it. Without
+        this, one transient fault would cost the post its 30 s backoff and its place in the
+        series. Updates are idempotent and retried inside the client."""
+        try:
+            return wordpress.publish(
+                fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
+            )
+        except AmbiguousOutcome as exc:
+            self.journal.event(
+                slug, "publish", "retried", f"{exc}; not found by its slug: trying once more"
+            )
+            time.sleep(self.settle_pause)  # let a request still running in WordPress finish
+            return wordpress.publish(fields, known_id=record.wp_id, existing=None)
+
     def _check_remote(
-        self, wordpress: WordPressClient, post: Post, record: PostRecord, html: str
+        self,
+        wordpress: WordPressClient,
+        post: Post,
+        record: PostRecord,
+        wanted: edits.Written,
+        ignore: tuple[str, ...],
     ) -> tuple[str, RemotePost | None]:
-        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since.
+        """Before overwriting a post we wrote, make sure nobody edited it in WordPress since:
+        any field the pipeline writes (title, body, excerpt, terms, featured image, status).
 
         The copy read by this run's refresh serves when it is what we last wrote; otherwise the
         post is read again, so a copy older than another process's write is never a conflict.
         """
         assert record.wp_id is not None
+
+        def changed(remote: RemotePost) -> list[str]:
+            return edits.edited(
+                edits.as_written(remote),
+                recorded=record.remote_hash,
+                sending=record.sending_hash,
+                wanted=wanted,
+                ignore=ignore,
+            )
+
         remote = self._seen.pop(record.wp_id, None)
-        if remote is None or content_hash(remote.content_raw) != record.remote_hash:
+        if remote is None or changed(remote):
             remote = wordpress.get_post(record.wp_id)
         if remote is None:
             self.store.update_post(post.slug, wp_id=None, wp_status=None, permalink=None)
             return "ok", None  # deleted in WordPress: publishing creates it again
-        found = content_hash(remote.content_raw)
-        if found in (record.remote_hash, record.sending_hash, content_hash(html)):
+        fields = changed(remote)
+        if not fields:
             # Unchanged since we wrote it, or our own write cut short by a crash.
             return "ok", remote
         note = (
-            f"edited in WordPress since the pipeline last wrote it; "
+            f"edited in WordPress since the pipeline last wrote it ({', '.join(fields)}); "
             f"`pipeline publish {post.slug} --force` overwrites those edits"
         )
         self.store.update_post(post.slug, conflict=note)
@@ -604,28 +819,51 @@ class Publisher:
             with self._media_lock:
                 known = self.store.media(digest)
                 if known is None:
-                    uploaded = wordpress.upload_media(
-                        image.path.name,
-                        image.path.read_bytes(),
-                        _mime(image.path),
-                        alt=image.alt or post.title,
-                        caption=image.caption,
-                    )
-                    self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
-                    self.journal.event(
-                        post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
-                    )
-                    known = (uploaded.id, uploaded.source_url)
+                    known = self._find_or_upload(wordpress, post, image, digest)
             media[image.path] = known
         return media
+
+    def _find_or_upload(
+        self, wordpress: WordPressClient, post: Post, image: Image, digest: str
+    ) -> tuple[int, str]:
+        """Never a second copy: each upload carries its content hash as its slug, so an image
+        uploaded before — from a state since lost, another site folder, or an upload whose
+        answer was lost — is found in the media library instead of being sent again."""
+        key = media_key(digest)
+        found = wordpress.find_media([key]).get(key)
+        how = "already in the media library"
+        if found is None:
+            try:
+                found = wordpress.upload_media(
+                    image.path.name,
+                    image.path.read_bytes(),
+                    _mime(image.path),
+                    alt=image.alt or post.title,
+                    caption=image.caption,
+                    slug=key,
+                )
+                how = ""
+            except AmbiguousOutcome:
+                found = wordpress.find_media([key]).get(key)
+                if found is None:
+                    raise
+                how = "the upload's answer was lost; found it in the media library"
+        self.store.save_media(digest, found.id, found.source_url, image.path.name)
+        what = f"{image.src} -> {found.source_url}" + (f" ({how})" if how else "")
+        self.journal.event(post.slug, "upload", "done", what)
+        return found.id, found.source_url
 
     # -- backfill items --------------------------------------------------------------------
 
     def _backfill_item(self, item: BackfillItem, force: bool) -> tuple[str, str]:
         if item.waits is not None:
-            self.journal.event(item.slug, item.key.split()[0], "conflict", f"missed: {item.waits}")
+            # Recorded as a step, so `pipeline status` shows what the post is missing.
+            self.journal.conflict(item.slug, item.kind, item.target, _missed(item))
             return "conflict", item.waits
         post = self.posts[item.slug]
+        record = self.store.post(item.slug)
+        if item.together and not (record is not None and record.live):
+            return "waits", "its publish did not go through"  # a backfill never creates
         with self.journal.working_on(post.slug, item.kind):
             self.journal.begin(post.slug, item.kind, item.target)
             started = time.monotonic()
@@ -635,9 +873,7 @@ class Publisher:
                 self.journal.failed(post.slug, item.kind, item.target, str(exc), started=started)
                 return "failed", f"{item.kind}: {exc}"
         if how == "conflict":
-            self.journal.conflict(
-                post.slug, item.kind, item.target, "edited in WordPress; left alone"
-            )
+            self.journal.conflict(post.slug, item.kind, item.target, _missed(item))
             return "conflict", "edited in WordPress"
         settled = f"covered by {item.kind}:{item.target}" if item.target else "covered by update"
         if how == "unchanged":
@@ -711,7 +947,7 @@ class Publisher:
             return self._unknown(post.slug, item.channel, why)
         with self.journal.working_on(post.slug, f"announce:{item.channel}"):
             if resumed:
-                adopted = self._find(setup.client, outgoing)
+                adopted = self._find(post.slug, setup.client, outgoing)
                 if adopted is not None:
                     return self._sent(post.slug, item, adopted, "found the earlier post", None)
             self.journal.begin(
@@ -737,7 +973,10 @@ class Publisher:
         except DuplicatePost:
             if resumed:
                 why = f"already posted ({channel} reported a duplicate after an interrupted try)"
-                return self._sent(slug, item, None, why, started)
+                found = self._find(slug, client, outgoing)  # its id threads the next part
+                if found is None:
+                    why += NO_ID
+                return self._sent(slug, item, found, why, started)
             return self._unknown(
                 slug, channel, f"{channel} says this exact text was already posted"
             )
@@ -752,9 +991,11 @@ class Publisher:
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
-            adopted = self._find(client, outgoing)
+            adopted = self._find(slug, client, outgoing)
             if adopted is not None:
-                return self._sent(slug, item, adopted, "the answer was lost; found it", started)
+                return self._sent(
+                    slug, item, adopted, f"the answer was lost ({exc}); found it", started
+                )
             self.journal.event(
                 slug,
                 f"announce:{channel}",
@@ -768,11 +1009,15 @@ class Publisher:
             return "failed", f"announce on {channel}: {exc}"
         return self._sent(slug, item, sent, f"posted {sent.url or sent.id}", started)
 
-    @staticmethod
-    def _find(client: Channel, outgoing: Outgoing) -> Sent | None:
+    def _find(self, slug: str, client: Channel, outgoing: Outgoing) -> Sent | None:
+        """The earlier post of ``outgoing``, if the network shows it; None when it cannot tell
+        (or the look-up itself failed: it only ever decides whether to send again)."""
         try:
             return client.find(outgoing)
         except CannotTell:
+            return None
+        except PipelineError as exc:
+            self.journal.event(slug, f"announce:{client.name}", "lookup failed", str(exc))
             return None
 
     def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:
@@ -826,6 +1071,17 @@ class Publisher:
         return path.resolve().relative_to(self.settings.posts_dir.resolve()).as_posix()
 
 
+def _chains(items: Sequence[PublishItem], posts: dict[str, Post]) -> list[list[PublishItem]]:
+    """The items to run one after another: each series' parts in part order; other posts alone."""
+    chains: dict[str, list[PublishItem]] = {}
+    for item in items:
+        series = posts[item.slug].series
+        chains.setdefault(f"series:{series}" if series else f"post:{item.slug}", []).append(item)
+    return [
+        sorted(chain, key=lambda item: _series_order(posts[item.slug])) for chain in chains.values()
+    ]
+
+
 def _template(post: Post, setup: ChannelSetup) -> str | None:
     if post.announce is False:
         return None
@@ -838,6 +1094,28 @@ def _template(post: Post, setup: ChannelSetup) -> str | None:
         if isinstance(chosen, str):
             return chosen
     return setup.settings.template
+
+
+def _missed(item: BackfillItem) -> str:
+    """What a post in conflict does not get, for the job log and `pipeline status`."""
+    what = f"the link to {', '.join(item.because)}" if item.because else "its source's changes"
+    return (
+        f"missed: {what}, held back by the conflict; `pipeline publish {item.slug} --force` "
+        "puts it in (overwriting the edits made in WordPress)"
+    )
+
+
+def _written(fields: PostFields) -> edits.Written:
+    """What a write sends, field by field; ``None`` where WordPress keeps what it has."""
+    return edits.Written(
+        title=fields.title,
+        content=fields.content,
+        excerpt=fields.excerpt,
+        categories=fields.categories or None,  # none sent: WordPress keeps the post's own
+        tags=fields.tags,
+        featured_media=fields.featured_media,
+        status=fields.status,
+    )
 
 
 def month_costs(

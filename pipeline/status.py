@@ -180,6 +180,7 @@ def status_rows(
         by_post.setdefault(step.post, []).append(step)
     loaded = {post.slug: post for post in posts}
     by_source = {r.source_path: r for r in records.values() if r.source_path}
+    waits = _waiting_parts(posts, slots, records, now)
     rows: list[StatusRow] = []
     shown: set[str] = set()
 
@@ -225,11 +226,31 @@ def status_rows(
                 now=now,
                 tz=tz,
                 source=where,
+                waits=waits.get(name),
             )
         )
     far = datetime.max.replace(tzinfo=now.tzinfo)
     rows.sort(key=lambda r: (r.publish_at is None, r.publish_at or far, r.name))
     return rows
+
+
+def _id_unknown(step: Step) -> bool:
+    detail = step.detail
+    return not detail.get("id") and not detail.get("marked_sent") and not detail.get("rebuilt")
+
+
+def _waiting_parts(
+    posts: Sequence[Post],
+    slots: Mapping[str, Slot],
+    records: Mapping[str, PostRecord],
+    now: datetime,
+) -> dict[str, str]:
+    """Due parts of a series that the scheduler holds back until an earlier part is live."""
+    from pipeline.core.schedule import waiting_for_earlier_parts
+
+    live = {slug for slug, record in records.items() if record.live}
+    found = waiting_for_earlier_parts(posts, slots, live)
+    return {slug: why for slug, why in found.items() if slots[slug].at <= now}
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
@@ -250,17 +271,33 @@ def _row(
     tz: ZoneInfo,
     source: str | None,
     invalid: tuple[str, ...] = (),
+    waits: str | None = None,
 ) -> StatusRow:
     live = record is not None and record.live
     publish = next((s for s in steps if s.kind == "publish"), None)
     described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
     pending = tuple(item for item in described if item is not None)
+    if waits is not None:
+        pending += (PendingStep("publish", "waiting", 0, None, None, f"publish {waits}"),)
     conflicts = _conflicts(slug or "", record, steps)
 
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
-    if not live and record is not None and record.wp_id is not None and record.wp_status:
+    for step in steps:
+        if step.kind == "announce" and step.status == "done" and _id_unknown(step):
+            notes.append(
+                f"announce:{step.target} went out, but its post's id and URL are unknown ("
+                f"{step.target} refused the re-send of an interrupted post as a duplicate and "
+                "its recent posts did not show it): the next part is not threaded under it"
+            )
+    gone = record is not None and record.wp_status == "deleted"
+    if gone and record is not None:
+        notes.append(
+            f"deleted in WordPress (was post {record.wp_id}): `pipeline publish {slug}` "
+            "publishes it anew"
+        )
+    elif not live and record is not None and record.wp_id is not None and record.wp_status:
         notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
 
     statuses = {step.status for step in steps}
@@ -306,7 +343,9 @@ def _row(
         title=post.title if post is not None else (record.title if record else None),
         live=live,
         publish_at=publish_at,
-        wordpress_url=record.permalink if record is not None and record.wp_id else None,
+        wordpress_url=record.permalink
+        if record is not None and record.wp_id and not gone
+        else None,
         tweet_url=record.tweet_url if record is not None else None,
         next_run=max(min(times), now) if times else None,
         pending=pending,
@@ -366,7 +405,8 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
             f"{name} outcome unknown: settle it with `pipeline retry {slug} --mark-sent` "
             "(it went out) or `--resend`"
         )
-    elif step.kind != "publish":  # held: its error says why (credits, budget, login) and what to do
+    elif step.kind != "publish" or (step.error and not step.due_at):
+        # held: its error says why (credits, budget, login, the trash) and what to do
         text = f"{name} held: {step.error or 'waits for you'}"
     else:  # held
         missed = f" (missed {local_time(from_iso(step.due_at), tz)})" if step.due_at else ""
@@ -377,7 +417,11 @@ def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> 
 def _conflicts(slug: str, record: PostRecord | None, steps: Sequence[Step]) -> tuple[str, ...]:
     found = [record.conflict] if record is not None and record.conflict else []
     for step in steps:
-        if step.status == "conflict" and not found:
+        if step.status != "conflict":
+            continue
+        if step.error and step.error.startswith("missed"):
+            found.append(f"{step.name} {step.error}")  # a backfill the conflict holds back
+        elif not found:
             found.append(
                 f"{step.name}: edited in WordPress since the pipeline last wrote it; "
                 f"`pipeline publish {slug} --force` overwrites those edits"
@@ -569,7 +613,8 @@ def plan_retry(
                 "acting again"
             )
     if mode == "resend":
-        if announce is not None and announce.status in ("unknown", "failed"):
+        # Skipped too: an old or imported post is announced only when the writer asks.
+        if announce is not None and announce.status in ("unknown", "failed", "skipped"):
             changes.append(
                 _requeue(
                     announce,
@@ -699,7 +744,7 @@ def rebuild(
     Tweets cannot be found from WordPress: the announcement of a live post is marked ``unknown``
     so that nothing is announced twice silently; the user settles it with ``pipeline retry``.
     """
-    from pipeline.core.plan import content_hash
+    from pipeline.core import edits
 
     store = journal.store
     done: list[Rebuilt] = []
@@ -721,7 +766,7 @@ def rebuild(
             wp_status=remote.status,
             title=remote.title_raw or post.title,
             sent_hash=None,
-            remote_hash=content_hash(remote.content_raw),
+            remote_hash=edits.record(edits.as_written(remote)),
             live_at=utc_iso(remote.date_gmt) if live and remote.date_gmt else None,
             conflict=None,
         )

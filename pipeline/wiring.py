@@ -219,9 +219,11 @@ def _x_setup(workspace: Workspace, online: bool, clock: Callable[[], datetime]) 
 
     if login:  # no keys: the OAuth 2.0 login from `pipeline login x`
         tokens = token_manager(workspace, x_login(workspace))
-        client = XClient(XCredentials(), settings.api_url, tokens=tokens, clock=clock)
+        client = XClient(
+            XCredentials(), settings.api_url, tokens=tokens, clock=clock, timeout=settings.timeout
+        )
     else:
-        client = XClient(creds, settings.api_url, clock=clock)
+        client = XClient(creds, settings.api_url, clock=clock, timeout=settings.timeout)
     return replace(base, client=XChannel(client))
 
 

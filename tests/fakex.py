@@ -4,6 +4,8 @@ It verifies OAuth 1.0a HMAC-SHA1 signatures with oauthlib (against the public UR
 signed, https://api.twitter.com/..., since the client's transport rewrites it to loopback), accepts
 OAuth 2.0 user tokens, counts weighted length with twitter-text, refuses duplicates, keeps
 rate-limit windows on its own controllable clock, and can fail, hang or drop a request on demand.
+The account's timeline (``GET /2/users/:id/tweets``, newest first, 5 to 100 a page) shows posts as
+X does: links as t.co links with the posted URL in ``entities.urls``, and ``&<>`` HTML-escaped.
 
 X as it is in 2026: the OAuth 2.0 login (``fake.oauth``, see tests/fakex_oauth.py) issues
 access tokens that expire on the fake's clock (then 401) and carry scopes that are checked; the
@@ -27,7 +29,9 @@ from __future__ import annotations
 import argparse
 import email.policy
 import functools
+import hashlib
 import hmac
+import html
 import itertools
 import json
 import os
@@ -44,11 +48,11 @@ from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import FrameType, TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
-from twitter_text import extract_urls, parse_tweet
+from twitter_text import extract_urls, extract_urls_with_indices, parse_tweet
 
 from pipeline.config import Secret, XCredentials
 from tests.fakex_oauth import FakeOAuth
@@ -73,6 +77,7 @@ REQUIRED_SCOPES = {
     "POST /2/tweets": {"tweet.read", "tweet.write", "users.read"},
     "DELETE /2/tweets/:id": {"tweet.read", "tweet.write", "users.read"},
     "GET /2/users/me": {"tweet.read", "users.read"},
+    "GET /2/users/:id/tweets": {"tweet.read", "users.read"},
     "POST /2/media/upload": {"media.write"},
 }
 
@@ -223,6 +228,7 @@ ROUTES = (
     ("POST", re.compile(r"/2/tweets"), "POST /2/tweets"),
     ("DELETE", re.compile(r"/2/tweets/(?P<id>[^/]+)"), "DELETE /2/tweets/:id"),
     ("GET", re.compile(r"/2/users/me"), "GET /2/users/me"),
+    ("GET", re.compile(r"/2/users/(?P<id>[^/]+)/tweets"), "GET /2/users/:id/tweets"),
     ("POST", re.compile(r"/2/media/upload"), "POST /2/media/upload"),
 )
 
@@ -483,6 +489,8 @@ class FakeX:
             return self._delete_tweet(params["id"])
         if endpoint == "GET /2/users/me":
             return Answer(200, {"data": dict(self.user)})
+        if endpoint == "GET /2/users/:id/tweets":
+            return self._timeline(params["id"], incoming)
         return self._upload(incoming)
 
     def _fault_answer(self, fault: _Fault, done: Answer | None = None) -> Answer:
@@ -609,6 +617,29 @@ class FakeX:
             201, {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
         )
 
+    def _timeline(self, user_id: str, incoming: Incoming) -> Answer:
+        """The user's posts, newest first, as X shows them: links as t.co links (the posted
+        URL in ``entities.urls[].expanded_url``) and ``&``, ``<``, ``>`` HTML-escaped."""
+        query = parse_qs(urlsplit(incoming.target).query)
+        wanted = query.get("max_results", ["10"])[0]
+        if not wanted.isdigit() or not 5 <= int(wanted) <= 100:
+            return Answer(
+                400,
+                invalid_request(
+                    f"The `max_results` query parameter value [{wanted}] is not between 5 and 100"
+                ),
+            )
+        if user_id != self.user["id"]:
+            detail = f"Could not find user with id: [{user_id}]."
+            return Answer(200, {"errors": [not_found(detail) | {"resource_id": user_id}]})
+        fields = ",".join(query.get("tweet.fields", [])).split(",")
+        posts = [t for t in reversed(self.tweets) if not t["deleted"]][: int(wanted)]
+        data = [_as_shown(t, "entities" in fields) for t in posts]
+        meta: JSONDict = {"result_count": len(data)}
+        if data:
+            meta |= {"newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
+        return Answer(200, {"data": data, "meta": meta} if data else {"meta": meta})
+
     def _live_tweet(self, tweet_id: str) -> JSONDict | None:
         return next((t for t in self.tweets if t["id"] == tweet_id and not t["deleted"]), None)
 
@@ -732,6 +763,24 @@ class FakeX:
         except (TypeError, ValueError) as exc:
             return Answer(400, invalid_request(str(exc)))
         return Answer(200, {"ok": True})
+
+
+def _as_shown(tweet: JSONDict, entities: bool) -> JSONDict:
+    text = tweet["text"]
+    urls = []
+    for found in reversed(extract_urls_with_indices(text)):
+        start, end = found["indices"]
+        short = f"https://t.co/{hashlib.sha256(found['url'].encode()).hexdigest()[:10]}"
+        text = text[:start] + short + text[end:]
+        urls.append({"url": short, "expanded_url": found["url"], "display_url": found["url"]})
+    shown: JSONDict = {
+        "id": tweet["id"],
+        "text": html.escape(text, quote=False),
+        "edit_history_tweet_ids": [tweet["id"]],
+    }
+    if entities and urls:
+        shown["entities"] = {"urls": list(reversed(urls))}
+    return shown
 
 
 def _tweet_problem(body: object) -> str | None:

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline import status as state
-from pipeline.core.plan import content_hash
+from pipeline.core import edits
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord, Step
 from pipeline.core.schedule import Slot
@@ -589,7 +589,7 @@ def test_rebuild_records_what_wordpress_has(store: Store, posts_dir: Path) -> No
         wp_status="publish",
         title="Remote live",
         sent_hash=None,
-        remote_hash=content_hash("<p>live</p>\n"),
+        remote_hash=edits.record(edits.as_written(remote(11, "live"))),
         live_at="2026-11-02T12:00:00Z",
     )
     assert one(store, "live", "publish").status == "done"

@@ -384,6 +384,31 @@ def test_503_is_retried_on_reads_and_updates(wp: MemoryWordPress) -> None:
 
 
 @pytest.mark.usefixtures("no_sleep")
+def test_a_single_500_on_a_read_is_retried_once_and_a_create_is_not(
+    wp: MemoryWordPress, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10.6: one database hiccup on a slug lookup must not cost a 30 s backoff; a PHP
+    fatal error that stays is reported after the second try; a create is never resent."""
+    client = client_for(wp)
+    hiccup = reply(500, error("db_error", "Error establishing a database connection", 500))
+    wp.faults.append(Fault("GET", "/posts", response=hiccup))
+    assert client.find_post("x") is None
+    assert len(wp.sent("GET", "/posts")) == 2
+    retried = [r for r in caplog.records if getattr(r, "retry", False)]
+    assert [r.getMessage() for r in retried] == [
+        "GET /wp-json/wp/v2/posts: WordPress answered HTTP 500; retrying once"
+    ]
+    wp.faults.append(Fault("GET", "/posts", response=hiccup, times=2))
+    with pytest.raises(WordPressError, match="database connection"):
+        client.find_post("x")
+    assert len(wp.sent("GET", "/posts")) == 4
+    wp.faults.append(Fault("POST", "/posts", response=hiccup))
+    with pytest.raises(AmbiguousOutcome):
+        client.create_post(fields())
+    assert len(wp.sent("POST", "/posts")) == 1
+
+
+@pytest.mark.usefixtures("no_sleep")
 def test_retries_end_with_a_clear_error(wp: MemoryWordPress) -> None:
     wp.faults.append(Fault("GET", "/posts", error=httpx.ConnectTimeout("timed out"), times=9))
     client = client_for(wp, retry=RetryPolicy(attempts=3))
@@ -452,8 +477,10 @@ def test_a_non_json_answer_is_quoted(wp: MemoryWordPress) -> None:
     assert "!" * 200 not in str(caught.value)
 
 
+@pytest.mark.usefixtures("no_sleep")
 def test_a_non_json_error_page_is_quoted(wp: MemoryWordPress) -> None:
-    wp.faults.append(Fault("GET", "/posts", response=html_page(500, "<h1>Fatal error</h1>")))
+    fatal = html_page(500, "<h1>Fatal error</h1>")
+    wp.faults.append(Fault("GET", "/posts", response=fatal, times=2))
     with pytest.raises(WordPressError, match="HTTP 500 and no JSON error: '<h1>Fatal error"):
         client_for(wp).find_post("x")
 

@@ -15,8 +15,10 @@ after a 401, and the call is then made once more: a 401 means X did not act on i
 
 from __future__ import annotations
 
+import html
 import logging
 import mimetypes
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -77,6 +79,7 @@ CREDITS_FIX = (
 PERMISSION_PROBLEMS = ("oauth1-permissions", "client-forbidden", "unsupported-authentication")
 
 T = TypeVar("T")
+log = logging.getLogger("pipeline.x")
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Tweet:
     url: str
 
 
+# How many of the newest posts find_recent reads (X's minimum page is 5; each read is charged).
+FIND_RECENT = 10
 # X is slower to recover than a WordPress host: wait longer between fewer attempts.
 X_RETRIES = RetryPolicy(attempts=4, wait_initial=1.0, wait_max=30.0, wait_jitter=1.0, timeout=None)
 
@@ -112,6 +117,7 @@ class XClient:
         self._secrets = [s for s in keys.secrets() if s]
         self._retries = retries or X_RETRIES
         self._username: str | None = None
+        self._user_id: str | None = None
         self._client = _tweepy_client(keys)
         self._auth = _upload_auth(keys)
         adapter = _ApiAdapter(self._api_url, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
@@ -137,7 +143,7 @@ class XClient:
         username = _field(body, "username")
         if username is None:
             raise XError("X's answer to /2/users/me had no username")
-        self._username = username
+        self._username, self._user_id = username, _field(body, "id")
         return username
 
     def post(self, text: str, *, reply_to: str | None = None, image: Path | None = None) -> Tweet:
@@ -148,6 +154,34 @@ class XClient:
         if tweet_id is None:
             raise AmbiguousOutcome("X accepted the post but its answer had no id", status=201)
         return Tweet(id=tweet_id, url=STATUS_URL.format(user=self._username or "i", id=tweet_id))
+
+    def find_recent(self, text: str) -> Tweet | None:
+        """The account's own recent post with exactly this text, if its timeline shows it.
+
+        For an interrupted post that X then refused as a duplicate: its id (to thread the next
+        part under it) and URL. One read of the newest posts (X charges per post read, so few
+        are read); X shows links as t.co links, with the posted URL beside them.
+        """
+        if self._user_id is None:
+            body = self._call(lambda: self._client.get_me(user_auth=self._oauth1), "logging in")
+            self._user_id, self._username = _field(body, "id"), _field(body, "username")
+        user_id = self._user_id
+        answer = self._call(
+            lambda: self._client.get_users_tweets(
+                user_id,
+                max_results=FIND_RECENT,
+                tweet_fields=["entities"],
+                user_auth=self._oauth1,
+            ),
+            "looking through the account's recent posts",
+        )
+        posts = answer.get("data") if isinstance(answer, dict) else None
+        for post in posts if isinstance(posts, list) else []:
+            if isinstance(post, dict) and _as_posted(post) == _plain(text):
+                tweet_id = str(post["id"])
+                url = STATUS_URL.format(user=self._username or "i", id=tweet_id)
+                return Tweet(id=tweet_id, url=url)
+        return None
 
     def delete(self, tweet_id: str) -> None:
         """Delete a post; one that is already gone counts as deleted."""
@@ -235,7 +269,7 @@ class XClient:
             wait_max=r.wait_max,
             wait_jitter=r.wait_jitter,
         )
-        return caller(_retry_write if write else _retry_read, call)
+        return caller(_logging(_retry_write if write else _retry_read, r.attempts), call)
 
     def _use_bearer(self, token: Secret) -> None:
         value = token.reveal()
@@ -295,9 +329,10 @@ class XClient:
 class XChannel:
     """X behind the :class:`~pipeline.channels.base.Channel` interface.
 
-    X has no way to look a post up by its text, so :meth:`find` cannot tell; exactly once rests
-    on re-sending an interrupted post with the same text, which X refuses as a duplicate if the
-    first attempt went through (:class:`DuplicatePost`).
+    X cannot look a post up by its text, only list the account's recent posts, so :meth:`find`
+    proves a post exists but never that it does not; exactly once rests on re-sending an
+    interrupted post with the same text, which X refuses as a duplicate if the first attempt
+    went through (:class:`DuplicatePost`). Its id and URL are then read from the timeline.
     """
 
     name = "x"
@@ -314,7 +349,12 @@ class XChannel:
         return Sent(tweet.id, tweet.url)
 
     def find(self, item: Outgoing) -> Sent | None:
-        raise CannotTell("X cannot look a post up by its text")
+        """The post of ``item`` if the account's recent posts show it. Not shown proves nothing
+        (the timeline may lag, or it scrolled past), so that is ``CannotTell``."""
+        tweet = self.client.find_recent(item.text)
+        if tweet is None:
+            raise CannotTell("X's recent posts of the account do not show it")
+        return Sent(tweet.id, tweet.url)
 
     def delete(self, sent: Sent) -> None:
         self.client.delete(sent.id)
@@ -450,6 +490,28 @@ def _retry_read(exc: Exception) -> bool:
     )
 
 
+def _logging(retry: Callable[[Exception], bool], attempts: int) -> Callable[[Exception], bool]:
+    """``retry``, saying so when another attempt follows (stamina asks after the last one too):
+    the journal records warnings marked ``retry`` as the step's retries."""
+    failures = 0
+
+    def decide(exc: Exception) -> bool:
+        nonlocal failures
+        failures += 1
+        again = retry(exc)
+        if again and failures < attempts:
+            if isinstance(exc, tweepy.HTTPException):
+                why = f"X answered HTTP {exc.response.status_code}"
+            elif isinstance(exc, requests.RequestException):
+                why = f"X: {_describe(exc)} ({type(exc).__name__})"
+            else:
+                why = f"X: {type(exc).__name__}"
+            log.warning("%s; retrying", why, extra={"retry": True})
+        return again
+
+    return decide
+
+
 def _certainly_unsent(exc: requests.RequestException) -> bool:
     """True when the request never left: no connection (refused, unresolved, TLS failed)."""
     if isinstance(exc, requests.ConnectTimeout | requests.exceptions.SSLError):
@@ -488,6 +550,21 @@ def _field(body: Any, name: str) -> str | None:
     data = body.get("data") if isinstance(body, dict) else None
     value = data.get(name) if isinstance(data, dict) else None
     return str(value) if value is not None else None
+
+
+def _as_posted(post: Mapping[str, Any]) -> str:
+    """A post's text as it was sent: X shows links as t.co links and escapes ``&<>``."""
+    text = str(post.get("text", ""))
+    entities = post.get("entities")
+    urls = entities.get("urls") if isinstance(entities, dict) else None
+    for url in urls if isinstance(urls, list) else []:
+        if isinstance(url, dict) and url.get("url") and url.get("expanded_url"):
+            text = text.replace(str(url["url"]), str(url["expanded_url"]))
+    return _plain(html.unescape(text))
+
+
+def _plain(text: str) -> str:
+    return unicodedata.normalize("NFC", text).strip()
 
 
 def _read_image(image: Path) -> bytes:

@@ -33,9 +33,11 @@ def check(obj: Context, online: bool) -> None:
     Exits 2 if anything must be fixed before publishing.
     """
     from pipeline.checks import offline_problems, online_report
+    from pipeline.core.promises import promise_warnings
 
     workspace = obj.workspace()
-    for warning in workspace.warnings():
+    # Promises of a later link are warnings with the fix, never problems: check still passes.
+    for warning in (*workspace.warnings(), *promise_warnings(workspace.posts)):
         click.echo(f"warning: {warning}", err=True)
     problems = [*workspace.loaded.errors, *offline_problems(workspace)]
     for error in problems:
@@ -105,12 +107,14 @@ def plan(obj: Context, posts: tuple[str, ...], no_announce: bool) -> None:
     with services(obj.config, online=False) as found:
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
+        waiting: dict[str, str] = {}
         if not posts:
             from pipeline.scheduler.runner import due_now
 
-            targets = list(due_now(found, found.clock()).targets)
+            work = due_now(found, found.clock())
+            targets, waiting = list(work.targets), dict(work.waiting)
         publisher = found.publisher()
-        result = publisher.plan(targets, announce=not no_announce, owed=not posts)
+        result = publisher.plan(targets, announce=not no_announce, owed=not posts, waiting=waiting)
         click.echo(describe(result, found.workspace.settings.posts_dir))
     if bad:
         sys.exit(2)

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from pipeline import status as state
     from pipeline.config import Settings
     from pipeline.core.records import LogEntry
+    from pipeline.media import Recovered
     from pipeline.store import Store
+    from pipeline.wordpress import WordPressClient
     from pipeline.workspace import Workspace
 
 # Above this many rows the table is printed as aligned columns without a frame: rich's Table
@@ -206,8 +208,13 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
         rebuilt = state.rebuild(
             journal, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
         )
+        recovered = _recover_media(workspace, store, wordpress, rebuilt)
     for item in rebuilt:
         click.echo(obj.redact(item.describe()), err=err)
+    for image in recovered:
+        click.echo(obj.redact(image.describe(workspace.settings.posts_dir)), err=err)
+    if recovered:
+        click.echo(f"Recovered {len(recovered)} images into the media table.", err=err)
     found = sum(1 for item in rebuilt if item.outcome == "found")
     unknown = [item.slug for item in rebuilt if item.announce == "unknown"]
     click.echo(
@@ -224,6 +231,20 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
             err=err,
         )
     click.echo("", err=err)
+
+
+def _recover_media(
+    workspace: Workspace, store: Store, wordpress: WordPressClient, rebuilt: list[state.Rebuilt]
+) -> list[Recovered]:
+    """The images of the posts on WordPress, back in the media table, so that none is
+    uploaded a second time (the listing loaded no bodies: the images need them)."""
+    from pipeline.media import recover
+    from pipeline.workspace import load_workspace
+
+    ids = {item.wp_id: item.slug for item in rebuilt if item.wp_id is not None}
+    remote = {ids[i]: post for i, post in wordpress.posts_by_ids(sorted(ids)).items() if i in ids}
+    posts = load_workspace(workspace.settings, store.pinned_slugs()).posts
+    return recover(store, wordpress, posts, remote, workspace.settings.wordpress.url)
 
 
 HEADERS = ("Post", "State", "Publish time", "WordPress", "Pending")
@@ -489,7 +510,8 @@ def _check_url(url: str, channel: str) -> None:
 @click.option(
     "--resend",
     is_flag=True,
-    help="The announcement's outcome is unknown and it did NOT go out: compose and send it again.",
+    help="The announcement's outcome is unknown and it did NOT go out, or it was skipped (an "
+    "old or imported post): compose and send it.",
 )
 @click.option(
     "--mark-sent",

@@ -15,12 +15,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.posts import Image, Post
 from pipeline.core.records import PostRecord
 from pipeline.core.render import Rendered, Site, render, series_index
+from pipeline.timeutil import utc_iso
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Seen:
 @dataclass(frozen=True)
 class PublishItem:
     slug: str
-    action: str  # create | update | unchanged | blocked
+    action: str  # create | update | unchanged | blocked | waits (for an earlier part)
     title: str
     uploads: tuple[Path, ...]
     categories: tuple[str, ...]
@@ -57,6 +59,7 @@ class PublishItem:
     reason: str
     seen: Seen = Seen()
     renamed_from: str | None = None
+    backdate: datetime | None = None  # an old post: the date it goes on WordPress with
 
     @property
     def key(self) -> str:
@@ -124,7 +127,7 @@ class Plan:
 
     @property
     def empty(self) -> bool:
-        writes = any(p.action != "unchanged" for p in self.publishes)
+        writes = any(p.action not in ("unchanged", "waits") for p in self.publishes)
         backfills = any(b.waits is None for b in self.backfills)
         return not (writes or backfills or any(a.sends for a in self.announcements))
 
@@ -160,10 +163,6 @@ def fingerprint(post: Post, html: str, featured: str | None) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
-def content_hash(html: str) -> str:
-    return hashlib.sha256(html.strip().encode()).hexdigest()
-
-
 def live_map(records: Mapping[str, PostRecord]) -> dict[str, str]:
     return {slug: r.permalink for slug, r in records.items() if r.live and r.permalink}
 
@@ -177,6 +176,35 @@ def desired(post: Post, site: Site, featured_hash: str | None) -> Desired:
     return Desired(rendered, fingerprint(post, rendered.html, featured_hash))
 
 
+def old_post_date(
+    post: Post,
+    record: PostRecord | None,
+    *,
+    now: datetime,
+    catch_up: timedelta,
+    released: bool = False,
+    tried_at: datetime | None = None,
+) -> datetime | None:
+    """The date an *old* post goes on WordPress with, or None for a post that goes out now.
+
+    A post is old when it first goes live (never live before: no record, or a draft adopted
+    from WordPress) with a ``publish_at`` more than the catch-up window ago — a post brought
+    over from another blog, or published by hand long after its date. It keeps that date
+    (backdated) and is not announced unless the writer asks (``pipeline retry --resend``).
+    A ``publish_at`` within the window is a post running late: it goes out now, as the
+    scheduler's catch-up does. ``released``: the writer re-queued a held publish with
+    ``pipeline retry`` ("publish it now"), so it goes out now, announced. ``tried_at``: when
+    the publish was first attempted; a retry decides as that attempt did.
+    """
+    if post.publish_at is None or released:
+        return None
+    if record is not None and (record.live or record.live_at):
+        return None
+    if (tried_at or now) - post.publish_at <= catch_up:
+        return None
+    return post.publish_at
+
+
 def make_plan(
     posts: Sequence[Post],
     records: Mapping[str, PostRecord],
@@ -188,6 +216,7 @@ def make_plan(
     announcements: Mapping[str, AnnounceItem] | Sequence[AnnounceItem],
     force: bool = False,
     renames: Mapping[str, str] | None = None,
+    backdates: Mapping[str, datetime] | None = None,
 ) -> Plan:
     """The whole plan for making ``targets`` live now and bringing every live post up to date.
 
@@ -195,6 +224,7 @@ def make_plan(
     each image's content hash (the featured image is part of a post's fingerprint).
     ``announcements`` holds the composed announcements, in the order they go out. ``renames``
     maps a post's new slug to the one it was published under (its record is the old one's).
+    ``backdates`` gives the old posts among ``targets`` their date (:func:`old_post_date`).
     """
     renames = renames or {}
     records = apply_renames(records, renames)
@@ -207,7 +237,9 @@ def make_plan(
     series = series_index(posts)
     site_after = Site(live=after, series=series, media=media)
     publishes = tuple(
-        _publish_item(post, records.get(post.slug), site_after, image_hashes, renames)
+        _publish_item(
+            post, records.get(post.slug), site_after, image_hashes, renames, backdates or {}
+        )
         for post in targets
     )
     target_slugs = {post.slug for post in targets}
@@ -276,6 +308,7 @@ def _publish_item(
     site: Site,
     image_hashes: Mapping[Path, str],
     renames: Mapping[str, str],
+    backdates: Mapping[str, datetime],
 ) -> PublishItem:
     uploads = tuple(
         dict.fromkeys(image.path for image in _all_images(post) if image.path not in site.media)
@@ -293,6 +326,7 @@ def _publish_item(
         else f"{reason}; renamed from {renames[post.slug]}",
         seen=Seen.of(record),
         renamed_from=renames.get(post.slug),
+        backdate=backdates.get(post.slug) if action in ("create", "update") else None,
     )
 
 
@@ -301,6 +335,8 @@ def _publish_action(
 ) -> tuple[str, str]:
     if record is None or record.wp_id is None:
         return "create", "new post"
+    if record.wp_status == "deleted":
+        return "create", "deleted in WordPress: published anew"
     if record.wp_status == "trash":
         return "blocked", (
             "in WordPress's trash: restore it there (Posts → Trash → Restore), or delete it "
@@ -376,8 +412,12 @@ def describe(plan: Plan, posts_dir: Path) -> str:
     lines: list[str] = []
     for item in plan.publishes:
         lines.append(f"{item.action:<9} {item.slug}  {item.title!r}  ({item.reason})")
+        if item.backdate is not None:
+            lines.append(
+                f"          backdated to {utc_iso(item.backdate)} (its publish_at: an old post)"
+            )
         lines += [f"          upload {_shown(path, posts_dir)}" for path in item.uploads]
-        if item.action != "unchanged" and (item.categories or item.tags):
+        if item.action not in ("unchanged", "waits") and (item.categories or item.tags):
             lines.append(
                 f"          categories: {', '.join(item.categories) or '-'}; "
                 f"tags: {', '.join(item.tags) or '-'}"

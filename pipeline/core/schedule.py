@@ -6,7 +6,7 @@ window (held and reported, never published silently late).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -190,3 +190,41 @@ def assign_cadence(
     """Give each queued post the next free cadence time after ``now`` and the times taken."""
     times = cadence_times(cadence, tz, max([now, *taken.values()]))
     return {post.slug: next(times) for post in queue if post.slug not in taken}
+
+
+def waiting_for_earlier_parts(
+    posts: Sequence[Post],
+    slots: Mapping[str, Slot],
+    live: Collection[str],
+    going: Collection[str] = (),
+) -> dict[str, str]:
+    """Parts of a series that must wait: an earlier part, scheduled no later than this one, is
+    not live yet and does not go out with it now (``going``: the batch, run in part order).
+
+    Parts go out in part order, so a fault that delays Part 2 never puts Part 3 before it; a
+    writer who schedules Part 3 before Part 2 on purpose is not stopped. Returns slug -> why.
+    """
+    waiting: dict[str, str] = {}
+    by_series: dict[str, list[Post]] = {}
+    for post in posts:
+        if post.series is not None and post.part is not None and post.slug in slots:
+            by_series.setdefault(post.series, []).append(post)
+    for parts in by_series.values():
+        parts.sort(key=lambda p: p.part or 0)
+        for index, post in enumerate(parts):
+            at = slots[post.slug].at
+            blocking = [
+                earlier
+                for earlier in parts[:index]
+                if (earlier.part or 0) < (post.part or 0)
+                and slots[earlier.slug].at <= at
+                and earlier.slug not in live
+                and (earlier.slug not in going or earlier.slug in waiting)
+            ]
+            if blocking and post.slug not in live:
+                nearest = blocking[-1]
+                waiting[post.slug] = (
+                    f"waits for part {nearest.part} ({nearest.slug}): parts go out in part "
+                    "order, and it is not live yet"
+                )
+    return waiting

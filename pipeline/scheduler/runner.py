@@ -7,6 +7,7 @@ time has come and owed announcements go along.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,7 @@ class DueWork:
     newly_held: tuple[schedule.Slot, ...]
     upcoming: tuple[schedule.Slot, ...]
     problems: tuple[InputError, ...]
+    waiting: Mapping[str, str] = field(default_factory=dict)  # due, after an earlier part
 
 
 def due_now(found: Services, now: datetime) -> DueWork:
@@ -58,13 +60,22 @@ def due_now(found: Services, now: datetime) -> DueWork:
         if slot.slug not in publish_steps
         or publish_steps[slot.slug].status in ("pending", "running")
     ] + [s for s in retries if s in by_slug]
+    live = {slug for slug, record in store.posts().items() if record.live}
+    waiting = {
+        slug: why
+        for slug, why in schedule.waiting_for_earlier_parts(
+            found.workspace.posts, slots, live, going=set(due)
+        ).items()
+        if slug in due
+    }
     return DueWork(
-        targets=tuple(by_slug[slug] for slug in dict.fromkeys(due)),
+        targets=tuple(by_slug[slug] for slug in dict.fromkeys(due) if slug not in waiting),
         newly_held=tuple(
             s for s in split.held if s.slug not in held_before and s.slug not in retries
         ),
         upcoming=split.upcoming,
         problems=tuple(problems),
+        waiting=waiting,
     )
 
 
@@ -77,7 +88,9 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
     for slot in work.newly_held:
         note = (
             f"missed its time {utc_iso(slot.at)} by more than the catch-up window "
-            f"({catch_up}); held: publish it with `pipeline publish {slot.slug}`"
+            f"({catch_up}); held: `pipeline retry {slot.slug}` publishes it now, announced "
+            f"(`pipeline publish {slot.slug}` publishes a post whose own publish_at is that old "
+            "backdated to it, not announced)"
         )
         journal.held(slot.slug, "publish", "", note, due_at=utc_iso(slot.at))
     # one read for every upcoming post (2,000 single reads took ~0.15 s a run)
@@ -86,7 +99,7 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         step = publish_steps.get(slot.slug)
         if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
             journal.queued(slot.slug, "publish", due_at=utc_iso(slot.at))
-    result = found.publisher(echo).publish(work.targets, owed=True)
+    result = found.publisher(echo).publish(work.targets, owed=True, waiting=work.waiting)
     return RunReport(
         result,
         [p.slug for p in work.targets],

@@ -40,6 +40,10 @@ log = logging.getLogger("pipeline.wordpress")
 
 Clock = Callable[[], datetime]
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
+# A 500 is often a PHP fatal error that the next try meets again, but a single one (a database
+# hiccup) should not cost a publish its 30 s backoff: an idempotent request is sent once more.
+RETRY_ONCE_STATUSES = frozenset({500})
+RETRY = {"retry": True}  # marks the warnings the journal records as a retry of the step
 # Errors raised before a single byte of the request left this machine: safe to resend even a create.
 NOT_SENT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # Errors after which an idempotent request is worth sending again.
@@ -230,7 +234,7 @@ class Transport:
         for _ in response.history:
             self._count("GET")
         log.debug("%s %s -> %d", request.method, _route(request.url), response.status_code)
-        if response.status_code in RETRY_STATUSES:
+        if response.status_code in RETRY_STATUSES | RETRY_ONCE_STATUSES:
             raise _Retryable(response)
         return response
 
@@ -241,11 +245,28 @@ class Transport:
     def _backoff_hook(self, what: str, *, creates: bool) -> Callable[[Exception], bool | float]:
         """Decide whether (and how long after) ``what`` is sent again, and log it."""
 
+        server_errors = failures = 0
+
         def hook(exc: Exception) -> bool | float:
+            nonlocal server_errors, failures
+            failures += 1
+            if failures >= self._retry.attempts:
+                return False  # stamina asks after the last attempt too: no "retrying" then
+            if isinstance(exc, _Retryable) and exc.response.status_code in RETRY_ONCE_STATUSES:
+                server_errors += 1
+                if creates or server_errors > 1:
+                    return False
+                log.warning(
+                    "%s: WordPress answered HTTP %d; retrying once",
+                    what,
+                    exc.response.status_code,
+                    extra=RETRY,
+                )
+                return True
             if isinstance(exc, _Retryable):
                 return self._status_backoff(exc.response, what, creates)
             if isinstance(exc, NOT_SENT_ERRORS if creates else TRANSIENT_ERRORS):
-                log.warning("%s failed (%s); retrying", what, _transport_reason(exc))
+                log.warning("%s failed (%s); retrying", what, _transport_reason(exc), extra=RETRY)
                 return True
             return False
 
@@ -257,7 +278,7 @@ class Transport:
             return False  # a gateway error after a create is an unknown outcome, not a retry
         wait = retry_after_seconds(response.headers.get("Retry-After"), self._clock())
         if wait is None:
-            log.warning("%s: WordPress answered HTTP %d; retrying", what, status)
+            log.warning("%s: WordPress answered HTTP %d; retrying", what, status, extra=RETRY)
             return True
         if wait > self._retry.max_retry_after:
             log.warning(
@@ -268,7 +289,11 @@ class Transport:
             )
             return False
         log.warning(
-            "%s: WordPress answered HTTP %d; retrying in %.1fs (Retry-After)", what, status, wait
+            "%s: WordPress answered HTTP %d; retrying in %.1fs (Retry-After)",
+            what,
+            status,
+            wait,
+            extra=RETRY,
         )
         return wait
 
