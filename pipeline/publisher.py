@@ -60,7 +60,6 @@ from pipeline.core.plan import (
     Seen,
     apply_renames,
     desired,
-    live_map,
     make_plan,
     old_post_date,
     predicted_url,
@@ -92,6 +91,7 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
+OnItem = Callable[[str, str], None]  # (plan item key, outcome), as each item is carried out
 
 # The job log's name for work that is for the whole site (the refresh, resolving terms).
 SITE = "(site)"
@@ -265,13 +265,13 @@ class Publisher:
     def fingerprint(self, post: Post) -> str:
         """The fingerprint of what publishing ``post`` now would send, as the plan compares it
         with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
-        records = self.store.posts()
+        record = self.store.post(post.slug)
         site = Site(
-            live=live_map(records),
+            live=self.store.live_view(),
             series=self.series,
             media=self._known_media(post),
             media_ids=self._known_media_ids(post),
-            styles=self._styles(records),
+            styles=self._styles({post.slug: record} if record else {}, [post.slug]),
         )
         featured = post.featured_image
         return desired(
@@ -474,8 +474,9 @@ class Publisher:
         )
         return self.execute(plan, force=force)
 
-    def execute(self, plan: Plan, *, force: bool = False) -> Result:
-        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result."""
+    def execute(self, plan: Plan, *, force: bool = False, on_item: OnItem | None = None) -> Result:
+        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result
+        and handed to ``on_item`` (a progress bar) as it is known."""
         result = Result()
         for name, setup in self.channels.items():
             if setup.client is not None:
@@ -490,25 +491,35 @@ class Publisher:
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                done = dict(
-                    pair
-                    for chain in pool.map(lambda c: self._publish_chain(c, force), chains)
-                    for pair in chain
-                )
+                done: dict[str, tuple[str, str]] = {}
+                for chain in pool.map(lambda c: self._publish_chain(c, force), chains):
+                    for key, outcome in chain:
+                        done[key] = outcome
+                        if on_item is not None:
+                            on_item(key, outcome[0])  # as each chain is done
             outcomes = [done[item.key] for item in plan.publishes]
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force)
-                self._tally(result, backfill.key, backfill.slug, outcome)
+                self._tally(result, backfill.key, backfill.slug, outcome, on_item)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
-                self._tally(result, note.key, note.slug, outcome)
+                self._tally(result, note.key, note.slug, outcome, on_item)
         return result
 
-    def _tally(self, result: Result, key: str, slug: str, outcome: tuple[str, str]) -> None:
+    def _tally(
+        self,
+        result: Result,
+        key: str,
+        slug: str,
+        outcome: tuple[str, str],
+        on_item: OnItem | None = None,
+    ) -> None:
         kind, what = outcome
         result.record(key, kind)
+        if on_item is not None:
+            on_item(key, kind)
         bucket = {
             "done": result.done,
             "failed": result.failed,
@@ -696,10 +707,10 @@ class Publisher:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
-        records = self.store.posts()
-        styles = self._styles(records)
+        # Only this post's own markup matters to its rendering.
+        styles = self._styles({post.slug: record}, [post.slug])
         site = Site(
-            live=live_map(records),
+            live=self.store.live_view(),
             series=self.series,
             media={path: url for path, (_, url) in media.items()},
             media_ids={path: wp_id for path, (wp_id, _) in media.items() if wp_id},
@@ -909,12 +920,15 @@ class Publisher:
             return "updated from source"
         return "re-rendered: a linked post or the series changed"
 
-    def _styles(self, records: Mapping[str, PostRecord]) -> dict[str, Style]:
+    def _styles(
+        self, records: Mapping[str, PostRecord], slugs: Sequence[str] | None = None
+    ) -> dict[str, Style]:
         """Each post's markup: what it was created with, or the site's format for new posts."""
         if self._site_dialect is None:
             self._site_dialect = dialect_from(self.store.meta(DIALECT_KEY))
         default = self.settings.wordpress.format
-        return styles_for(self.posts, records, default, self._site_dialect)
+        chosen = self.posts if slugs is None else slugs
+        return styles_for(chosen, records, default, self._site_dialect)
 
     def _read_dialect(self, wordpress: WordPressClient) -> None:
         """Read the site's block registry once a day: its WordPress version decides the markup."""

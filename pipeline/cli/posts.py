@@ -136,13 +136,15 @@ def publish(
     Earlier posts that promised a link to these are updated where their HTML changed. Exits 1
     if a step failed (the job log says why; it is retried later), 2 for bad input.
     """
+    from pipeline.cli.progress import Lines
     from pipeline.core.plan import describe
     from pipeline.wiring import services
 
     with services(obj.config, online=not dry_run) as found:
         obj.secrets = found.workspace.credentials.secrets()
         targets, bad = _targets(found, posts)
-        publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
+        lines = Lines()
+        publisher = found.publisher(echo=lambda line: lines.echo(obj.redact(line)))
         # What is printed is what runs: the same plan object is executed below.
         chosen = publisher.plan(
             targets, announce=not no_announce, force=force, refresh=not dry_run and bool(targets)
@@ -151,7 +153,8 @@ def publish(
         if dry_run or not targets:
             sys.exit(2 if bad else 0)
         click.echo("")
-        result = publisher.execute(chosen, force=force)
+        with lines.bar(len(chosen.keys()), "publishing") as on_item:
+            result = publisher.execute(chosen, force=force, on_item=on_item)
     for held in result.held:
         click.echo(f"held: {obj.redact(held)}", err=True)
     for conflict in result.conflicts:
