@@ -242,7 +242,7 @@ def test_dropped_answer_then_rerun_posts_once(
     fake_x.drop_next(executed=True)
 
     first = publish(config, P1)
-    assert not first.ok, "the outcome of the announcement is unknown"
+    assert first.ok, "the lost answer is settled at once: the timeline shows the post"
     assert len(fake_x.tweets) == 1
 
     second = publish(config, P1)
@@ -253,6 +253,7 @@ def test_dropped_answer_then_rerun_posts_once(
         step = site.store.step(P1, "announce", "x")
         assert step is not None
         assert step.status == "done"
+        assert step.detail["id"] == fake_x.tweets[0]["id"]
 
 
 def test_without_x_credentials_the_text_is_recorded(
