@@ -309,7 +309,8 @@ class Publisher:
                     continue  # an owed-only pass leaves alone what is not due
                 if _budget(setup) is not None and setup.name not in spent:
                     spent[setup.name] = self._spent(setup.name)
-                earlier = {i.slug for i in items if i.channel == setup.name and i.sends}
+                # Announcements this plan settles before this one (sent, or skipped).
+                earlier = {i.slug for i in items if i.channel == setup.name and (i.sends or i.skip)}
                 item = self.announcement(
                     post,
                     url,
@@ -419,9 +420,13 @@ class Publisher:
         return item
 
     def _still_coming(self, slug: str, channel: str) -> bool:
-        """Is this post's announcement on ``channel`` still to be sent (interrupted, deferred,
-        or failed with a retry ahead)? A part's reply waits for it rather than go unthreaded."""
+        """Is this post's announcement on ``channel`` still to be sent (owed and not yet tried,
+        interrupted, deferred, or failed with a retry ahead)? A part's reply waits for it
+        rather than go unthreaded."""
         step = self.store.step(slug, "announce", channel)
+        if step is None:
+            setup = self.channels[channel]
+            return slug in self.posts and self._owed(self.store.post(slug), setup, None)
         status = status_of(step)
         if status in (Status.RUNNING, Status.PENDING):
             return True

@@ -374,20 +374,27 @@ def account(
     report: Report, entries: Sequence[LogEntry], kills: Sequence[float], x_faults: set[Injected]
 ) -> None:
     """Each fault against one job-log entry that tells of it, near the time it happened; a
-    fault the process was killed too soon after to record is excused."""
+    fault the process was killed too soon after to record is excused. Faults far from a kill
+    are matched first, and an entry naming the fault's route is preferred, so that a fault
+    that died with its process cannot take the entry of another."""
     candidates = sorted(
         (e for e in entries if e.outcome in FAULT_OUTCOMES), key=lambda e: (e.at, e.id)
     )
     used: set[int] = set()
-    for fault in report.faults:
-        entry = next(
-            (e for e in candidates if e.id not in used and _tells(e, fault, fault in x_faults)),
-            None,
-        )
+
+    def near_kill(fault: Injected) -> bool:
+        return any(fault.at - 1 <= k <= fault.at + TIMEOUT + 2 for k in kills)
+
+    for fault in sorted(report.faults, key=lambda f: (near_kill(f), f.at)):
+        telling = [
+            e for e in candidates if e.id not in used and _tells(e, fault, fault in x_faults)
+        ]
+        named = [e for e in telling if fault.route in e.details]
+        entry = (named or telling or [None])[0]
         if entry is not None:
             used.add(entry.id)
             report.logged += 1
-        elif any(fault.at - 1 <= k <= fault.at + TIMEOUT + 2 for k in kills):
+        elif near_kill(fault):
             report.excused.append(fault)
         else:
             report.unlogged.append(fault)
@@ -399,8 +406,9 @@ def account(
 
 
 def _tells(entry: LogEntry, fault: Injected, on_x: bool) -> bool:
-    at = from_iso(entry.at).timestamp()
-    if not fault.at - 1.5 <= at <= fault.at + TIMEOUT + 10:
+    at = from_iso(entry.at).timestamp()  # whole seconds
+    late = TIMEOUT if fault.kind == "delay" else 0.0  # the client gives up after its timeout
+    if not fault.at - 1.5 <= at <= fault.at + late + 6:
         return False
     if entry.step.startswith("announce:") != on_x:
         return False  # WordPress is reached in every other step; X only when announcing

@@ -253,6 +253,7 @@ def test_dropped_answer_then_rerun_posts_once(
         step = site.store.step(P1, "announce", "x")
         assert step is not None
         assert step.status == "done"
+        assert step.detail["id"] == fake_x.tweets[0]["id"]
 
 
 def test_without_x_credentials_the_text_is_recorded(
