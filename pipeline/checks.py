@@ -2,55 +2,94 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.config import ENV_KEYS
+from pipeline.config import ENV_KEYS, line_of
 from pipeline.core import schedule
-from pipeline.core.announce import check_template
+from pipeline.core.announce import AnnouncementTooLong, Limits, check_template
 from pipeline.core.jetpack import double_announcement_warning, x_accounts
+from pipeline.core.plan import predicted_url
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError
 from pipeline.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pipeline.core.posts import Post
     from pipeline.publisher import ChannelSetup
     from pipeline.wordpress import WordPressClient
 
 CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
 
 
-def offline_problems(workspace: Workspace) -> list[InputError]:
+def offline_problems(
+    workspace: Workspace, setups: Sequence[ChannelSetup] | None = None
+) -> list[InputError]:
     """Schedule clashes and announcement templates that cannot work, beyond each post's checks."""
     settings = workspace.settings
     _, problems = schedule.resolve(
         workspace.posts, settings.schedule, settings.path, settings.posts_dir
     )
-    try:
-        check_template(settings.x.template)
-    except InputError as exc:
-        problems.append(
-            ConfigError(
-                f"x.template: {exc.message}",
-                path=settings.path,
-                line=_line_of(settings.path.read_text(), "template"),
-                fix=exc.fix,
-            )
-        )
-    for post in workspace.posts:
-        if isinstance(post.announce, str):
-            try:
-                check_template(post.announce)
-            except InputError as exc:
-                problems.append(
-                    PostError(
-                        f"announce: {exc.message}",
-                        path=post.path,
-                        line=post.line_of("announce"),
-                        fix=exc.fix,
-                    )
+    chosen = setups if setups is not None else _offline_setups(workspace)
+    return [*problems, *template_problems(workspace, chosen)]
+
+
+def template_problems(workspace: Workspace, setups: Sequence[ChannelSetup]) -> list[InputError]:
+    """Every announcement template that cannot work: each channel's own and each post's
+    ``announce:`` (for every channel, or the channel's entry of a table by channel).
+
+    An unknown placeholder is an error wherever it is. Too long — the template's own words and
+    a link over the channel's limit, as that network counts — only where the channel is set up
+    (has credentials); the message names the channel, the count and the limit.
+    """
+    settings = workspace.settings
+    problems: list[InputError] = []
+    reported: set[tuple[Path, str]] = set()  # a placeholder error once, not once per channel
+    links = {p.slug: predicted_url(settings.wordpress.url, p.slug) for p in workspace.posts}
+    longest = max(links.values(), key=len, default=predicted_url(settings.wordpress.url, "post"))
+    for setup in setups:
+        label = CHANNEL_NAMES[setup.name]
+        limits = setup.known_limits()
+        active = setup.inactive is None
+        trouble = _template_trouble(setup.settings.template, limits, active, longest)
+        if trouble is not None:
+            problems.append(
+                ConfigError(
+                    f"{setup.name}.template: {trouble.message}",
+                    path=settings.path,
+                    line=line_of(settings.path, "template", setup.name),
+                    fix=trouble.fix,
                 )
+            )
+        for post in workspace.posts:
+            template = _own_template(post, setup.name)
+            if template is None or (post.path, template) in reported:
+                continue
+            trouble = _template_trouble(template, limits, active, links[post.slug])
+            if trouble is None:
+                continue
+            if not isinstance(trouble, AnnouncementTooLong):
+                reported.add((post.path, template))
+            problems.append(
+                PostError(
+                    f"announce ({label}): {trouble.message}",
+                    path=post.path,
+                    line=post.line_of("announce"),
+                    fix=trouble.fix,
+                )
+            )
     problems += _partial_x_keys(workspace)
     return problems
+
+
+def _template_trouble(template: str, limits: Limits, active: bool, url: str) -> InputError | None:
+    try:
+        check_template(template, limits, url)
+    except AnnouncementTooLong as exc:
+        return exc if active else None
+    except InputError as exc:
+        return exc
+    return None
 
 
 def _partial_x_keys(workspace: Workspace) -> list[InputError]:
@@ -80,17 +119,37 @@ def _partial_x_keys(workspace: Workspace) -> list[InputError]:
     ]
 
 
-def _line_of(text: str, key: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith(f"{key} ") or line.strip().startswith(f"{key}="):
-            return number
+def _own_template(post: Post, channel: str) -> str | None:
+    """The template the post itself gives for ``channel``, if any (else the channel's serves)."""
+    if isinstance(post.announce, str):
+        return post.announce
+    if isinstance(post.announce, Mapping):
+        chosen = post.announce.get(channel)
+        return chosen if isinstance(chosen, str) else None
     return None
 
 
+def _offline_setups(workspace: Workspace) -> list[ChannelSetup]:
+    """The channels as an offline command sees them: Mastodon's limits as last read, if this
+    site has a state yet (a check does not create one)."""
+    from pipeline.store import Store
+    from pipeline.wiring import channel_setups
+
+    db = workspace.settings.db_path
+    if not db.exists():
+        return channel_setups(workspace, online=False)
+    store = Store.open(db)
+    try:
+        return channel_setups(workspace, online=False, store=store)
+    finally:
+        store.close()
+
+
 def online_report(workspace: Workspace) -> list[tuple[str, str | None]]:
-    """Log in to WordPress and X; (what was checked, the error or None) for each. Missing X
-    credentials are not an error: announcements are then recorded as skipped. A site whose
-    Jetpack Social shares to X as well gets a warning line."""
+    """Log in to WordPress and to every channel with credentials (X, Bluesky, Mastodon); (what
+    was checked, the error or None) for each. A channel without credentials is not an error:
+    its announcements are then recorded as skipped. A site whose Jetpack Social shares to X as
+    well gets a warning line."""
     from pipeline.wiring import channel_setups, close_channels, wordpress_client
 
     report: list[tuple[str, str | None]] = []

@@ -11,12 +11,12 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -29,6 +29,14 @@ from pipeline.core.costs import (
 from pipeline.core.schedule import WEEKDAYS, Cadence, ScheduleEntry
 from pipeline.errors import ConfigError
 from pipeline.timeutil import BadTime, parse_duration, to_utc
+
+if TYPE_CHECKING:
+    from pipeline.channels.settings import (
+        BlueskyCredentials,
+        BlueskySettings,
+        MastodonCredentials,
+        MastodonSettings,
+    )
 
 DEFAULT_TEMPLATE = "New on the blog: {title} {url}"
 DEFAULT_X_API = "https://api.twitter.com"
@@ -56,6 +64,18 @@ class Secret:
 
     def __hash__(self) -> int:
         return hash(self._value)
+
+
+def _late(name: str) -> Callable[[], Any]:
+    """A default factory for a class of pipeline.channels.settings, which builds on this module
+    and so is imported only when first needed."""
+
+    def make() -> Any:
+        from pipeline.channels import settings
+
+        return getattr(settings, name)()
+
+    return make
 
 
 @dataclass(frozen=True)
@@ -124,9 +144,12 @@ class Credentials:
     wordpress: WordPressCredentials = field(default_factory=WordPressCredentials)
     x: XCredentials = field(default_factory=XCredentials)
     warnings: tuple[str, ...] = ()
+    bluesky: BlueskyCredentials = field(default_factory=_late("BlueskyCredentials"))
+    mastodon: MastodonCredentials = field(default_factory=_late("MastodonCredentials"))
 
     def secrets(self) -> list[str]:
-        return self.wordpress.secrets() + self.x.secrets()
+        channels = self.bluesky.secrets() + self.mastodon.secrets()
+        return self.wordpress.secrets() + self.x.secrets() + channels
 
 
 @dataclass(frozen=True)
@@ -137,6 +160,7 @@ class WordPressSettings:
     concurrency: int = 4
     timeout: float = 30.0
     oauth_url: str | None = None  # WordPress.com's OAuth 2 endpoints (None: the real ones)
+    format: str = "blocks"  # new posts: "blocks" (block-editor content) or "classic" HTML
 
 
 @dataclass(frozen=True)
@@ -176,6 +200,8 @@ class Settings:
     catch_up: timedelta = timedelta(hours=24)
     max_attempts: int = 5
     cadence: Cadence | None = None
+    bluesky: BlueskySettings = field(default_factory=_late("BlueskySettings"))
+    mastodon: MastodonSettings = field(default_factory=_late("MastodonSettings"))
 
     @property
     def db_path(self) -> Path:
@@ -193,8 +219,19 @@ TOP_KEYS = {
     "x",
     "schedule",
     "cadence",
+    "bluesky",
+    "mastodon",
 }
-WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout", "oauth_url"}
+WP_KEYS = {
+    "url",
+    "api_root",
+    "allow_insecure_http",
+    "concurrency",
+    "timeout",
+    "oauth_url",
+    "format",
+}
+FORMATS = ("blocks", "classic")
 X_KEYS = {
     "template",
     "api_url",
@@ -242,6 +279,8 @@ def load_settings(path: Path) -> Settings:
         catch_up=_duration(data, "catch_up", "24h", where),
         max_attempts=_int(data, "max_attempts", 5, where, section=None),
         cadence=_cadence(data.get("cadence"), where),
+        bluesky=_bluesky(data.get("bluesky", {}), where),
+        mastodon=_mastodon(data.get("mastodon", {}), where),
     )
 
 
@@ -291,6 +330,11 @@ def _parse_toml(text: str, path: Path) -> dict[str, Any]:
             line=line,
             fix="correct the TOML syntax on that line",
         ) from exc
+
+
+def line_of(path: Path, key: str, section: str | None = None) -> int | None:
+    """The line of ``key`` (in ``[section]``) in a config file, for a message about it."""
+    return _Locator(path, _read_text(path)).line(key, section)
 
 
 class _Locator:
@@ -393,6 +437,14 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
     oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
     timeout = _seconds_of(data, "timeout", 30, where, "wordpress")
+    markup = data.get("format", "blocks")
+    if markup not in FORMATS:
+        raise where.error(
+            f"must be one of {', '.join(FORMATS)}",
+            "format",
+            "wordpress",
+            fix='format = "blocks" (block-editor content) or format = "classic"',
+        )
     return WordPressSettings(
         url=url,
         api_root=api_root,
@@ -400,6 +452,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=timeout,
         oauth_url=oauth_url,
+        format=str(markup),
     )
 
 
@@ -542,6 +595,9 @@ def _schedule(data: object, tz: ZoneInfo, where: _Locator) -> tuple[ScheduleEntr
 
 
 ENV_KEYS = {
+    ("bluesky", "handle"): "PIPELINE_BLUESKY_HANDLE",
+    ("bluesky", "app_password"): "PIPELINE_BLUESKY_APP_PASSWORD",
+    ("mastodon", "access_token"): "PIPELINE_MASTODON_ACCESS_TOKEN",
     ("wordpress", "user"): "PIPELINE_WORDPRESS_USER",
     ("wordpress", "app_password"): "PIPELINE_WORDPRESS_APP_PASSWORD",
     ("wordpress", "token"): "PIPELINE_WORDPRESS_TOKEN",
@@ -579,8 +635,8 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
         text = _read_text(path)
         data = _parse_toml(text, path)
         where = _Locator(path, text)
-        where.reject_unknown(data, {"wordpress", "x"}, None)
-        for section in ("wordpress", "x"):
+        where.reject_unknown(data, set(CREDENTIAL_SECTIONS), None)
+        for section in CREDENTIAL_SECTIONS:
             table = data.get(section, {})
             if not isinstance(table, dict):
                 raise where.error("must be a table", section, fix=f"write it as [{section}]")
@@ -595,7 +651,7 @@ def load_credentials(path: Path, env: Mapping[str, str] | None = None) -> Creden
         value = env.get(var) or data.get(section, {}).get(key)
         if isinstance(value, str) and value:
             values[(section, key)] = value
-    return _credentials(values, tuple(warnings))
+    return _with_channels(_credentials(values, tuple(warnings)), values)
 
 
 def _credentials(values: dict[tuple[str, str], str], warnings: tuple[str, ...]) -> Credentials:
@@ -623,3 +679,108 @@ def _permission_warning(path: Path) -> list[str]:
             f"{path}: readable by other users (mode {stat.S_IMODE(mode):o}); fix: chmod 600 {path}"
         ]
     return []
+
+
+# ---------------------------------------------------------------------------------------------
+# [bluesky] and [mastodon] (issue 13): their settings and credentials classes live in
+# pipeline.channels.settings, which builds on this module.
+
+BLUESKY_KEYS = {"service", "template", "thread_series", "image"}
+MASTODON_KEYS = {"instance", "template", "visibility", "thread_series", "image"}
+CREDENTIAL_SECTIONS = ("wordpress", "x", "bluesky", "mastodon")
+
+
+def _bluesky(data: object, where: _Locator) -> BlueskySettings:
+    from pipeline.channels.settings import DEFAULT_BLUESKY_SERVICE, BlueskySettings
+
+    table = _channel_table(data, "bluesky", BLUESKY_KEYS, where)
+    return BlueskySettings(
+        service=_service_url(table, "service", DEFAULT_BLUESKY_SERVICE, "bluesky", where),
+        **_channel_common(table, "bluesky", where),
+    )
+
+
+def _mastodon(data: object, where: _Locator) -> MastodonSettings:
+    from pipeline.channels.settings import (
+        DEFAULT_MASTODON_INSTANCE,
+        VISIBILITIES,
+        MastodonSettings,
+    )
+
+    table = _channel_table(data, "mastodon", MASTODON_KEYS, where)
+    visibility = table.get("visibility", "public")
+    if visibility not in VISIBILITIES:
+        raise where.error(
+            f"must be one of {', '.join(VISIBILITIES)}",
+            "visibility",
+            "mastodon",
+            fix='e.g. visibility = "public"',
+        )
+    return MastodonSettings(
+        instance=_service_url(table, "instance", DEFAULT_MASTODON_INSTANCE, "mastodon", where),
+        visibility=visibility,
+        **_channel_common(table, "mastodon", where),
+    )
+
+
+def _channel_table(
+    data: object, section: str, known: set[str], where: _Locator
+) -> Mapping[str, Any]:
+    if not isinstance(data, dict):
+        raise where.error("must be a table", section, fix=f"write it as [{section}]")
+    where.reject_unknown(data, known, section)
+    return data
+
+
+def _channel_common(data: Mapping[str, Any], section: str, where: _Locator) -> dict[str, Any]:
+    """What every channel's table says: the template, image and thread_series."""
+    template = data.get("template", DEFAULT_TEMPLATE)
+    if not isinstance(template, str) or not template.strip():
+        raise where.error(
+            "must be a non-empty string",
+            "template",
+            section,
+            fix=f'e.g. template = "{DEFAULT_TEMPLATE}"',
+        )
+    return {
+        "template": template,
+        "image": _bool(data, "image", False, where, section),
+        "thread_series": _bool(data, "thread_series", False, where, section),
+    }
+
+
+def _service_url(
+    data: Mapping[str, Any], key: str, default: str, section: str, where: _Locator
+) -> str:
+    """An https URL (plain http on loopback only, for local servers and tests)."""
+    value = data.get(key, default)
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise where.error("must be an http(s) URL", key, section, fix=f'e.g. {key} = "{default}"')
+    assert isinstance(value, str)
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise where.error(
+            "plain http:// to a non-loopback host would send your credentials unencrypted",
+            key,
+            section,
+            fix="use https://",
+        )
+    return value.rstrip("/")
+
+
+def _with_channels(credentials: Credentials, values: Mapping[tuple[str, str], str]) -> Credentials:
+    """``credentials`` with Bluesky's and Mastodon's: the handle is a name, the rest secrets."""
+    from pipeline.channels.settings import BlueskyCredentials, MastodonCredentials
+
+    def secret(section: str, key: str) -> Secret | None:
+        value = values.get((section, key))
+        return Secret(value) if value else None
+
+    return replace(
+        credentials,
+        bluesky=BlueskyCredentials(
+            handle=values.get(("bluesky", "handle")),
+            app_password=secret("bluesky", "app_password"),
+        ),
+        mastodon=MastodonCredentials(access_token=secret("mastodon", "access_token")),
+    )

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeXML
@@ -32,6 +33,7 @@ class ImportPlan:
     posts_dir: Path
     files: tuple[PostFile, ...]
     existing: tuple[Path, ...]  # post files already there: written only with --force
+    site_url: str = ""  # the site the posts were read from
 
     @property
     def images(self) -> tuple[Download, ...]:
@@ -72,15 +74,19 @@ def plan_from_wordpress(
     every: bool = False,
     statuses: Sequence[str] = STATUSES,
     since: datetime | None = None,
+    claimed: Mapping[str, str] | None = None,
 ) -> ImportPlan:
-    """The posts chosen by slug, by id, or all of them (in ``statuses``, after ``since``)."""
+    """The posts chosen by slug, by id, or all of them (in ``statuses``, after ``since``).
+
+    ``claimed`` maps image paths already taken in the posts folder to the URL each was fetched
+    from (or to anything else when not known): a new image never overwrites one of them."""
     remote = _chosen(client, slugs, ids, every, statuses, since)
     names = {
         taxonomy: client.term_names(taxonomy, [i for p in remote for i in getattr(p, taxonomy)])
         for taxonomy in ("categories", "tags")
     }
     sources = [_source(client, post, names["categories"], names["tags"]) for post in remote]
-    return build_plan(sources, posts_dir, site_url)
+    return build_plan(sources, posts_dir, site_url, claimed)
 
 
 def _chosen(
@@ -137,47 +143,67 @@ def _source(
     )
 
 
-def build_plan(sources: Sequence[SourcePost], posts_dir: Path, site_url: str) -> ImportPlan:
+def build_plan(
+    sources: Sequence[SourcePost],
+    posts_dir: Path,
+    site_url: str,
+    claimed: Mapping[str, str] | None = None,
+    *,
+    dated: bool = False,
+) -> ImportPlan:
     series = series_parts(sources)
     files: list[PostFile] = []
-    taken: dict[str, str] = {}
+    taken: dict[str, str] = dict(claimed or {})
     for source in sources:
-        item = post_file(source, site_url, series, taken)
+        item = post_file(source, site_url, series, taken, dated=dated)
         taken |= {d.path: d.url for d in item.downloads}
         files.append(item)
     existing = tuple(posts_dir / f.path for f in files if (posts_dir / f.path).exists())
-    return ImportPlan(posts_dir, tuple(files), existing)
+    return ImportPlan(posts_dir, tuple(files), existing, site_url)
 
 
 def write_plan(
-    plan: ImportPlan, fetch: Callable[[str], bytes], *, force: bool = False
+    plan: ImportPlan,
+    fetch: Callable[[str], bytes],
+    *,
+    force: bool = False,
+    on_item: Callable[[str, str], None] = lambda path, outcome: None,
 ) -> ImportResult:
     """Fetch the images and write the files. Existing post files stop everything (nothing is
-    written) unless ``force``; an image that cannot be fetched is reported, the rest goes on."""
+    written) unless ``force``; an image that cannot be fetched is reported, the rest goes on.
+    ``on_item`` (a progress bar) hears of each image and file as it is done."""
     if plan.existing and not force:
-        names = ", ".join(str(path) for path in plan.existing)
-        raise InputError(
-            f"{names} already exist{'s' if len(plan.existing) == 1 else ''}",
-            fix="move them away, or import with --force to overwrite them",
-        )
+        raise existing_error(plan.existing)
     images, problems = [], []
     for download in plan.images:
         target = plan.posts_dir / download.path
         if target.exists() and not force:
             images.append(target)  # fetched by an earlier import
+            on_item(str(download.path), "kept")
             continue
         try:
             _write(target, fetch(download.url))
         except (PipelineError, OSError) as exc:
             problems.append(f"{target}: not fetched from {download.url}: {exc}")
+            on_item(str(download.path), "failed")
             continue
         images.append(target)
+        on_item(str(download.path), "fetched")
     written = []
     for item in plan.files:
         target = plan.posts_dir / item.path
         _write(target, item.text.encode("utf-8"))
         written.append(target)
+        on_item(str(item.path), "written")
     return ImportResult(tuple(written), tuple(images), tuple(problems))
+
+
+def existing_error(existing: Sequence[Path]) -> InputError:
+    names = ", ".join(str(path) for path in existing)
+    return InputError(
+        f"{names} already exist{'s' if len(existing) == 1 else ''}",
+        fix="move them away, or import with --force to overwrite them",
+    )
 
 
 def _write(target: Path, content: bytes) -> None:
@@ -199,9 +225,47 @@ _CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 _WP_VERSIONS = ("1.2", "1.1", "1.0")
 
 
-def plan_from_wxr(path: Path, posts_dir: Path, *, statuses: Sequence[str] = STATUSES) -> ImportPlan:
+def plan_from_wxr(
+    path: Path,
+    posts_dir: Path,
+    *,
+    statuses: Sequence[str] = STATUSES,
+    claimed: Mapping[str, str] | None = None,
+    slugs: Sequence[str] = (),
+    ids: Sequence[int] = (),
+    since: datetime | None = None,
+    site: str | None = None,
+) -> ImportPlan:
+    """The posts of an export file: all of them in ``statuses``, or those chosen by slug or id
+    (an unknown one is an error), dated after ``since``. ``site``: the site they go to; from
+    another site, a published post keeps its date in the file (``publish_at``)."""
     sources, site_url = read_wxr(path, statuses)
-    return build_plan(sources, posts_dir, site_url)
+    for slug in slugs:
+        if all(source.slug != slug for source in sources):
+            raise InputError(
+                f"the export has no post with the slug {slug!r} (in {', '.join(statuses)})",
+                path=path,
+                fix="check the slug, or leave --slug out to import the whole file",
+            )
+    for post_id in ids:
+        if all(source.id != post_id for source in sources):
+            raise InputError(
+                f"the export has no post with the id {post_id} (in {', '.join(statuses)})",
+                path=path,
+                fix="check the id, or leave --id out to import the whole file",
+            )
+    if slugs or ids:
+        sources = [s for s in sources if s.slug in slugs or s.id in ids]
+    if since is not None:
+        sources = [s for s in sources if s.date_gmt is None or s.date_gmt > since]
+    moving = site is not None and not same_site(site, site_url)
+    return build_plan(sources, posts_dir, site_url, claimed, dated=moving)
+
+
+def same_site(a: str, b: str) -> bool:
+    """Two URLs of the same WordPress site (host and port; the scheme may differ)."""
+    one, two = urlsplit(a), urlsplit(b)
+    return (one.hostname or "").lower() == (two.hostname or "").lower() and one.port == two.port
 
 
 def read_wxr(path: Path, statuses: Sequence[str] = STATUSES) -> tuple[list[SourcePost], str]:
@@ -214,8 +278,9 @@ def read_wxr(path: Path, statuses: Sequence[str] = STATUSES) -> tuple[list[Sourc
         for item in items
         if _text(item, f"{wp}post_type") == "attachment"
     }
+    by_url = {url: int(key) for key, url in attachments.items() if key.isdigit() and url}
     posts = [
-        _wxr_post(item, wp, attachments)
+        _wxr_post(item, wp, attachments, by_url)
         for item in items
         if _text(item, f"{wp}post_type") == "post" and _text(item, f"{wp}status") in statuses
     ]
@@ -231,7 +296,9 @@ def _channel(path: Path) -> tuple[Element, str]:
     try:
         root = SafeXML.parse(path).getroot()
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path=path) from exc
+        raise InputError(
+            f"cannot read: {exc.strerror}", path=path, fix="give the path of the export file"
+        ) from exc
     except (SafeXML.ParseError, DefusedXmlException) as exc:
         raise not_wxr from exc
     channel = root.find("channel") if root is not None and root.tag == "rss" else None
@@ -244,7 +311,9 @@ def _channel(path: Path) -> tuple[Element, str]:
     raise not_wxr
 
 
-def _wxr_post(item: Element, wp: str, attachments: dict[str, str]) -> SourcePost:
+def _wxr_post(
+    item: Element, wp: str, attachments: dict[str, str], by_url: Mapping[str, int]
+) -> SourcePost:
     excerpt_tag = "{" + wp.strip("{}") + "excerpt/}encoded"  # {.../export/1.2/excerpt/}encoded
     meta = {
         _text(m, f"{wp}meta_key"): _text(m, f"{wp}meta_value")
@@ -266,6 +335,7 @@ def _wxr_post(item: Element, wp: str, attachments: dict[str, str]) -> SourcePost
         if meta.get("_thumbnail_id", "").isdigit()
         else None,
         link=_text(item, "link"),
+        attachments=by_url,
     )
 
 

@@ -16,6 +16,7 @@ same text so that X's duplicate check decides).
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
 import threading
 import time
@@ -23,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
+from pipeline.core.blocks import Dialect, dialect_of
 from pipeline.core.costs import (
     MonthSummary,
     month_label,
@@ -42,6 +44,14 @@ from pipeline.core.costs import (
     recorded_costs,
     within_budget,
 )
+from pipeline.core.output import (
+    DIALECT_KEY,
+    Style,
+    dialect_from,
+    dialect_read_at,
+    saved_dialect,
+    styles_for,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -50,8 +60,8 @@ from pipeline.core.plan import (
     Seen,
     apply_renames,
     desired,
-    live_map,
     make_plan,
+    old_post_date,
     predicted_url,
     renames,
 )
@@ -70,7 +80,8 @@ from pipeline.errors import (
     RateLimited,
 )
 from pipeline.journal import Journal, retries_recorded
-from pipeline.timeutil import utc_iso
+from pipeline.media import media_key
+from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -80,9 +91,13 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
+OnItem = Callable[[str, str], None]  # (plan item key, outcome), as each item is carried out
 
 # The job log's name for work that is for the whole site (the refresh, resolving terms).
 SITE = "(site)"
+log = logging.getLogger("pipeline.publisher")
+DIALECT_TTL = timedelta(days=1)  # a site's WordPress is updated now and then, not every run
+
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
@@ -111,10 +126,13 @@ class ChannelSetup:
     incomplete: str | None = None
     limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
     where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
 
     def known_limits(self) -> Limits:
         if self.limits is not None:
             return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
         if self.client is not None:
             return self.client.limits()
         raise ValueError(f"{self.name}: no limits known")
@@ -165,6 +183,7 @@ class Publisher:
         self._seen: dict[int, RemotePost] = {}
         # What one lookup of the new posts' slugs found, by slug; each serves one create.
         self._looked_up: dict[str, RemotePost | None] = {}
+        self._site_dialect: Dialect | None = None
         # Channels that refused this run's credentials or are out of credits: not called again
         # in this run (each call would fail the same), their announcements held with the reason.
         self._halted: dict[str, str] = {}
@@ -199,7 +218,14 @@ class Publisher:
         waiting = waiting or {}
         held_back = [self.posts[slug] for slug in waiting if slug in self.posts]
         targets = [post for post in targets if post.slug not in waiting]
-        items = self._announcements(targets, announced, announce=announce, owed=owed)
+        backdates = {
+            post.slug: date
+            for post in targets
+            if (date := self.old_date(post, records.get(post.slug))) is not None
+        }
+        items = self._announcements(
+            targets, announced, announce=announce, owed=owed, backdates=backdates
+        )
         plan = make_plan(
             list(self.posts.values()),
             records,
@@ -210,12 +236,47 @@ class Publisher:
             announcements=items,
             force=force,
             renames=moved,
+            backdates=backdates,
+            styles=self._styles(records),
+            media_ids=self._known_media_ids(*self.posts.values()),
         )
         waits = tuple(
             PublishItem(p.slug, "waits", p.title, (), p.categories, p.tags, waiting[p.slug])
             for p in held_back
         )
         return replace(plan, publishes=plan.publishes + waits)
+
+    def old_date(self, post: Post, record: PostRecord | None) -> datetime | None:
+        """The date ``post`` keeps if it goes live now as an old post (see
+        :func:`pipeline.core.plan.old_post_date`). A publish tried before decides as its first
+        try did; one never tried that the writer re-queued (a held post) goes out now."""
+        step = self.store.step(post.slug, "publish")
+        detail = step.detail if step is not None else {}
+        tried = detail.get("first_tried")
+        return old_post_date(
+            post,
+            record,
+            now=self.clock(),
+            catch_up=self.settings.catch_up,
+            released=bool(detail.get("requeued_at")) and not tried,
+            tried_at=from_iso(tried) if tried else None,
+        )
+
+    def fingerprint(self, post: Post) -> str:
+        """The fingerprint of what publishing ``post`` now would send, as the plan compares it
+        with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
+        record = self.store.post(post.slug)
+        site = Site(
+            live=self.store.live_view(),
+            series=self.series,
+            media=self._known_media(post),
+            media_ids=self._known_media_ids(post),
+            styles=self._styles({post.slug: record} if record else {}, [post.slug]),
+        )
+        featured = post.featured_image
+        return desired(
+            post, site, self._image_hashes()[featured.path] if featured else None
+        ).fingerprint
 
     def _announcements(
         self,
@@ -224,6 +285,7 @@ class Publisher:
         *,
         announce: bool,
         owed: bool,
+        backdates: dict[str, datetime],
     ) -> list[AnnounceItem]:
         chosen = {post.slug: post for post in targets}
         if owed:
@@ -256,6 +318,7 @@ class Publisher:
                     step,
                     announce=announce,
                     spent=spent.get(setup.name),
+                    old=backdates.get(post.slug),
                     sending=earlier,
                 )
                 if item.sends and item.cost is not None and setup.name in spent:
@@ -283,12 +346,14 @@ class Publisher:
         *,
         announce: bool = True,
         spent: Decimal | None = None,
+        old: datetime | None = None,
         sending: Collection[str] = (),
     ) -> AnnounceItem:
         """What will be done with one post's announcement on one channel.
 
         ``spent``: this month's spend on the channel so far, when the caller knows it (a plan
         counts in what it sends before this item); otherwise it is read from the state.
+        ``old``: the date of an old post going live now (not announced unless the writer asks).
         ``sending``: the posts whose announcement on it goes out before this one in the plan.
         """
         status = status_of(step)
@@ -306,6 +371,12 @@ class Publisher:
             return replace(base, skip="announce: false in front matter")
         if not announce:
             return replace(base, skip="--no-announce")
+        if old is not None:
+            return replace(
+                base,
+                skip=f"an old post (dated {utc_iso(old)}): not announced; "
+                f"`pipeline retry {post.slug} --resend --channel {setup.name}` announces it",
+            )
         try:
             limits = setup.known_limits()
             text = compose(
@@ -319,6 +390,8 @@ class Publisher:
                 limits=limits,
             )
         except InputError as exc:
+            if setup.inactive is not None:  # nothing would be sent there anyway
+                return replace(base, skip=setup.inactive)
             return replace(base, hold=f"{post.path}:{post.line_of('announce')}: {exc.render()}")
         item = replace(
             base,
@@ -406,8 +479,9 @@ class Publisher:
         )
         return self.execute(plan, force=force)
 
-    def execute(self, plan: Plan, *, force: bool = False) -> Result:
-        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result."""
+    def execute(self, plan: Plan, *, force: bool = False, on_item: OnItem | None = None) -> Result:
+        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result
+        and handed to ``on_item`` (a progress bar) as it is known."""
         result = Result()
         for name, setup in self.channels.items():
             if setup.client is not None:
@@ -422,25 +496,35 @@ class Publisher:
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                done = dict(
-                    pair
-                    for chain in pool.map(lambda c: self._publish_chain(c, force), chains)
-                    for pair in chain
-                )
+                done: dict[str, tuple[str, str]] = {}
+                for chain in pool.map(lambda c: self._publish_chain(c, force), chains):
+                    for key, outcome in chain:
+                        done[key] = outcome
+                        if on_item is not None:
+                            on_item(key, outcome[0])  # as each chain is done
             outcomes = [done[item.key] for item in plan.publishes]
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force)
-                self._tally(result, backfill.key, backfill.slug, outcome)
+                self._tally(result, backfill.key, backfill.slug, outcome, on_item)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
-                self._tally(result, note.key, note.slug, outcome)
+                self._tally(result, note.key, note.slug, outcome, on_item)
         return result
 
-    def _tally(self, result: Result, key: str, slug: str, outcome: tuple[str, str]) -> None:
+    def _tally(
+        self,
+        result: Result,
+        key: str,
+        slug: str,
+        outcome: tuple[str, str],
+        on_item: OnItem | None = None,
+    ) -> None:
         kind, what = outcome
         result.record(key, kind)
+        if on_item is not None:
+            on_item(key, kind)
         bucket = {
             "done": result.done,
             "failed": result.failed,
@@ -474,6 +558,7 @@ class Publisher:
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
         request per 100 posts): links to them follow in the plan."""
+        self._read_dialect(wordpress)
         known = {r.wp_id: r for r in self.store.posts().values() if r.wp_id}
         if not known:
             return
@@ -484,7 +569,14 @@ class Publisher:
             status = remote.status if remote is not None else "deleted"
             if status == record.wp_status:
                 continue
-            self.store.update_post(record.slug, wp_status=status)
+            changes: dict[str, str | None] = {"wp_status": status}
+            if status == "publish" and remote is not None:
+                # Its link now (a scheduled post's was ?p=N), and when it went live: an
+                # imported post that WordPress's own cron published is owed its announcement.
+                changes["permalink"] = remote.link or record.permalink
+                if record.live_at is None and remote.date_gmt is not None:
+                    changes["live_at"] = utc_iso(remote.date_gmt)
+            self.store.update_post(record.slug, **changes)
             what = (
                 "live again: links to it come back"
                 if status == "publish"
@@ -542,15 +634,18 @@ class Publisher:
             return self._blocked(item)
         if item.action == "waits":
             return "waits", item.reason  # planned so: an earlier part is not live yet
+        step = self.store.step(post.slug, "publish")
+        tried = (step.detail.get("first_tried") if step else None) or utc_iso(self.clock())
         with self.journal.working_on(post.slug, "publish"):
-            if status_of(self.store.step(post.slug, "publish")) is Status.RUNNING:
+            if status_of(step) is Status.RUNNING:
                 # Interrupted (or another run is on it): the batch lookup may be older than
                 # that run's create, so this post looks its slug up again.
                 self._looked_up.pop(post.slug, None)
-            self.journal.begin(post.slug, "publish", detail={"source_hash": post.source_hash})
+            detail = {"source_hash": post.source_hash, "first_tried": tried}
+            self.journal.begin(post.slug, "publish", detail=detail)
             started = time.monotonic()
             try:
-                how = self._write(post, item.seen, force=force, publishing=True)
+                how = self._write(post, item.seen, force=force, date=item.backdate, publishing=True)
             except AuthError:
                 self.journal.failed(
                     post.slug, "publish", "", "credentials refused", started=started
@@ -579,7 +674,13 @@ class Publisher:
         return "held", f"publish: {item.reason}"
 
     def _write(
-        self, post: Post, seen: Seen | None, *, force: bool, publishing: bool = False
+        self,
+        post: Post,
+        seen: Seen | None,
+        *,
+        force: bool,
+        date: datetime | None = None,
+        publishing: bool = False,
     ) -> str:
         """Bring one post on WordPress to what the source says. Returns what was done.
 
@@ -597,34 +698,47 @@ class Publisher:
                     "the post's record changed since it was planned (another run wrote it); "
                     "planned again from what it is now",
                 )
-            return self._write_locked(post, record, force=force, publishing=publishing)
+            return self._write_locked(post, record, force=force, date=date, publishing=publishing)
 
     def _write_locked(
-        self, post: Post, record: PostRecord, *, force: bool, publishing: bool
+        self,
+        post: Post,
+        record: PostRecord,
+        *,
+        force: bool,
+        date: datetime | None = None,
+        publishing: bool = False,
     ) -> str:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
+        # Only this post's own markup matters to its rendering.
+        styles = self._styles({post.slug: record}, [post.slug])
         site = Site(
-            live=live_map(self.store.posts()),
+            live=self.store.live_view(),
             series=self.series,
             media={path: url for path, (_, url) in media.items()},
+            media_ids={path: wp_id for path, (wp_id, _) in media.items() if wp_id},
+            styles=styles,
         )
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
             return "unchanged"
         from pipeline.wordpress import PostFields
 
+        # An old post keeps its date; one live before (or meanwhile) keeps the date it has.
+        date = date if not (record.live or record.live_at) else None
         fields = PostFields(
             title=post.title,
             slug=post.slug,
             content=want.rendered.html,
             status="publish",
-            date_gmt=None,
+            date_gmt=date,
             excerpt=post.excerpt,
             categories=wordpress.term_ids("categories", post.categories),
             tags=wordpress.term_ids("tags", post.tags),
-            featured_media=media[featured.path][0] if featured else None,
+            # 0: an imported image whose attachment is not known; the featured one is kept.
+            featured_media=(media[featured.path][0] or None) if featured else None,
         )
         wanted = _written(fields)
         existing = None
@@ -652,9 +766,10 @@ class Publisher:
             title=post.title,
             sent_hash=want.fingerprint,
             remote_hash=edits.record(edits.as_written(remote)),
-            live_at=record.live_at or utc_iso(self.clock()),
+            live_at=record.live_at or utc_iso(date or self.clock()),
             conflict=None,
             sending_hash=None,
+            format=styles[post.slug].format,
         )
         return how
 
@@ -734,20 +849,39 @@ class Publisher:
             with self._media_lock:
                 known = self.store.media(digest)
                 if known is None:
-                    uploaded = wordpress.upload_media(
-                        image.path.name,
-                        image.path.read_bytes(),
-                        _mime(image.path),
-                        alt=image.alt or post.title,
-                        caption=image.caption,
-                    )
-                    self.store.save_media(digest, uploaded.id, uploaded.source_url, image.path.name)
-                    self.journal.event(
-                        post.slug, "upload", "done", f"{image.src} -> {uploaded.source_url}"
-                    )
-                    known = (uploaded.id, uploaded.source_url)
+                    known = self._find_or_upload(wordpress, post, image, digest)
             media[image.path] = known
         return media
+
+    def _find_or_upload(
+        self, wordpress: WordPressClient, post: Post, image: Image, digest: str
+    ) -> tuple[int, str]:
+        """Never a second copy: each upload carries its content hash as its slug, so an image
+        uploaded before — from a state since lost, another site folder, or an upload whose
+        answer was lost — is found in the media library instead of being sent again."""
+        key = media_key(digest)
+        found = wordpress.find_media([key]).get(key)
+        how = "already in the media library"
+        if found is None:
+            try:
+                found = wordpress.upload_media(
+                    image.path.name,
+                    image.path.read_bytes(),
+                    _mime(image.path),
+                    alt=image.alt or post.title,
+                    caption=image.caption,
+                    slug=key,
+                )
+                how = ""
+            except AmbiguousOutcome:
+                found = wordpress.find_media([key]).get(key)
+                if found is None:
+                    raise
+                how = "the upload's answer was lost; found it in the media library"
+        self.store.save_media(digest, found.id, found.source_url, image.path.name)
+        what = f"{image.src} -> {found.source_url}" + (f" ({how})" if how else "")
+        self.journal.event(post.slug, "upload", "done", what)
+        return found.id, found.source_url
 
     # -- backfill items --------------------------------------------------------------------
 
@@ -790,6 +924,37 @@ class Publisher:
         if item.source_changed:
             return "updated from source"
         return "re-rendered: a linked post or the series changed"
+
+    def _styles(
+        self, records: Mapping[str, PostRecord], slugs: Sequence[str] | None = None
+    ) -> dict[str, Style]:
+        """Each post's markup: what it was created with, or the site's format for new posts."""
+        if self._site_dialect is None:
+            self._site_dialect = dialect_from(self.store.meta(DIALECT_KEY))
+        default = self.settings.wordpress.format
+        chosen = self.posts if slugs is None else slugs
+        return styles_for(chosen, records, default, self._site_dialect)
+
+    def _read_dialect(self, wordpress: WordPressClient) -> None:
+        """Read the site's block registry once a day: its WordPress version decides the markup."""
+        read_at = dialect_read_at(self.store.meta(DIALECT_KEY))
+        if read_at and from_iso(read_at) > self.clock() - DIALECT_TTL:
+            return
+        try:
+            dialect = dialect_of(wordpress.block_types())
+        except PipelineError as exc:
+            log.warning("could not read the site's block types (%s); keeping what was known", exc)
+            return
+        self.store.set_meta(DIALECT_KEY, saved_dialect(dialect, utc_iso(self.clock())))
+        self._site_dialect = dialect
+
+    def _known_media_ids(self, *posts: Post) -> dict[Path, int]:
+        ids = {}
+        for image in (image for post in posts for image in _images(post)):
+            known = self.store.media(self._image_hashes()[image.path])
+            if known is not None and known[0]:
+                ids[image.path] = known[0]
+        return ids
 
     def _known_media(self, *posts: Post) -> dict[Path, str]:
         media = {}
@@ -919,7 +1084,9 @@ class Publisher:
     def _outgoing(self, post: Post, item: AnnounceItem, url: str, setup: ChannelSetup) -> Outgoing:
         image = post.featured_image if setup.settings.image else None
         return Outgoing(
-            key=f"{post.slug}:{setup.name}:{post.source_hash[:16]}",
+            # The article's permalink, not its text: an edit between an interrupted attempt and
+            # the next must not change the record key (Bluesky) or Idempotency-Key (Mastodon).
+            key=f"{setup.name}:{url}",
             text=item.text,
             link=url,
             title=post.title,
@@ -956,10 +1123,8 @@ class Publisher:
         return "done", what
 
     def _unknown(self, slug: str, channel: str, why: str) -> tuple[str, str]:
-        note = (
-            f"{why}; settle it with `pipeline retry {slug} --resend` or "
-            f"`pipeline retry {slug} --mark-sent`"
-        )
+        retry = f"pipeline retry {slug}" + (f" --channel {channel}" if channel != "x" else "")
+        note = f"{why}; settle it with `{retry} --resend` or `{retry} --mark-sent`"
         self.journal.unknown(slug, "announce", channel, note)
         return "unknown", note
 

@@ -101,6 +101,19 @@ class PendingStep:
 
 
 @dataclass(frozen=True)
+class Announced:
+    """Where a post's announcement went out on one channel (the id and URL of what was sent)."""
+
+    channel: str
+    id: str | None
+    url: str | None
+
+    @property
+    def text(self) -> str:
+        return self.url or self.id or "sent"
+
+
+@dataclass(frozen=True)
 class StatusRow:
     """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
 
@@ -116,10 +129,15 @@ class StatusRow:
     conflicts: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     source: str | None = None  # the file, relative to the posts folder
+    announced: tuple[Announced, ...] = ()  # one per channel it went out on
 
     @property
     def name(self) -> str:
         return self.slug or self.source or "?"
+
+    def on(self, channel: str) -> str:
+        """What ``pipeline status`` shows in the channel's column."""
+        return next((a.text for a in self.announced if a.channel == channel), "")
 
     def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
         return {
@@ -136,6 +154,7 @@ class StatusRow:
             "conflicts": list(self.conflicts),
             "notes": list(self.notes),
             "source": self.source,
+            "announced": {a.channel: {"id": a.id, "url": a.url} for a in self.announced},
         }
 
 
@@ -333,7 +352,26 @@ def _row(
         conflicts=conflicts,
         notes=tuple(notes),
         source=source,
+        announced=_announced(steps, record),
     )
+
+
+CHANNEL_ORDER = ("x", "bluesky", "mastodon")
+
+
+def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announced, ...]:
+    """The announcements done, from their steps (and, for X, the tweet the record names)."""
+    found: dict[str, Announced] = {}
+    for step in steps:
+        if step.kind == "announce" and step.status == "done":
+            sent_id, url = step.detail.get("id"), step.detail.get("url")
+            found[step.target] = Announced(
+                step.target, str(sent_id) if sent_id else None, str(url) if url else None
+            )
+    if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
+        found["x"] = Announced("x", record.tweet_id, record.tweet_url)
+    order = {name: index for index, name in enumerate(CHANNEL_ORDER)}
+    return tuple(sorted(found.values(), key=lambda a: (order.get(a.channel, 99), a.channel)))
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
@@ -495,6 +533,36 @@ def tweet_id_from(url: str) -> str | None:
     return match.group(1) if match else None
 
 
+BLUESKY_POST_URL = re.compile(r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$")
+MASTODON_STATUS_URL = re.compile(r"/(?:@[^/]+|statuses)/(\d+)/?$")
+
+
+def sent_id_from(url: str, channel: str = "x") -> str | None:
+    """The id a post on ``channel`` is recorded by, from its URL (or the id itself): a tweet id;
+    a Mastodon status id (``https://mastodon.social/@me/123``); a Bluesky at:// URI (from
+    ``https://bsky.app/profile/did:plc:.../post/RKEY``: a handle in the URL cannot be resolved
+    offline)."""
+    value = url.strip()
+    if channel == "bluesky":
+        if value.startswith("at://"):
+            return value
+        match = BLUESKY_POST_URL.search(value)
+        return f"at://{match.group(1)}/app.bsky.feed.post/{match.group(2)}" if match else None
+    if channel == "mastodon":
+        if value.isdigit():
+            return value
+        found = MASTODON_STATUS_URL.search(value)
+        return found.group(1) if found else None
+    return tweet_id_from(value)
+
+
+def channel_to_settle(steps: Sequence[Step]) -> str:
+    """The channel whose announcement --resend/--mark-sent settles when none is named: the one
+    whose outcome is unknown (X's, if several are)."""
+    unknown = [s.target for s in steps if s.kind == "announce" and s.status == "unknown"]
+    return unknown[0] if unknown and "x" not in unknown else "x"
+
+
 def plan_retry(
     slug: str,
     steps: Sequence[Step],
@@ -515,7 +583,7 @@ def plan_retry(
     notes: list[str] = []
     if channel is not None:
         steps = [s for s in steps if s.kind == "announce" and s.target == channel]
-    settle = channel or "x"
+    settle = channel or channel_to_settle(steps)
     announce = next((s for s in steps if s.kind == "announce" and s.target == settle), None)
     for step in steps:
         if step is announce and mode != "requeue":
@@ -545,7 +613,8 @@ def plan_retry(
                 "acting again"
             )
     if mode == "resend":
-        if announce is not None and announce.status in ("unknown", "failed"):
+        # Skipped too: an old or imported post is announced only when the writer asks.
+        if announce is not None and announce.status in ("unknown", "failed", "skipped"):
             changes.append(
                 _requeue(
                     announce,
@@ -557,7 +626,7 @@ def plan_retry(
             notes.append(_nothing_to_settle(announce))
     elif mode == "mark-sent":
         if announce is None or announce.status in ("unknown", "failed", "pending"):
-            tweet_id = tweet_id_from(tweet_url) if tweet_url else None
+            tweet_id = sent_id_from(tweet_url, settle) if tweet_url else None
             where = f" as {tweet_url}" if tweet_url else ""
             changes.append(
                 Change(

@@ -9,6 +9,9 @@ OAuth 2.0 user token, renewed before it expires, and WordPress.com is reached on
 
 from __future__ import annotations
 
+import functools
+import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,8 +27,9 @@ from pipeline.config import (
     load_settings,
     missing_wordpress_credentials,
 )
-from pipeline.core.announce import X_LIMITS
+from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.core.posts import Post
+from pipeline.errors import PipelineError
 from pipeline.journal import Journal
 from pipeline.publisher import ChannelSetup, Echo, Publisher
 from pipeline.store import Store
@@ -38,10 +42,12 @@ if TYPE_CHECKING:
     from pipeline.auth.oauth2 import Provider
     from pipeline.auth.tokens import TokenManager
     from pipeline.channels.base import Channel
+    from pipeline.channels.mastodon import MastodonChannel
     from pipeline.wordpress import WordPressClient
 
 X_LOGIN = "x"
 WPCOM_LOGIN = "wordpress.com"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -123,10 +129,19 @@ def wordpress_client(
 
 
 def channel_setups(
-    workspace: Workspace, *, online: bool = True, clock: Callable[[], datetime] = utc_now
+    workspace: Workspace,
+    *,
+    online: bool = True,
+    clock: Callable[[], datetime] = utc_now,
+    store: Store | None = None,
 ) -> list[ChannelSetup]:
-    """Every network, with its client when it has credentials (and ``online``)."""
-    return [_x_setup(workspace, online, clock)]
+    """Every network, with its client when it has credentials (and ``online``). The ``store``
+    remembers what a network told us for the offline commands (Mastodon's limits)."""
+    return [
+        _x_setup(workspace, online, clock),
+        _bluesky_setup(workspace, online),
+        _mastodon_setup(workspace, online, store),
+    ]
 
 
 def logged_in(workspace: Workspace, name: str) -> bool:
@@ -212,6 +227,86 @@ def _x_setup(workspace: Workspace, online: bool, clock: Callable[[], datetime]) 
     return replace(base, client=XChannel(client))
 
 
+def _bluesky_setup(workspace: Workspace, online: bool) -> ChannelSetup:
+    from pipeline.channels.settings import BLUESKY_LIMITS
+
+    settings, creds = workspace.settings.bluesky, workspace.credentials.bluesky
+    base = ChannelSetup("bluesky", settings, limits=BLUESKY_LIMITS, where=settings.service)
+    if not creds.configured:
+        missing = creds.missing()
+        if missing:
+            return replace(
+                base,
+                incomplete=f"Bluesky credentials incomplete: {', '.join(missing)} missing (fix: "
+                "add it to credentials.toml [bluesky] or PIPELINE_BLUESKY_HANDLE / "
+                "PIPELINE_BLUESKY_APP_PASSWORD, then `pipeline retry POST --channel bluesky`)",
+            )
+        return replace(base, inactive="no Bluesky credentials: recorded as skipped")
+    if not online:
+        return base
+    from pipeline.channels.bluesky import BlueskyChannel
+
+    return replace(base, client=BlueskyChannel.connect(settings, creds))
+
+
+def _mastodon_setup(workspace: Workspace, online: bool, store: Store | None) -> ChannelSetup:
+    """Mastodon's limits are the instance's: asked when first needed online and remembered in
+    the state, so that an offline plan composes what a publish will send."""
+    settings, creds = workspace.settings.mastodon, workspace.credentials.mastodon
+    remembered = remembered_limits(store, settings.instance)
+    base = ChannelSetup("mastodon", settings, limits=remembered, where=settings.instance)
+    if not creds.configured:
+        return replace(base, inactive="no Mastodon credentials: recorded as skipped")
+    if not online:
+        return base
+    from pipeline.channels.mastodon import MastodonChannel
+
+    client = MastodonChannel(settings, creds)
+    read = _instance_limits(client, store, settings.instance, remembered)
+    return replace(base, client=client, limits=None, read_limits=read)
+
+
+def _limits_key(instance: str) -> str:
+    return f"limits:mastodon:{instance}"
+
+
+def remembered_limits(store: Store | None, instance: str) -> Limits:
+    """The limits last read from ``instance``, or Mastodon's defaults (500, URLs as 23)."""
+    from pipeline.channels.settings import MASTODON_DEFAULT_LIMITS
+
+    raw = store.meta(_limits_key(instance)) if store is not None else None
+    if not raw:
+        return MASTODON_DEFAULT_LIMITS
+    try:
+        known = json.loads(raw)
+        return replace(
+            MASTODON_DEFAULT_LIMITS,
+            max_length=int(known["max_length"]),
+            url_length=int(known["url_length"]),
+        )
+    except (ValueError, TypeError, KeyError):
+        return MASTODON_DEFAULT_LIMITS  # unreadable: asked again on the next online run
+
+
+def _instance_limits(
+    client: MastodonChannel, store: Store | None, instance: str, remembered: Limits
+) -> Callable[[], Limits]:
+    @functools.cache
+    def read() -> Limits:
+        try:
+            limits = client.limits()
+        except PipelineError as exc:
+            # Posting will meet the same trouble and say so; the plan goes on with the last.
+            log.warning("Mastodon's limits could not be read (%s); using %s", exc, remembered)
+            return remembered
+        if store is not None and limits != remembered:
+            value = {"max_length": limits.max_length, "url_length": limits.url_length}
+            store.set_meta(_limits_key(instance), json.dumps(value))
+        return limits
+
+    return read
+
+
 @contextmanager
 def services(
     config: str | None,
@@ -228,7 +323,7 @@ def services(
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
         wordpress = wordpress_client(workspace, clock, transport) if online else None
-        channels = channel_setups(workspace, online=online, clock=clock)
+        channels = channel_setups(workspace, online=online, clock=clock, store=store)
         yield Services(workspace, store, wordpress, channels, clock)
     finally:
         if wordpress is not None:

@@ -61,8 +61,9 @@ if ((${#SOCK} > 100)); then # unix socket paths are limited to 108 bytes
     SOCK="/tmp/wp-pipeline-$(printf %s "$STATE" | md5sum | cut -c1-12).sock"
 fi
 
+# chromium: the block tests open posts in the block editor (headless, over the DevTools protocol).
 PACKAGES=(wordpress wordpress-theme-twentytwentythree php-cli php-cgi php-mysql php-gd
-    php-mbstring php-xml mariadb-server mariadb-client mini-httpd curl ca-certificates)
+    php-mbstring php-xml mariadb-server mariadb-client mini-httpd curl ca-certificates chromium)
 # Never let apt satisfy wordpress' "apache2 | httpd" and php's "libapache2-mod-php | php-fpm |
 # php-cgi" with Apache or FPM: mini-httpd provides httpd, php-cgi provides php.
 KEEP_OUT=(apache2 apache2-bin libapache2-mod-php libapache2-mod-php8.2 php-fpm php8.2-fpm)

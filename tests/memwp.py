@@ -473,6 +473,8 @@ class MemoryWordPress:
             "Date": http_date(self._now()),
             "Link": f'<{self.rest_url()}>; rel="https://api.w.org/"',
         }
+        if request.url.path.startswith("/wp-content/uploads/"):
+            return self._file(request.url.path.removeprefix("/wp-content/uploads/"))
         by_id = "p" in request.url.params
         if not by_id and (request.url.path == "/" or not self.pretty_permalinks):
             # Without pretty permalinks WordPress reads no path: every page is the home page.
@@ -483,6 +485,15 @@ class MemoryWordPress:
             return httpx.Response(404, headers=headers, text=page)
         body = f"<html><body><h1>{text.texturize_title(row.title)}</h1>{text.autop(row.content)}"
         return httpx.Response(200, headers=headers, text=body + "</body></html>")
+
+    def _file(self, path: str) -> httpx.Response:
+        """An uploaded file, as the web server serves it (WordPress is not involved)."""
+        row = next(
+            (r for r in self.rows.values() if r.type == "attachment" and r.file == path), None
+        )
+        if row is None:
+            return httpx.Response(404, text="Not Found")
+        return httpx.Response(200, headers={"Content-Type": row.mime_type}, content=row.data)
 
     def _public_row(self, url: httpx.URL) -> Row | None:
         if "p" in url.params:
@@ -1146,7 +1157,9 @@ class MemoryWordPress:
         row.guid = f"{self.url}/wp-content/uploads/{row.file}"
         row.data = call.body
         row.title = text_trim(raw_value(call.get("title"), "title")) if call.get("title") else stem
-        row.name = self._unique_slug(text.sanitize_title(row.title), row.id, "attachment")
+        # prepare_item_for_database(): a slug given with the upload is the attachment's name.
+        wanted = str(call.get("slug")) if call.get("slug") else row.title
+        row.name = self._unique_slug(text.sanitize_title(wanted), row.id, "attachment")
         row.excerpt = raw_value(call.get("caption"), "caption") if call.has("caption") else ""
         row.content = (
             raw_value(call.get("description"), "description") if call.has("description") else ""
@@ -1214,6 +1227,9 @@ class MemoryWordPress:
         rows = [r for r in self.rows.values() if r.type == "attachment"]
         if call.has("include"):
             rows = [r for r in rows if r.id in set(id_list(call.get("include")))]
+        if call.has("slug"):
+            slugs = {text.sanitize_title_for_query(part) for part in parse_list(call.get("slug"))}
+            rows = [r for r in rows if r.name in slugs]
         return self._page_of(
             call, self._sorted(rows, call), lambda r: self._media_json(r, call.context)
         )

@@ -15,6 +15,7 @@ import httpx
 from pipeline.config import XCredentials
 from pipeline.timeutil import utc_now
 from pipeline.wiring import Services, services
+from tests import fakebsky, fakemastodon
 from tests.wp_local import LocalWordPress
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,3 +138,33 @@ def delete_remote(wordpress: LocalWordPress, post_id: int) -> None:
 def fixed(when: str) -> Any:
     moment = datetime.fromisoformat(when)
     return lambda: moment
+
+
+def add_channels(
+    config: Path,
+    *,
+    bluesky: str | None = None,
+    mastodon: str | None = None,
+    handle: str = fakebsky.DEFAULT_HANDLE,
+    app_password: str | None = fakebsky.DEFAULT_APP_PASSWORD,
+    access_token: str | None = fakemastodon.DEFAULT_TOKEN,
+    template: str = "New on the blog: {title} {url}",
+    thread_series: bool = True,
+    image: bool = True,
+) -> Path:
+    """Add [bluesky] (at the PDS ``bluesky``) and [mastodon] (at the instance ``mastodon``) to
+    a site made by make_site, with their credentials; returns the config's path."""
+    flags = f"thread_series = {str(thread_series).lower()}\nimage = {str(image).lower()}\n"
+    tables, creds = "", ""
+    if bluesky is not None:
+        tables += f'\n[bluesky]\nservice = "{bluesky}"\ntemplate = "{template}"\n{flags}'
+        creds += f'\n[bluesky]\nhandle = "{handle}"\n'
+        creds += f'app_password = "{app_password}"\n' if app_password else ""
+    if mastodon is not None:
+        tables += f'\n[mastodon]\ninstance = "{mastodon}"\ntemplate = "{template}"\n{flags}'
+        creds += f'\n[mastodon]\naccess_token = "{access_token}"\n' if access_token else ""
+    with config.open("a", encoding="utf-8") as out:
+        out.write(tables)
+    with (config.parent / "credentials.toml").open("a", encoding="utf-8") as out:
+        out.write(creds)
+    return config

@@ -165,6 +165,14 @@ def test_status_of_many_posts_is_plain_columns(site: Path, store: Store) -> None
             live_at="2026-01-01T12:00:00Z",
         )
     store.set_step("old-007", "announce", "x", status="unknown")
+    bsky = "https://bsky.app/profile/did:plc:abc/post/3kabcdefghij2"
+    store.set_step(
+        "old-008",
+        "announce",
+        "bluesky",
+        status="done",
+        detail={"id": "at://did:plc:abc/app.bsky.feed.post/3kabcdefghij2", "url": bsky},
+    )
     result = invoke(site, "status")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -175,13 +183,14 @@ def test_status_of_many_posts_is_plain_columns(site: Path, store: Store) -> None
         "time",
         "(America/New_York)",
         "WordPress",
-        "Tweet",
+        "Bluesky",  # something went out there (no channel is set up in this site)
         "Pending",
     ]
     assert "┃" not in result.stdout  # no frame
     row = next(line for line in lines if line.startswith("old-007 "))
     assert row.split()[1] == "unknown"
     assert "outcome unknown" in row
+    assert bsky in next(line for line in lines if line.startswith("old-008 ")).split()
     assert "155 posts:" in lines[-1]
 
 

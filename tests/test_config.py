@@ -425,7 +425,9 @@ def test_a_private_file_gets_no_warning(tmp_path: Path) -> None:
     ("text", "line", "what"),
     [
         ('[wordpress]\nuser = "u"\npassword = "hunter2"\n', 3, "wordpress.password: unknown key"),
-        ('[mastodon]\ntoken = "hunter2"\n', None, "mastodon: unknown key"),
+        ('[threads]\ntoken = "hunter2"\n', None, "threads: unknown key"),
+        ('[mastodon]\ntoken = "hunter2"\n', 2, "mastodon.token: unknown key"),
+        ("[bluesky]\napp_password = 12345678\n", 2, "bluesky.app_password: must be a string"),
         ("[wordpress]\napp_password = 12345678\n", 2, "wordpress.app_password: must be a string"),
         ('wordpress = "hunter2"\n', 1, "wordpress: must be a table"),
         ('[x]\nbearer_token = "hunter2\n', 2, "invalid TOML"),

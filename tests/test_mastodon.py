@@ -241,6 +241,15 @@ def test_find_is_none_on_an_account_without_the_post(channel: MastodonChannel) -
     assert channel.find(outgoing()) is None
 
 
+def test_find_knows_a_link_mastodon_left_as_plain_text(channel: MastodonChannel) -> None:
+    """An IP address is no domain to Mastodon's linkifier: the URL stays text in the post."""
+    link = "http://127.0.0.1:8100/fond-memories-part-2/"
+    sent = channel.post(outgoing(text=f"New on the blog: Part 2 {link}", link=link))
+    assert channel.find(outgoing(link=link)) == sent
+    assert channel.find(outgoing(link="http://127.0.0.1:8100/fond-memories-part-3/")) is None
+    assert channel.find(outgoing(link="http://127.0.0.1:8100/fond-memories-part")) is None
+
+
 def test_find_matches_the_reply_of_a_thread(
     fake_mastodon: FakeMastodon, channel: MastodonChannel
 ) -> None:

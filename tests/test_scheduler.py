@@ -1,5 +1,5 @@
-"""``pipeline run``: job sync, the job store in the state file, the lock, signals, downtime,
-lateness while running, and ``run --once`` against the real local WordPress."""
+"""``pipeline run``: job sync, jobs rebuilt from the state on every start, the lock, signals,
+downtime, lateness while running, and ``run --once`` against the real local WordPress."""
 
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ from pipeline.core import schedule
 from pipeline.core.records import PostRecord, Step
 from pipeline.loading import load_posts
 from pipeline.scheduler import service as sched
-from pipeline.scheduler.runner import RunReport, run_due
+from pipeline.scheduler.runner import RunReport, run_due, scheduled
 from pipeline.store import Store
+from pipeline.wiring import services
 from tests.sites import EXAMPLE_POSTS, remote
 from tests.wp_local import LocalWordPress
 
@@ -118,12 +119,23 @@ def query(config: Path, sql: str) -> list[tuple[Any, ...]]:
         return conn.execute(sql).fetchall()
 
 
-def persisted_jobs(config: Path) -> dict[str, float]:
-    """The job store's rows in the state file: id -> next run (epoch seconds)."""
-    try:
-        return dict(query(config, "SELECT id, next_run_time FROM apscheduler_jobs"))
-    except sqlite3.OperationalError:
-        return {}
+def jobs_from_state(config: Path) -> dict[str, float]:
+    """The publish jobs any start of ``pipeline run`` builds now from the files and the state
+    (the scheduler keeps no copy of its own): id -> run time (epoch seconds)."""
+    with services(str(config), online=False) as found:
+        now = datetime.now(UTC)
+        slots, _ = scheduled(found.workspace, found.store, now)
+        jobs = sched.publish_jobs(slots, found.store.posts(), found.store.steps(), now)
+    return {job.id: job.run_at.timestamp() for job in jobs}
+
+
+def running_jobs(runner: sched.Scheduler) -> dict[str, float]:
+    """The publish jobs of a scheduler running in this process: id -> next run (epoch s)."""
+    return {
+        job.id: job.next_run_time.timestamp()
+        for job in runner.jobs()
+        if job.id.startswith(sched.PUBLISH_PREFIX)
+    }
 
 
 class Running:
@@ -279,7 +291,7 @@ def test_next_retry_is_the_earliest_future_attempt() -> None:
 # --- the scheduler in this process -----------------------------------------------------------
 
 
-def test_jobs_are_persisted_in_the_state_file_and_follow_the_files(
+def test_jobs_are_built_from_the_state_follow_the_files_and_are_rebuilt_on_restart(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name, value in credentials_env().items():
@@ -303,11 +315,13 @@ def test_jobs_are_persisted_in_the_state_file_and_follow_the_files(
         assert alpha.misfire_grace_time is None
         assert alpha.coalesce is True
         assert jobs["tick"].trigger.interval == timedelta(seconds=30)
-        # the job store shares the state file with the store, in WAL mode
-        assert persisted_jobs(config) == {
+        # the jobs are what the state and the files say, and nothing else
+        assert running_jobs(runner) == {
             "publish:alpha": datetime(2030, 3, 9, 14, tzinfo=UTC).timestamp(),
             "publish:beta": datetime(2030, 3, 11, 13, tzinfo=UTC).timestamp(),
         }
+        assert running_jobs(runner) == jobs_from_state(config)
+        assert query(config, "SELECT name FROM sqlite_master WHERE name LIKE 'apscheduler%'") == []
         assert query(config, "PRAGMA journal_mode") == [("wal",)]
         assert query(config, "SELECT name FROM locks") == [("scheduler",)]
 
@@ -317,8 +331,8 @@ def test_jobs_are_persisted_in_the_state_file_and_follow_the_files(
         config.write_text(text)
         wait_for(
             lambda: (
-                set(persisted_jobs(config)) == {"publish:beta", "publish:gamma"}
-                and persisted_jobs(config)["publish:beta"]
+                set(running_jobs(runner)) == {"publish:beta", "publish:gamma"}
+                and running_jobs(runner)["publish:beta"]
                 == datetime(2030, 3, 12, 14, tzinfo=UTC).timestamp()
             ),
             10,
@@ -332,14 +346,25 @@ def test_jobs_are_persisted_in_the_state_file_and_follow_the_files(
         )
         wait_for(
             lambda: (
-                persisted_jobs(config).get("publish:alpha")
+                running_jobs(runner).get("publish:alpha")
                 == datetime(2030, 7, 4, 16, tzinfo=UTC).timestamp()
             ),
             10,
             "the jobs to follow posts/",
         )
     assert query(config, "SELECT name FROM locks") == [], "the lock is released on exit"
-    assert set(persisted_jobs(config)) == {"publish:alpha", "publish:beta", "publish:gamma"}
+    expected = {
+        "publish:alpha": datetime(2030, 7, 4, 16, tzinfo=UTC).timestamp(),
+        "publish:beta": datetime(2030, 3, 12, 14, tzinfo=UTC).timestamp(),
+        "publish:gamma": datetime(2030, 3, 9, 14, tzinfo=UTC).timestamp(),
+    }
+    assert jobs_from_state(config) == expected
+    # a restart builds the same jobs again, and lists them
+    lines: list[str] = []
+    again = sched.Scheduler(str(config), poll=timedelta(seconds=0.1), echo=lines.append)
+    with InThread(again):
+        assert running_jobs(again) == expected
+    assert any(line.endswith("(2030-03-09 14:00:00 UTC)  gamma") for line in lines), lines
 
 
 def test_a_retry_job_waits_for_the_earliest_failed_step(
@@ -366,6 +391,43 @@ def test_a_retry_job_waits_for_the_earliest_failed_step(
         assert retry.next_run_time == datetime(2030, 1, 1, 9, tzinfo=UTC)
         assert retry.func_ref == "pipeline.scheduler.service:run_job"
         assert retry.misfire_grace_time is None
+
+
+def test_a_sigterm_caught_by_another_thread_stops_the_scheduler_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Python runs a signal's handler in the main thread when it next runs bytecode, and the
+    main thread sleeps in APScheduler's wait until the next job (an hour here). A SIGTERM that
+    lands in another thread, or just as the main thread goes to sleep, must stop it now."""
+    for name, value in credentials_env().items():
+        if name.startswith("PIPELINE_"):
+            monkeypatch.setenv(name, value)
+    config = write_site(
+        tmp_path,
+        url=dead_url(),
+        posts={"alpha": simple_post("alpha")},
+        schedule_={"alpha": "2030-03-09 09:00"},
+    )
+    hour = timedelta(hours=1)
+    runner = sched.Scheduler(str(config), tick=hour, poll=hour)
+    returned, rescued = threading.Event(), threading.Event()
+
+    def send_sigterm_from_this_thread() -> None:
+        if runner.ready.wait(20):
+            time.sleep(0.3)  # the start-up run is over or running; the main thread waits
+            signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+        if not returned.wait(10):
+            rescued.set()
+            runner.stop("the test gave up waiting for SIGTERM")
+
+    sender = threading.Thread(target=send_sigterm_from_this_thread, name="test-sender")
+    sender.start()
+    try:
+        runner.run()  # in the main thread, where it catches the signals
+    finally:
+        returned.set()
+        sender.join()
+    assert not rescued.is_set(), "SIGTERM was not acted on within 10 s"
 
 
 def test_stop_finishes_the_run_in_flight(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -477,7 +539,14 @@ def test_second_scheduler_refuses_and_sigterm_exits_cleanly(
     assert DUMMY_PASSWORD not in first.output()
     assert "scheduler stopped" in first.output()
     assert query(config, "SELECT name FROM locks") == []
-    assert set(persisted_jobs(config)) == {"publish:alpha"}, "the job outlives the process"
+    assert set(jobs_from_state(config)) == {"publish:alpha"}, "the job outlives the process"
+    store = Store.open(db(config))
+    try:
+        alpha = store.step("alpha", "publish")
+    finally:
+        store.close()
+    assert alpha is not None
+    assert (alpha.status, alpha.due_at) == ("pending", "2030-03-09T14:00:00Z")
 
 
 def test_a_scheduler_without_wordpress_credentials_refuses_to_start(tmp_path: Path) -> None:
@@ -509,15 +578,14 @@ def test_sighup_resyncs_and_sigint_stops(tmp_path: Path, running: list[Running])
     first = Running(config, credentials_env(), "--watch-every", "3600")  # only SIGHUP re-syncs
     running.append(first)
     first.wait_ready()
-    assert set(persisted_jobs(config)) == {"publish:alpha"}
+    assert "(2030-03-09 14:00:00 UTC)  alpha" in first.output()
+    assert "beta" not in first.output()
     config.write_text(
         config.read_text() + '\n[[schedule]]\npost = "beta"\nat = "2030-04-01 09:00"\n'
     )
     first.process.send_signal(signal.SIGHUP)
-    wait_for(lambda: "publish:beta" in persisted_jobs(config), 10, "SIGHUP to re-sync the jobs")
-    assert (
-        persisted_jobs(config)["publish:beta"] == datetime(2030, 4, 1, 13, tzinfo=UTC).timestamp()
-    )
+    wait_for(lambda: "job publish:beta" in first.output(), 10, "SIGHUP to re-sync the jobs")
+    assert "job publish:beta added, runs at 2030-04-01 13:00:00 UTC" in first.output()
     assert first.stop(signal.SIGINT) == 0
     assert "SIGHUP: re-reading" in first.output()
     assert query(config, "SELECT name FROM locks") == []
@@ -615,10 +683,11 @@ def test_after_downtime_recent_misses_go_out_and_old_ones_are_held(
     first = Running(config, env)
     running.append(first)
     first.wait_ready()
-    assert persisted_jobs(config) == {f"publish:{s}": at.timestamp() for s, at in times.items()}
+    assert jobs_from_state(config) == {f"publish:{s}": at.timestamp() for s, at in times.items()}
+    assert all(f"  {slug}\n" in first.output() for slug in times), "and the scheduler has them"
     assert datetime.now(UTC) < times["old"], "the first scheduler started too slowly"
     assert first.stop() == 0
-    assert len(persisted_jobs(config)) == 3, "the jobs stay in the state file while down"
+    assert len(jobs_from_state(config)) == 3, "the jobs stay in the state file while down"
 
     time.sleep(max(0.0, (t0 + timedelta(seconds=9.5) - datetime.now(UTC)).total_seconds()))
     second = Running(config, env)
@@ -638,7 +707,7 @@ def test_after_downtime_recent_misses_go_out_and_old_ones_are_held(
 
     wait_for(settled, 30, "the missed jobs to run on start")
     assert second.stop() == 0
-    assert set(persisted_jobs(config)) == {"publish:future"}, "the missed date jobs ran"
+    assert set(jobs_from_state(config)) == {"publish:future"}, "the missed date jobs ran"
     assert remote(wordpress, "recent") is not None
     assert remote(wordpress, "old") is None
     output = second.output()

@@ -296,6 +296,7 @@ def test_status_json_shape(store: Store, posts_dir: Path) -> None:
         "conflicts": [],
         "notes": [],
         "source": "p.md",
+        "announced": {"x": {"id": None, "url": "https://x.com/me/status/9"}},
     }
 
 

@@ -384,6 +384,17 @@ def test_media_upload_with_alt_text_and_caption(backend: Backend, client: WordPr
     assert again.source_url.endswith("/Cafe-map-1.png")
 
 
+def test_an_upload_is_found_again_by_the_slug_it_was_given(client: WordPressClient) -> None:
+    key = "pipeline-sha256-" + "0f" * 32
+    media = client.upload_media("a.png", png(3, 2), "image/png", "alt", "", slug=key)
+    assert client.requests_by_method["POST"] == 1  # the slug came with the upload
+    assert client.find_media([key, "pipeline-sha256-none"]) == {key: media}
+    second = client.upload_media("b.png", png(2, 3), "image/png", "alt", "", slug=key)
+    assert second.id != media.id  # WordPress made its slug unique: the first is the one found
+    assert client.find_media([key]) == {key: media}
+    assert client.download(media.source_url) == png(3, 2)  # the file, as the server serves it
+
+
 def test_an_alt_text_wordpress_cleans_is_set_again(client: WordPressClient) -> None:
     media = client.upload_media("a.png", png(), "image/png", "Two\nlines <b>bold</b>", "")
     # WordPress keeps plain one-line alt text; the client tries once more, then accepts it.

@@ -15,6 +15,7 @@ import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -56,6 +57,13 @@ class LocalWordPress:
             )
 
 
+def site_env() -> dict[str, Any]:
+    """All of ``env.json`` (admin password, WordPress version, config file...) for the tests that
+    need more than the REST credentials, e.g. a wp-admin login in a browser."""
+    env: dict[str, Any] = json.loads((_state_dir() / "env.json").read_text(encoding="utf-8"))
+    return env
+
+
 def _load_site() -> tuple[LocalWordPress | None, str]:
     """The site described by env.json if it answers, else (None, why not)."""
     env_json = _state_dir() / "env.json"
@@ -79,7 +87,7 @@ def _load_site() -> tuple[LocalWordPress | None, str]:
     return site, ""
 
 
-def _in_ci() -> bool:
+def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -88,7 +96,7 @@ def wordpress_site() -> LocalWordPress:
     """The running local WordPress; skipped (or failed when CI is set) if it is not up."""
     site, why = _load_site()
     if site is None:
-        if _in_ci():
+        if in_ci():
             pytest.fail(
                 f"local WordPress is required in CI but is not available ({why}); "
                 "run scripts/wordpress.sh install && scripts/wordpress.sh start first",

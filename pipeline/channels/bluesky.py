@@ -37,10 +37,14 @@ import stamina
 from pipeline import __version__
 from pipeline.channels.base import Outgoing, Sent
 from pipeline.channels.images import fit_under
-from pipeline.channels.settings import BlueskyCredentials, BlueskySettings, secure_url
+from pipeline.channels.settings import (
+    BLUESKY_LIMITS,
+    BlueskyCredentials,
+    BlueskySettings,
+    secure_url,
+)
 from pipeline.config import Secret
 from pipeline.core.announce import Limits
-from pipeline.core.lengths import BLUESKY_MAX_GRAPHEMES
 from pipeline.core.richtext import facets
 from pipeline.errors import (
     AmbiguousOutcome,
@@ -188,7 +192,7 @@ class BlueskyChannel:
     # -- the Channel interface --
 
     def limits(self) -> Limits:
-        return Limits(max_length=BLUESKY_MAX_GRAPHEMES, counting="graphemes", network="Bluesky")
+        return BLUESKY_LIMITS
 
     def whoami(self) -> str:
         return self._login().handle

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import html
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ from pipeline import __version__
 from pipeline.channels.base import Outgoing, Sent
 from pipeline.channels.images import read_image
 from pipeline.channels.settings import (
+    MASTODON_DEFAULT_LIMITS,
     VISIBILITIES,
     MastodonCredentials,
     MastodonSettings,
@@ -63,7 +65,7 @@ Clock = Callable[[], datetime]
 # The oldest Mastodon with everything used here: /api/v2/instance (4.0), v2 media, idempotency.
 # Telling Mastodon.py the version up front keeps it from asking the deprecated v1 instance.
 MINIMUM_VERSION = "4.0.0"
-DEFAULT_MAX_CHARACTERS = 500
+DEFAULT_MAX_CHARACTERS = MASTODON_DEFAULT_LIMITS.max_length
 DEFAULT_DESCRIPTION_LIMIT = 1500
 FIND_PAGE = 40  # statuses per page, Mastodon's maximum
 FIND_PAGES = 5  # how far back find looks: 200 statuses
@@ -439,8 +441,13 @@ def _announces(status: Any, item: Outgoing) -> bool:
     if status.get("reblog"):
         return False
     card = status.get("card") or {}
-    linked = f'href="{html.escape(item.link)}"' in str(status.get("content") or "") or (
-        card.get("url") == item.link
+    content = str(status.get("content") or "")
+    # Linked (the usual case), or as plain text where Mastodon does not make it a link (a
+    # host it does not take for a domain, such as an IP address).
+    linked = (
+        f'href="{html.escape(item.link)}"' in content
+        or re.search(re.escape(html.escape(item.link, quote=False)) + r"(?=[\s<]|$)", content)
+        or card.get("url") == item.link
     )
     if not linked:
         return False

@@ -11,11 +11,20 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from pipeline.config import ChannelSettings, Secret, is_loopback
+from pipeline.core.announce import Limits
+from pipeline.core.lengths import BLUESKY_MAX_GRAPHEMES, MASTODON_URL_LENGTH
 from pipeline.errors import ConfigError
 
 DEFAULT_BLUESKY_SERVICE = "https://bsky.social"
 DEFAULT_MASTODON_INSTANCE = "https://mastodon.social"
 VISIBILITIES = ("public", "unlisted", "private", "direct")
+
+# Bluesky's are fixed by its lexicon. Mastodon's are each instance's own: these are Mastodon's
+# defaults, for when the instance has not been asked yet (an offline plan, a first run).
+BLUESKY_LIMITS = Limits(max_length=BLUESKY_MAX_GRAPHEMES, counting="graphemes", network="Bluesky")
+MASTODON_DEFAULT_LIMITS = Limits(
+    max_length=500, counting="mastodon", url_length=MASTODON_URL_LENGTH, network="Mastodon"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +40,13 @@ class BlueskyCredentials:
     @property
     def configured(self) -> bool:
         return bool(self.handle) and self.app_password is not None
+
+    def missing(self) -> list[str]:
+        """The keys still missing when one is set (none set: nothing missing)."""
+        given = {"handle": bool(self.handle), "app_password": self.app_password is not None}
+        if not any(given.values()) or self.configured:
+            return []
+        return [name for name, present in given.items() if not present]
 
     def secrets(self) -> list[str]:
         return [self.app_password.reveal()] if self.app_password is not None else []

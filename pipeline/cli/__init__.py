@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gc
 
-from pipeline.cli import login, posts, run, state
+from pipeline.cli import importing, login, posts, run, state
 from pipeline.cli.app import cli
 
 for command in (
@@ -22,6 +22,7 @@ for command in (
     state.log_command,
     state.retry,
     login.login,
+    importing.import_command,
 ):
     cli.add_command(command)
 

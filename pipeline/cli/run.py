@@ -64,12 +64,13 @@ def _log_to_stderr(redact: Callable[[str], str]) -> None:
 def run(obj: Context, once: bool, check_every: float, watch_every: float) -> None:
     """Run the scheduler: publish each scheduled post at its time, until stopped.
 
-    Each post in [[schedule]] or with publish_at gets a job in the state folder; a post goes
-    live within a second of its time. After downtime, posts due within the catch-up window
-    (catch_up, default 24h) go out on start; older ones are held and reported (publish them
-    with `pipeline publish`). Jobs follow changes to pipeline.toml and posts/, and SIGHUP.
-    SIGTERM or Ctrl-C finishes the run in progress and exits. One `pipeline run` per state
-    folder: a second one refuses. Logs go to stderr.
+    Each post in [[schedule]] or with publish_at gets a job at its time, built from the files
+    and the state folder on every start; a post goes live within a second of its time. After
+    downtime, posts due within the catch-up window (catch_up, default 24h) go out on start;
+    older ones are held and reported (publish them with `pipeline publish`). Jobs follow
+    changes to pipeline.toml and posts/, and SIGHUP. SIGTERM or Ctrl-C finishes the run in
+    progress and exits. One `pipeline run` per state folder: a second one refuses. Logs go to
+    stderr.
 
     With --once: do what is due now and exit. Exits 1 if a step failed, 2 if the schedule has
     bad entries, 0 otherwise.

@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from pipeline import status as state
     from pipeline.config import Settings
     from pipeline.core.records import LogEntry
+    from pipeline.media import Recovered
     from pipeline.store import Store
+    from pipeline.wordpress import WordPressClient
     from pipeline.workspace import Workspace
 
 # Above this many rows the table is printed as aligned columns without a frame: rich's Table
@@ -108,7 +110,10 @@ def load_posts(obj: Context, found: Opened, *, bodies: bool = True) -> Workspace
 )
 @click.pass_obj
 def status(obj: Context, as_json: bool, rebuild: bool) -> None:
-    """Every post: state, publish time, WordPress URL, tweet URL, pending steps, conflicts.
+    """Every post: state, publish time, WordPress URL, what went out on each channel, pending.
+
+    A column per channel (X, Bluesky, Mastodon) that is set up or that anything went out on,
+    with the URL of the post there (--json: "announced", with its id too).
 
     \b
     States:
@@ -153,11 +158,14 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
             for error in workspace.loaded.errors
             if error.path is not None
         ]
+        steps = [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)]
+        # Announcements done too: the id and URL of what went out, a column per channel.
+        steps += [step for step in found.store.steps("done") if step.kind == "announce"]
         rows = state.status_rows(
             workspace.posts,
             slots,
             found.store.posts(),
-            [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)],
+            steps,
             now=now,
             tz=settings.timezone,
             posts_dir=settings.posts_dir,
@@ -176,7 +184,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
     else:
-        _print_status(rows, settings.timezone, obj)
+        _print_status(rows, settings.timezone, obj, _channel_columns(workspace, rows))
     if spend is not None and not as_json:
         click.echo(spend)
 
@@ -200,8 +208,13 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
         rebuilt = state.rebuild(
             journal, workspace.posts, wordpress, posts_dir=workspace.settings.posts_dir
         )
+        recovered = _recover_media(workspace, store, wordpress, rebuilt)
     for item in rebuilt:
         click.echo(obj.redact(item.describe()), err=err)
+    for image in recovered:
+        click.echo(obj.redact(image.describe(workspace.settings.posts_dir)), err=err)
+    if recovered:
+        click.echo(f"Recovered {len(recovered)} images into the media table.", err=err)
     found = sum(1 for item in rebuilt if item.outcome == "found")
     unknown = [item.slug for item in rebuilt if item.announce == "unknown"]
     click.echo(
@@ -220,26 +233,60 @@ def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> 
     click.echo("", err=err)
 
 
-HEADERS = ("Post", "State", "Publish time", "WordPress", "Tweet", "Pending")
+def _recover_media(
+    workspace: Workspace, store: Store, wordpress: WordPressClient, rebuilt: list[state.Rebuilt]
+) -> list[Recovered]:
+    """The images of the posts on WordPress, back in the media table, so that none is
+    uploaded a second time (the listing loaded no bodies: the images need them)."""
+    from pipeline.media import recover
+    from pipeline.workspace import load_workspace
+
+    ids = {item.wp_id: item.slug for item in rebuilt if item.wp_id is not None}
+    remote = {ids[i]: post for i, post in wordpress.posts_by_ids(sorted(ids)).items() if i in ids}
+    posts = load_workspace(workspace.settings, store.pinned_slugs()).posts
+    return recover(store, wordpress, posts, remote, workspace.settings.wordpress.url)
 
 
-def _cells(row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str) -> list[str]:
+HEADERS = ("Post", "State", "Publish time", "WordPress", "Pending")
+CHANNEL_HEADERS = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
+
+
+def _channel_columns(workspace: Workspace, rows: Sequence[state.StatusRow]) -> list[str]:
+    """A column for each channel set up (with credentials) or that anything went out on."""
+    from pipeline import status as state
+    from pipeline.wiring import channel_setups
+
+    used = {setup.name for setup in channel_setups(workspace, online=False) if not setup.inactive}
+    used |= {sent.channel for row in rows for sent in row.announced}
+    return [name for name in state.CHANNEL_ORDER if name in used]
+
+
+def _headers(channels: Sequence[str]) -> list[str]:
+    return [*HEADERS[:4], *(CHANNEL_HEADERS[name] for name in channels), HEADERS[4]]
+
+
+def _cells(
+    row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str, channels: Sequence[str]
+) -> list[str]:
     from pipeline import status as state
 
     when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
     pending = [item.text for item in row.pending]
     pending += [f"conflict: {text}" for text in row.conflicts]
     pending += [f"note: {text}" for text in row.notes]
-    cells = [row.name, row.state, when, row.wordpress_url or "", row.tweet_url or ""]
+    cells = [row.name, row.state, when, row.wordpress_url or ""]
+    cells += [row.on(name) for name in channels]
     return [obj.redact(cell) for cell in [*cells, sep.join(pending)]]
 
 
-def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+def _print_status(
+    rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context, channels: Sequence[str]
+) -> None:
     """A rich table; for many rows, aligned columns (same order, same colours, no frame)."""
     from pipeline import status as state
 
     if len(rows) > FRAMED_ROWS:
-        _print_columns(rows, tz, obj)
+        _print_columns(rows, tz, obj, channels)
         return
     from rich.console import Console
     from rich.table import Table
@@ -249,14 +296,15 @@ def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -
     if not console.is_terminal and "COLUMNS" not in os.environ:
         console.width = PIPE_WIDTH  # into a file or a pager: wide rather than folded
     table = Table(highlight=False, caption=f"Times in {tz.key}.")
+    *links, last = _headers(channels)[3:]
     table.add_column(HEADERS[0], no_wrap=True)
     table.add_column(HEADERS[1], no_wrap=True)
     table.add_column(HEADERS[2])
-    table.add_column(HEADERS[3], overflow="fold")
-    table.add_column(HEADERS[4], overflow="fold")
-    table.add_column(HEADERS[5], ratio=1, overflow="fold")
+    for header in links:  # WordPress, then a column per channel
+        table.add_column(header, overflow="fold")
+    table.add_column(last, ratio=1, overflow="fold")
     for row in rows:
-        name, status, *middle, pending = _cells(row, tz, obj, "\n")
+        name, status, *middle, pending = _cells(row, tz, obj, "\n", channels)
         table.add_row(
             Text(name),
             Text(status, STATE_STYLES.get(row.state, "")),
@@ -267,13 +315,16 @@ def _print_status(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -
     console.print(state.summary(rows), style="bold")
 
 
-def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) -> None:
+def _print_columns(
+    rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context, channels: Sequence[str]
+) -> None:
     """Plain aligned columns, coloured on a terminal: fast for thousands of rows (rich's Table
     measures and wraps every cell, about a second for 2,000 posts)."""
     from pipeline import status as state
 
-    cells = [_cells(row, tz, obj, "; ") for row in rows]
-    headers = [*HEADERS[:2], f"{HEADERS[2]} ({tz.key})", *HEADERS[3:]]
+    cells = [_cells(row, tz, obj, "; ", channels) for row in rows]
+    named = _headers(channels)
+    headers = [*named[:2], f"{named[2]} ({tz.key})", *named[3:]]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
     # Colour only on a terminal: stripping it again from a big output would cost more than
     # everything else here.
@@ -285,7 +336,7 @@ def _print_columns(rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context) 
     for row, line in zip(rows, cells, strict=True):
         name, status, *middle, pending = line
         parts = [name.ljust(widths[0]), paint(status.ljust(widths[1]), STATE_COLORS.get(row.state))]
-        parts += [cell.ljust(width) for cell, width in zip(middle, widths[2:5], strict=True)]
+        parts += [cell.ljust(width) for cell, width in zip(middle, widths[2:-1], strict=True)]
         if pending:
             parts.append(paint(pending, "red" if row.state in STATE_RED else "yellow"))
         lines.append("  ".join(parts).rstrip())
@@ -437,13 +488,30 @@ def _colored() -> bool:
 # ---------------------------------------------------------------------------------------------
 # pipeline retry
 
+URL_EXAMPLES = {
+    "x": "https://x.com/USER/status/1234567890",
+    "mastodon": "https://mastodon.social/@USER/1234567890",
+    "bluesky": "at://did:plc:.../app.bsky.feed.post/RKEY",
+}
+
+
+def _check_url(url: str, channel: str) -> None:
+    from pipeline import status as state
+
+    if state.sent_id_from(url, channel) is None:
+        raise click.BadParameter(
+            f"expected the URL of a post on {channel} or its id, like {URL_EXAMPLES[channel]}",
+            param_hint="--url",
+        )
+
 
 @click.command()
 @click.argument("post")
 @click.option(
     "--resend",
     is_flag=True,
-    help="The announcement's outcome is unknown and it did NOT go out: compose and send it again.",
+    help="The announcement's outcome is unknown and it did NOT go out, or it was skipped (an "
+    "old or imported post): compose and send it.",
 )
 @click.option(
     "--mark-sent",
@@ -453,9 +521,12 @@ def _colored() -> bool:
 )
 @click.option(
     "--tweet-url",
+    "--url",
+    "tweet_url",
     metavar="URL",
     help="With --mark-sent: the announcement's URL (or id), recorded for `pipeline status` "
-    "and for threading the next part under it.",
+    "and for threading the next part under it (on Bluesky: its at:// URI, or its bsky.app URL "
+    "with the DID).",
 )
 @click.option(
     "--channel",
@@ -479,8 +550,9 @@ def retry(
     scheduler publishes it now.
 
     An announcement whose outcome is unknown (the process died mid-request, or the state was
-    rebuilt) needs your choice: --mark-sent if it is on X (optionally --tweet-url URL), or
-    --resend if it is not. Every change is recorded in the job log.
+    rebuilt) needs your choice: --mark-sent if it went out (optionally --url URL), or --resend
+    if it did not; --channel x|bluesky|mastodon says which channel's. Every change is recorded
+    in the job log.
     """
     from pipeline import status as state
     from pipeline.journal import Journal
@@ -489,11 +561,6 @@ def retry(
         raise click.UsageError("choose one of --resend and --mark-sent")
     if tweet_url and not mark_sent:
         raise click.UsageError("--tweet-url goes with --mark-sent")
-    if tweet_url and state.tweet_id_from(tweet_url) is None:
-        raise click.BadParameter(
-            "expected a post URL like https://x.com/USER/status/1234567890 or its id",
-            param_hint="--tweet-url",
-        )
     mode: state.Mode = "resend" if resend else "mark-sent" if mark_sent else "requeue"
     with opened(obj) as found:
         store = found.store
@@ -501,6 +568,8 @@ def retry(
         if slug is None:
             slug = load_posts(obj, found).find(post).slug
         steps = store.steps(post=slug)
+        if tweet_url:
+            _check_url(tweet_url, channel or state.channel_to_settle(steps))
         plan = state.plan_retry(slug, steps, mode=mode, tweet_url=tweet_url, channel=channel)
         journal = Journal(store, clock=utc_now, max_attempts=found.settings.max_attempts)
         state.apply_retry(journal, plan, now=utc_now(), tweet_url=tweet_url)

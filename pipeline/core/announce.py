@@ -91,13 +91,18 @@ def weighted_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
-def check_template(template: str, limits: Limits = X_LIMITS) -> None:
+def check_template(
+    template: str, limits: Limits = X_LIMITS, url: str = "https://example.com/"
+) -> None:
     """Raise InputError if the template has an unknown placeholder or a stray brace, or
     AnnouncementTooLong if its own text and a link leave no room (titles can be cut, it cannot).
+
+    On X and Mastodon any link counts the same (23); Bluesky counts it whole, so give ``url``,
+    the permalink the post will have.
     """
     parts = _parse(template)
     values = dict.fromkeys(PLACEHOLDERS, "")
-    values["url"] = "https://example.com/"  # any link counts 23
+    values["url"] = url
     text = _render(parts, values)
     if measure(text, limits) > limits.max_length:
         raise AnnouncementTooLong(measure(text, limits), limits)

@@ -50,6 +50,7 @@ class SourcePost:
     featured_image_url: str | None = None
     featured_media_id: int | None = None
     link: str = ""
+    attachments: Mapping[str, int] = field(default_factory=dict)  # the site's: URL -> id
 
 
 @dataclass(frozen=True)
@@ -98,13 +99,19 @@ def post_file(
     site_url: str,
     series: Mapping[str, tuple[SeriesPart, ...]] | None = None,
     taken: Mapping[str, str] | None = None,
+    *,
+    dated: bool = False,
 ) -> PostFile:
     """The file for ``post``. Images of ``site_url`` (its uploads) are fetched into ``images/``;
     ``taken`` maps image paths already claimed (by other posts of the same import) to their URL,
-    so that two different images never share a file and one image is fetched once."""
+    so that two different images never share a file and one image is fetched once. ``dated``:
+    a published post keeps its date as ``publish_at`` (it moves to another site, where it is
+    an old post: published backdated, not announced)."""
     claimed = dict(taken or {})
     downloads: list[Download] = []
     ids = media_ids(post.content)
+    for url, attachment in post.attachments.items():
+        ids.setdefault(url, attachment)
     if post.featured_image_url and post.featured_media_id:
         ids.setdefault(post.featured_image_url, post.featured_media_id)
 
@@ -117,7 +124,7 @@ def post_file(
 
     body = to_markdown(post.content)
     body = _localise_images(body, site_url, local)
-    front, inferred = _front_matter(post, local)
+    front, inferred = _front_matter(post, local, dated)
     series_name = front.get("series")
     parts = (series or {}).get(series_name, ()) if isinstance(series_name, str) else ()
     text = "---\n" + _yaml(front) + "---\n" + body
@@ -135,7 +142,7 @@ def post_file(
 
 
 def _front_matter(
-    post: SourcePost, local: Callable[[str], str]
+    post: SourcePost, local: Callable[[str], str], dated: bool = False
 ) -> tuple[dict[str, object], list[str]]:
     front: dict[str, object] = {"title": post.title, "slug": post.slug}
     inferred: list[str] = []
@@ -146,7 +153,7 @@ def _front_matter(
     front["status"] = "ready" if post.status in ("publish", "future") else "draft"
     if post.status not in ("publish", "future", "draft"):
         inferred.append(f"status draft (it is {post.status!r} in WordPress)")
-    if post.status == "future" and post.date_gmt is not None:
+    if post.status in (("future", "publish") if dated else ("future",)) and post.date_gmt:
         front["publish_at"] = utc_iso(post.date_gmt)
     if post.categories:
         front["categories"] = list(post.categories)
@@ -200,6 +207,16 @@ def media_ids(content: str) -> dict[str, int]:
         if srcs:
             found.setdefault(srcs[0], int(caption["id"]))
     return found
+
+
+def image_sources(content: str) -> list[str]:
+    """The ``src`` of every ``<img>`` in a post's raw content, in order."""
+    sources = []
+    for tag in _IMG_TAG.findall(content):
+        attrs = {m[1].lower(): m[2] or m[3] for m in _ATTR.finditer(tag)}
+        if attrs.get("src"):
+            sources.append(attrs["src"])
+    return sources
 
 
 def is_site_upload(url: str, site_url: str) -> bool:

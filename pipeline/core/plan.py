@@ -15,12 +15,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from pipeline.core.output import Style, render_post
 from pipeline.core.posts import Image, Post
 from pipeline.core.records import PostRecord
-from pipeline.core.render import Rendered, Site, render, series_index
+from pipeline.core.render import Rendered, Site, series_index
+from pipeline.timeutil import utc_iso
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,7 @@ class PublishItem:
     reason: str
     seen: Seen = Seen()
     renamed_from: str | None = None
+    backdate: datetime | None = None  # an old post: the date it goes on WordPress with
 
     @property
     def key(self) -> str:
@@ -169,8 +173,37 @@ def predicted_url(site_url: str, slug: str) -> str:
 
 
 def desired(post: Post, site: Site, featured_hash: str | None) -> Desired:
-    rendered = render(post, site)
+    rendered = render_post(post, site)
     return Desired(rendered, fingerprint(post, rendered.html, featured_hash))
+
+
+def old_post_date(
+    post: Post,
+    record: PostRecord | None,
+    *,
+    now: datetime,
+    catch_up: timedelta,
+    released: bool = False,
+    tried_at: datetime | None = None,
+) -> datetime | None:
+    """The date an *old* post goes on WordPress with, or None for a post that goes out now.
+
+    A post is old when it first goes live (never live before: no record, or a draft adopted
+    from WordPress) with a ``publish_at`` more than the catch-up window ago — a post brought
+    over from another blog, or published by hand long after its date. It keeps that date
+    (backdated) and is not announced unless the writer asks (``pipeline retry --resend``).
+    A ``publish_at`` within the window is a post running late: it goes out now, as the
+    scheduler's catch-up does. ``released``: the writer re-queued a held publish with
+    ``pipeline retry`` ("publish it now"), so it goes out now, announced. ``tried_at``: when
+    the publish was first attempted; a retry decides as that attempt did.
+    """
+    if post.publish_at is None or released:
+        return None
+    if record is not None and (record.live or record.live_at):
+        return None
+    if (tried_at or now) - post.publish_at <= catch_up:
+        return None
+    return post.publish_at
 
 
 def make_plan(
@@ -184,13 +217,19 @@ def make_plan(
     announcements: Mapping[str, AnnounceItem] | Sequence[AnnounceItem],
     force: bool = False,
     renames: Mapping[str, str] | None = None,
+    backdates: Mapping[str, datetime] | None = None,
+    styles: Mapping[str, Style] | None = None,
+    media_ids: Mapping[Path, int] | None = None,
 ) -> Plan:
     """The whole plan for making ``targets`` live now and bringing every live post up to date.
+
+    ``styles`` says which posts are written as blocks (and in which dialect); others are classic.
 
     ``media`` maps each local image already on WordPress to its URL; ``image_hashes`` gives
     each image's content hash (the featured image is part of a post's fingerprint).
     ``announcements`` holds the composed announcements, in the order they go out. ``renames``
     maps a post's new slug to the one it was published under (its record is the old one's).
+    ``backdates`` gives the old posts among ``targets`` their date (:func:`old_post_date`).
     """
     renames = renames or {}
     records = apply_renames(records, renames)
@@ -201,9 +240,11 @@ def make_plan(
             after[post.slug] = predicted_url(site_url, post.slug)
         after.setdefault(post.slug, predicted_url(site_url, post.slug))
     series = series_index(posts)
-    site_after = Site(live=after, series=series, media=media)
+    site_after = Site(after, series, media, media_ids or {}, styles or {})
     publishes = tuple(
-        _publish_item(post, records.get(post.slug), site_after, image_hashes, renames)
+        _publish_item(
+            post, records.get(post.slug), site_after, image_hashes, renames, backdates or {}
+        )
         for post in targets
     )
     target_slugs = {post.slug for post in targets}
@@ -217,7 +258,7 @@ def make_plan(
             else _backfill_item(
                 post,
                 records.get(post.slug),
-                Site(before, series, media),
+                Site(before, series, media, media_ids or {}, styles or {}),
                 site_after,
                 image_hashes,
                 force,
@@ -272,6 +313,7 @@ def _publish_item(
     site: Site,
     image_hashes: Mapping[Path, str],
     renames: Mapping[str, str],
+    backdates: Mapping[str, datetime],
 ) -> PublishItem:
     uploads = tuple(
         dict.fromkeys(image.path for image in _all_images(post) if image.path not in site.media)
@@ -289,6 +331,7 @@ def _publish_item(
         else f"{reason}; renamed from {renames[post.slug]}",
         seen=Seen.of(record),
         renamed_from=renames.get(post.slug),
+        backdate=backdates.get(post.slug) if action in ("create", "update") else None,
     )
 
 
@@ -324,7 +367,7 @@ def _backfill_item(
     new = desired(post, after, featured)
     if new.fingerprint == record.sent_hash:
         return None
-    old = render(post, before)
+    old = render_post(post, before)
     changed_links = sorted(
         slug for slug in new.rendered.depends_on if before.live.get(slug) != after.live.get(slug)
     )
@@ -345,7 +388,7 @@ def _backfill_item(
 def _together_item(post: Post, after: Site, going_live: set[str]) -> BackfillItem | None:
     """A post published with others it links: written again once they are live, unless the
     publishes happened in an order that already put the links in (then it is unchanged)."""
-    linked = sorted((render(post, after).depends_on & going_live) - {post.slug})
+    linked = sorted((render_post(post, after).depends_on & going_live) - {post.slug})
     if not linked:
         return None
     return BackfillItem(post.slug, tuple(linked), False, "", together=True)
@@ -374,6 +417,10 @@ def describe(plan: Plan, posts_dir: Path) -> str:
     lines: list[str] = []
     for item in plan.publishes:
         lines.append(f"{item.action:<9} {item.slug}  {item.title!r}  ({item.reason})")
+        if item.backdate is not None:
+            lines.append(
+                f"          backdated to {utc_iso(item.backdate)} (its publish_at: an old post)"
+            )
         lines += [f"          upload {_shown(path, posts_dir)}" for path in item.uploads]
         if item.action not in ("unchanged", "waits") and (item.categories or item.tags):
             lines.append(

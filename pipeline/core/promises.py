@@ -13,7 +13,7 @@ These are warnings with a fix, never errors: the writer may mean them as they ar
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,11 +74,17 @@ def find_promises(
     # A part linked anywhere in the post is not reported again for each mention of it.
     unlinked = [part for part in parts if part.slug != slug and part.slug not in linked_slugs]
     later = _later(parts, slug) or [part for part in parts if part.slug != slug]
+    names = {part.slug: _names(part) for part in unlinked}  # once per post, not per sentence
+    plain_body = body.replace("’", "'").replace("‘", "'")
+    folded = plain_body.casefold()
+    named = any(name in folded for found in names.values() for name, _ in found)
+    if not named and _PROMISE.search(plain_body) is None:
+        return []  # most posts promise nothing: one search instead of one per sentence
     found: list[Promise] = []
     for sentence in _sentences(body, body_line):
         plain = sentence.text.replace("’", "'").replace("‘", "'")
         linked = any(m["href"].startswith("post:") for m in _LINK.finditer(plain))
-        mentions = list(_mentions(plain, unlinked))
+        mentions = list(_mentions(plain, unlinked, names))
         unlinked = [part for part in unlinked if part not in {p for p, _ in mentions}]
         for part, name in mentions:
             found.append(
@@ -135,17 +141,27 @@ def _short_title(title: str) -> str:
     return match["rest"].strip() if match else title
 
 
-def _names(part: SeriesPart) -> list[str]:
+def _names(part: SeriesPart) -> list[tuple[str, re.Pattern[str]]]:
     """How a sentence may name a part: its full title, its own title after "Part N:"."""
     names = [part.title, _short_title(part.title)]
-    return sorted({name for name in names if len(name) >= 4}, key=len, reverse=True)
+    chosen = sorted({name for name in names if len(name) >= 4}, key=len, reverse=True)
+    return [
+        (name.casefold(), re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE))
+        for name in chosen
+    ]
 
 
-def _mentions(text: str, parts: Iterable[SeriesPart]) -> Iterator[tuple[SeriesPart, str]]:
+def _mentions(
+    text: str,
+    parts: Iterable[SeriesPart],
+    names: Mapping[str, list[tuple[str, re.Pattern[str]]]],
+) -> Iterator[tuple[SeriesPart, str]]:
     free = _without_links(text)
+    folded = free.casefold()
     for part in parts:
-        for name in _names(part):
-            match = re.search(rf"(?<!\w){re.escape(name)}(?!\w)", free, re.IGNORECASE)
+        for name, pattern in names[part.slug]:
+            # The plain search first: most sentences name no part at all.
+            match = pattern.search(free) if name in folded else None
             if match is not None:
                 yield part, match.group(0)
                 break

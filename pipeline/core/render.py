@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
@@ -18,6 +19,9 @@ from markdown_it.token import Token
 from pipeline.core.posts import POST_SCHEME, Post, is_local
 
 SERIES_MARKER = "<!-- series -->"
+
+if TYPE_CHECKING:
+    from pipeline.core.output import Style
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,17 @@ class SeriesPart:
 
 @dataclass(frozen=True)
 class Site:
-    """What rendering may know of the world: live permalinks, series, uploaded media URLs."""
+    """What rendering may know of the world: live permalinks, series, uploaded media.
+
+    ``media`` maps a local image to its URL on WordPress; ``media_ids`` to its attachment id
+    (block content names it: ``wp-image-<id>``; classic HTML does without).
+    """
 
     live: Mapping[str, str] = field(default_factory=dict)
     series: Mapping[str, tuple[SeriesPart, ...]] = field(default_factory=dict)
     media: Mapping[Path, str] = field(default_factory=dict)
+    media_ids: Mapping[Path, int] = field(default_factory=dict)
+    styles: Mapping[str, Style] = field(default_factory=dict)  # by slug; none: classic
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,8 @@ _PARSED: dict[str, list[Token]] = {}
 _PARSED_MAX = 4096
 
 
-def _parse(body: str) -> list[Token]:
+def parse(body: str) -> list[Token]:
+    """The tokens of ``body``, shared: never change them (copy a token to rewrite it)."""
     tokens = _PARSED.get(body)
     if tokens is None:
         if len(_PARSED) >= _PARSED_MAX:
@@ -85,14 +96,27 @@ def _parse(body: str) -> list[Token]:
 
 def render(post: Post, site: Site) -> Rendered:
     depends: set[str] = set()
-    tokens = _figures(_parse(post.body), post, site)
+    tokens = resolve(_figures(parse(post.body), post, site), post, site, depends)
     for index, token in enumerate(tokens):
         if token.type == "html_block" and token.content.strip() == SERIES_MARKER:
-            tokens[index] = token.copy(content=_series_block(post, site, depends))
-        elif token.type == "inline" and token.children:
-            tokens[index] = token.copy(children=_inline(token.children, post, site, depends))
-    html = _MD.renderer.render(tokens, _MD.options, {})
-    return Rendered(html=html, depends_on=frozenset(depends - {post.slug}))
+            tokens[index] = token.copy(content=series_html(post, site, depends))
+    return Rendered(html=render_tokens(tokens), depends_on=frozenset(depends - {post.slug}))
+
+
+def render_tokens(tokens: list[Token]) -> str:
+    """Classic HTML of (resolved) tokens."""
+    html: str = _MD.renderer.render(tokens, _MD.options, {})
+    return html
+
+
+def resolve(tokens: list[Token], post: Post, site: Site, depends: set[str]) -> list[Token]:
+    """A copy of ``tokens`` with every inline token's links and images resolved."""
+    return [
+        token.copy(children=_inline(token.children, post, site, depends))
+        if token.type == "inline" and token.children
+        else token
+        for token in tokens
+    ]
 
 
 def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) -> list[Token]:
@@ -114,17 +138,26 @@ def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) ->
             if not dropped_levels.pop():
                 out.append(child)
         elif child.type == "image":
-            src = _image_url(str(child.attrGet("src") or ""), post, site)
+            src = image_url(str(child.attrGet("src") or ""), post, site)
             out.append(child.copy(attrs={**child.attrs, "src": src}))
         else:
             out.append(child)
     return out
 
 
-def _image_url(src: str, post: Post, site: Site) -> str:
+def image_url(src: str, post: Post, site: Site) -> str:
     if not is_local(src):
         return src
-    return site.media.get((post.path.parent / unquote(src)).resolve(), src)
+    return site.media.get(image_path(src, post), src)
+
+
+def image_path(src: str, post: Post) -> Path:
+    """Where a local image written as ``src`` in ``post`` is on disk."""
+    return (post.path.parent / unquote(src)).resolve()
+
+
+def image_alt(image: Token) -> str:
+    return "".join(child.content for child in image.children or [])
 
 
 def _figures(tokens: list[Token], post: Post, site: Site) -> list[Token]:
@@ -159,8 +192,8 @@ def _lone_titled_image(window: list[Token]) -> Token | None:
 
 
 def _figure_html(image: Token, post: Post, site: Site) -> str:
-    src = _image_url(str(image.attrGet("src") or ""), post, site)
-    alt = "".join(child.content for child in image.children or [])
+    src = image_url(str(image.attrGet("src") or ""), post, site)
+    alt = image_alt(image)
     caption = str(image.attrGet("title"))
     return (
         f'<figure class="wp-block-image"><img src="{escape(src)}" alt="{escape(alt)}" />'
@@ -168,7 +201,8 @@ def _figure_html(image: Token, post: Post, site: Site) -> str:
     )
 
 
-def _series_block(post: Post, site: Site, depends: set[str]) -> str:
+def series_html(post: Post, site: Site, depends: set[str]) -> str:
+    """The series list of ``post`` (the marker itself when it has none)."""
     if post.series is None or post.series not in site.series:
         return SERIES_MARKER + "\n"
     items = []

@@ -211,6 +211,13 @@ class WordPressClient:
                     found[slug] = match
         return found
 
+    def block_types(self) -> list[dict[str, Any]]:
+        """The site's block registry (each block's ``block.json``): how its editor saves."""
+        doing = "reading the block types"
+        params: Params = (("context", "edit"), ("_fields", "name,supports,attributes"))
+        data = self._t.json(self._request("GET", "/block-types", doing, params=params), doing)
+        return self._t.as_list(data, doing)
+
     def get_post(self, post_id: int) -> RemotePost | None:
         """The post with this id (trashed ones too, with status ``trash``); None if deleted."""
         doing = f"reading post {post_id}"
@@ -308,19 +315,50 @@ class WordPressClient:
             return None
         return self._media(self._t.json(response, doing), doing)
 
+    def find_media(self, slugs: Sequence[str]) -> dict[str, RemoteMedia]:
+        """The attachments with these slugs (100 a request), by slug: how an upload is found
+        again by the key it was given (:meth:`upload_media`'s ``slug``)."""
+        found: dict[str, RemoteMedia] = {}
+        wanted = list(dict.fromkeys(slugs))
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            params: Params = (
+                ("slug", ",".join(chunk)),
+                ("context", "edit"),
+                ("per_page", 100),
+                ("orderby", "id"),
+                ("order", "asc"),
+            )
+            doing = f"looking up {len(chunk)} uploads in the media library"
+            data = self._t.json(self._request("GET", "/media", doing, params=params), doing)
+            for item in self._t.as_list(data, doing):
+                slug = str(item.get("slug", "")) if isinstance(item, dict) else ""
+                if slug in chunk and slug not in found:  # the first upload, if ever two
+                    found[slug] = self._media(item, doing)
+        return found
+
     def upload_media(
-        self, filename: str, content: bytes, mime: str, alt: str, caption: str
+        self,
+        filename: str,
+        content: bytes,
+        mime: str,
+        alt: str,
+        caption: str,
+        *,
+        slug: str | None = None,
     ) -> RemoteMedia:
         """Upload a file as the raw body, with its alt text and caption.
 
-        WordPress reads ``alt_text`` and ``caption`` from the query string of the upload itself,
-        so that is one request; a long caption, or one WordPress did not keep, is set afterwards.
+        WordPress reads ``alt_text``, ``caption`` and ``slug`` from the query string of the
+        upload itself, so that is one request; a long caption, or one WordPress did not keep,
+        is set afterwards. ``slug`` is the key :meth:`find_media` finds the upload by.
         Not resent blindly (it creates): an unknown outcome raises AmbiguousOutcome.
         """
         doing = f"uploading {filename!r}"
         headers = {"Content-Type": mime, "Content-Disposition": content_disposition(filename)}
         inline = len(alt) + len(caption) <= MAX_QUERY_TEXT
         params: Params = (("alt_text", alt), ("caption", caption)) if inline else ()
+        params += (("slug", slug),) if slug else ()
         response = self._request(
             "POST", "/media", doing, params=params, content=content, headers=headers, creates=True
         )
