@@ -251,10 +251,9 @@ def run_drill(wordpress: LocalWordPress, workdir: Path, o: Options = SHORT) -> R
     began = time.monotonic()
     rng = random.Random(o.seed)
     wordpress.reset()
-    spare = [("POST", "/wp/v2/media")]  # no executed faults on uploads until issue 11.6
     with (
         FakeX() as fake_x,
-        FaultProxy(wordpress.url, "wordpress", seed=o.seed, rate=o.rate, spare=spare) as wp,
+        FaultProxy(wordpress.url, "wordpress", seed=o.seed, rate=o.rate) as wp,
         FaultProxy(fake_x.url, "x", seed=o.seed + 1, rate=o.rate) as xp,
     ):
         wp.delay = xp.delay = TIMEOUT + 1.5
