@@ -12,23 +12,15 @@ from tests.wp_local import LocalWordPress
 
 pytestmark = [pytest.mark.wordpress, pytest.mark.slow]
 
-MEDIA_PENDING = (
-    "the media duplicate check of issue 11.6 is not in yet: a SIGKILL between an upload and its "
-    "record uploads the image again"
-)
-
 
 def test_fault_drill(wordpress: LocalWordPress, tmp_path: Path) -> None:
     report = drill_faults.run_drill(wordpress, tmp_path, drill_faults.SHORT)
     shown = "\n".join(report.lines())
-    media = [p for p in report.problems if "media library" in p]
-    assert [p for p in report.problems if p not in media] == [], shown
+    assert report.problems == [], shown
     assert report.kills == drill_faults.SHORT.kills
     assert report.faults, "faults were injected"
     assert report.posts == drill_faults.SHORT.posts
     assert report.seconds < 180, shown
-    if media:
-        pytest.xfail(f"{MEDIA_PENDING}: {media}")
 
 
 def test_edits_drill(wordpress: LocalWordPress, tmp_path: Path) -> None:
