@@ -20,7 +20,7 @@ def test_fault_drill(wordpress: LocalWordPress, tmp_path: Path) -> None:
     assert report.kills == drill_faults.SHORT.kills
     assert report.faults, "faults were injected"
     assert report.posts == drill_faults.SHORT.posts
-    assert report.seconds < 180, shown
+    # How long it took is reported (docs/reliability.md), not asserted: the machines are shared.
 
 
 def test_edits_drill(wordpress: LocalWordPress, tmp_path: Path) -> None:
