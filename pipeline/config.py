@@ -160,6 +160,7 @@ class WordPressSettings:
     concurrency: int = 4
     timeout: float = 30.0
     oauth_url: str | None = None  # WordPress.com's OAuth 2 endpoints (None: the real ones)
+    format: str = "blocks"  # new posts: "blocks" (block-editor content) or "classic" HTML
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,16 @@ TOP_KEYS = {
     "bluesky",
     "mastodon",
 }
-WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout", "oauth_url"}
+WP_KEYS = {
+    "url",
+    "api_root",
+    "allow_insecure_http",
+    "concurrency",
+    "timeout",
+    "oauth_url",
+    "format",
+}
+FORMATS = ("blocks", "classic")
 X_KEYS = {
     "template",
     "api_url",
@@ -427,6 +437,14 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
     oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
     timeout = _seconds_of(data, "timeout", 30, where, "wordpress")
+    markup = data.get("format", "blocks")
+    if markup not in FORMATS:
+        raise where.error(
+            f"must be one of {', '.join(FORMATS)}",
+            "format",
+            "wordpress",
+            fix='format = "blocks" (block-editor content) or format = "classic"',
+        )
     return WordPressSettings(
         url=url,
         api_root=api_root,
@@ -434,6 +452,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=timeout,
         oauth_url=oauth_url,
+        format=str(markup),
     )
 
 

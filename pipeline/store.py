@@ -101,6 +101,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     INSERT INTO meta (key, value) VALUES ('channel_since:x', '1970-01-01T00:00:00Z');
     """,
+    # 5: the markup each post was created in (blocks or classic; posts before this are classic),
+    # and the end of APScheduler's own job table (the jobs are built from the state)
+    """
+    ALTER TABLE posts ADD COLUMN format TEXT;
+    DROP TABLE IF EXISTS apscheduler_jobs;
+    """,
 )
 
 
