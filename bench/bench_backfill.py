@@ -44,7 +44,7 @@ from bench_publish import (
     watch_warnings,
     wp_machine,
 )
-from benchdoc import DOC, REPO, write_section
+from benchdoc import Figure, hand_in, shown_doc, write_section
 
 from pipeline.core import render as render_module
 
@@ -186,6 +186,32 @@ def report(steps: list[Step], again: list[Call]) -> tuple[str, bool]:
     return "\n".join(rows), ok
 
 
+def figures(steps: list[Step], again: list[Call]) -> list[Figure]:
+    plans = [s.plan_ms for s in steps]
+    parts = len(steps)
+    return [
+        Figure(
+            f"{parts}-part series: WordPress writes",
+            sum(s.writes for s in steps),
+            "writes",
+            sum(minimum_writes(s.part) for s in steps),
+        ),
+        Figure(
+            f"`Publisher.plan([part])` as a new process, median of {parts} steps",
+            statistics.median(plans),
+            "ms",
+            PLAN_TARGET_MS,
+        ),
+        Figure("`Publisher.plan([part])` as a new process, max", max(plans), "ms", PLAN_TARGET_MS),
+        Figure(
+            "rerun with every part live: writes",
+            sum(1 for method, _ in again if method == "POST"),
+            "writes",
+            0,
+        ),
+    ]
+
+
 PLAN_NOTE = """
 Where the planning time goes (cProfile of `plan` at step 50: about 0.2-0.35 s as a new process,
 about 0.09 s with the tokens cached): `make_plan` renders each of the 49 earlier live parts twice
@@ -237,10 +263,11 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"publishing a {parts}-part series one part at a time ...")
     steps, again, attempt = checked_series(env, parts, args.attempts)
     table, ok = report(steps, again)
+    hand_in("bench_backfill", figures(steps, again))
     print(table + f"\n\n{wp_machine(env)}")
     if not args.no_write:
         write_section("bench_backfill", section(table, parts, attempt, env))
-        print(f"\nupdated {DOC.relative_to(REPO)}")
+        print(f"\nupdated {shown_doc()}")
     return 0 if ok else 1
 
 

@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchdoc import DOC, REPO, machine, write_section
+from benchdoc import Figure, hand_in, machine, shown_doc, write_section
 
-HELP_TARGET_MS = 150.0
-LOAD_TARGET_S = 2.0
+# Issue 15's targets.
+HELP_TARGET_MS = 100.0
+LOAD_TARGET_S = 1.5
 TIMEZONE = "America/New_York"
 
 
@@ -190,7 +191,7 @@ def report(help_times: list[float], timings: Timings) -> str:
         f"{min(help_times) * 1000:.0f} ms | {max(help_times) * 1000:.0f} ms | "
         f"< {HELP_TARGET_MS:.0f} ms | {verdict(help_ms < HELP_TARGET_MS)} |",
         f"| load + check + render {posts:,} posts | {len(totals)} | {total_s:.2f} s | "
-        f"{min(totals):.2f} s | {max(totals):.2f} s | < {LOAD_TARGET_S:.0f} s | "
+        f"{min(totals):.2f} s | {max(totals):.2f} s | < {LOAD_TARGET_S:g} s | "
         f"{verdict(total_s < LOAD_TARGET_S)} |",
         f"| of which load + check | {len(loads)} | {load_s:.2f} s | {min(loads):.2f} s | "
         f"{max(loads):.2f} s | | |",
@@ -200,6 +201,21 @@ def report(help_times: list[float], timings: Timings) -> str:
         f"{statistics.median(again):.2f} s | {min(again):.2f} s | {max(again):.2f} s | | |",
     ]
     return "\n".join(rows)
+
+
+def figures(help_times: list[float], timings: Timings) -> list[Figure]:
+    renders = [total - load for total, load in zip(timings.totals, timings.loads, strict=True)]
+    return [
+        Figure("`pipeline --help`, cold process", median_ms(help_times), "ms", HELP_TARGET_MS),
+        Figure(
+            f"load + check + render {timings.posts:,} posts",
+            statistics.median(timings.totals),
+            "s",
+            LOAD_TARGET_S,
+            f"load + check {statistics.median(timings.loads):.2f} s, "
+            f"render {statistics.median(renders):.2f} s",
+        ),
+    ]
 
 
 WHERE_THE_TIME_GOES = """\
@@ -243,8 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--help-runs", type=int, default=15)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true", help="200 posts, 3 + 1 runs: a smoke check")
     parser.add_argument("--no-write", action="store_true", help="do not update the docs")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.help_runs, args.runs, args.posts = 3, 1, 200
 
     progress(f"timing `pipeline --help` x{args.help_runs} ...")
     help_times = time_help(args.help_runs)
@@ -255,11 +274,12 @@ def main(argv: list[str] | None = None) -> int:
         progress(f"loading, checking and rendering them x{args.runs} ...")
         timings = time_load_render(folder, args.runs)
     table = report(help_times, timings)
+    hand_in("bench_load", figures(help_times, timings))
     print(table)
     print(f"\n{machine()}")
     if not args.no_write:
         write_section("bench_load", section(table))
-        print(f"\nupdated {DOC.relative_to(REPO)}")
+        print(f"\nupdated {shown_doc()}")
     load_s = statistics.median(timings.totals)
     ok = median_ms(help_times) < HELP_TARGET_MS and load_s < LOAD_TARGET_S
     return 0 if ok else 1

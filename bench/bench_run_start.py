@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from benchdoc import DOC, REPO, load_average, machine, write_section
+from benchdoc import Figure, hand_in, load_average, machine, shown_doc, write_section
 
 TARGET_READY = 2.0
 TARGET_POSTS = 2_000
@@ -226,12 +226,31 @@ def section(text: str, imports: str, runs: int) -> str:
     )
 
 
+def figures(results: dict[int, dict[str, list[Start]]]) -> list[Figure]:
+    found = []
+    for count, cases in results.items():
+        for case, starts in cases.items():
+            found.append(
+                Figure(
+                    f"`pipeline run` ready with {count:,} scheduled posts, {case}",
+                    statistics.median(s.ready for s in starts),
+                    "s",
+                    TARGET_READY if count == TARGET_POSTS else None,
+                    f"peak {max(s.peak_mib for s in starts):.0f} MiB",
+                )
+            )
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--posts", type=int, nargs="+", default=[100, TARGET_POSTS])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="2 runs each: a smoke check")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.runs = 2
     results: dict[int, dict[str, list[Start]]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-run-start-") as folder:
         for count in args.posts:
@@ -242,9 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     text = table(results)
     imports = imports_line(args.runs)
     print(f"{text}\n\n{imports}")
+    hand_in("bench_run_start", figures(results))
     if not args.no_write:
         write_section("bench_run_start", section(text, imports, args.runs))
-        print(f"\nwrote {DOC.relative_to(REPO)}")
+        print(f"\nwrote {shown_doc()}")
     big = results.get(TARGET_POSTS)
     if big is None:
         return 0

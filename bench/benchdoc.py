@@ -1,23 +1,76 @@
-"""What the benchmark scripts share: ``docs/benchmarks.md`` and how each rewrites its section.
+"""What the benchmark scripts share: ``docs/benchmarks.md``, how each rewrites its section, and
+how each hands its figures to ``bench/run_all.py``.
 
 Each script owns the text between ``<!-- NAME:start -->`` and ``<!-- NAME:end -->`` (NAME is the
 script's name, e.g. ``bench_load``); :func:`write_section` replaces it, or appends the section when
-the markers are missing, and keeps the rest of the file.
+the markers are missing, and keeps the rest of the file. ``BENCH_DOC`` names another file to write
+(run_all's ``--doc``; the unit test's temporary one).
+
+Each script also calls :func:`hand_in` with its headline figures, each with its target: when
+run_all runs it, ``BENCH_FIGURES`` names a JSON file to write them to, for the summary table;
+run alone, nothing is written.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-DOC = REPO / "docs" / "benchmarks.md"
+DOC = Path(os.environ.get("BENCH_DOC") or REPO / "docs" / "benchmarks.md").resolve()
 INTRO = """# Benchmarks
 
-Measured by the scripts under `bench/`; each script rewrites only its own section below.
+Measured by the scripts under `bench/`; each script rewrites only its own section below, and
+`python bench/run_all.py` runs them all and rewrites the summary.
 """
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure and its target: ``value`` should be at most ``target`` (or, with
+    ``higher``, at least); no target: reported only."""
+
+    name: str
+    value: float
+    unit: str  # "ms", "s", "x", "requests", "writes", "posts"
+    target: float | None = None
+    detail: str = ""
+    higher: bool = False
+
+    @property
+    def ratio(self) -> float | None:
+        """value / target: at most 1 is met (at least 1 with ``higher``)."""
+        if self.target is None or self.target == 0:
+            return None
+        return self.value / self.target
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None:
+            return None
+        return self.value >= self.target if self.higher else self.value <= self.target
+
+
+def hand_in(script: str, figures: list[Figure]) -> None:
+    """Give ``figures`` to run_all (the JSON file ``BENCH_FIGURES`` names), if it runs us."""
+    path = os.environ.get("BENCH_FIGURES")
+    if path:
+        data = {"script": script, "figures": [asdict(f) for f in figures]}
+        Path(path).write_text(json.dumps(data, indent=1), encoding="utf-8")
+
+
+def read_figures(path: Path) -> list[Figure]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [Figure(**item) for item in data["figures"]]
+
+
+def shown_doc() -> str:
+    """The doc's path as printed: relative to the repository when inside it."""
+    return str(DOC.relative_to(REPO)) if DOC.is_relative_to(REPO) else str(DOC)
 
 
 def machine(extra: str = "") -> str:

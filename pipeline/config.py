@@ -164,6 +164,7 @@ class WordPressSettings:
     concurrency: int = 4
     timeout: float = 30.0
     oauth_url: str | None = None  # WordPress.com's OAuth 2 endpoints (None: the real ones)
+    format: str = "blocks"  # new posts: "blocks" (block-editor content) or "classic" HTML
     # Where url and api_root are written, for an error found only when the site answers.
     config_path: Path | None = None
     key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
@@ -239,7 +240,16 @@ TOP_KEYS = {
     "bluesky",
     "mastodon",
 }
-WP_KEYS = {"url", "api_root", "allow_insecure_http", "concurrency", "timeout", "oauth_url"}
+WP_KEYS = {
+    "url",
+    "api_root",
+    "allow_insecure_http",
+    "concurrency",
+    "timeout",
+    "oauth_url",
+    "format",
+}
+FORMATS = ("blocks", "classic")
 X_KEYS = {
     "template",
     "api_url",
@@ -500,6 +510,14 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
     api_root = _url(data["api_root"], "api_root", insecure, where) if "api_root" in data else None
     oauth_url = _url(data["oauth_url"], "oauth_url", False, where) if "oauth_url" in data else None
     timeout = _seconds_of(data, "timeout", 30, where, "wordpress")
+    markup = data.get("format", "blocks")
+    if markup not in FORMATS:
+        raise where.error(
+            f"must be one of {', '.join(FORMATS)}",
+            "format",
+            "wordpress",
+            fix='format = "blocks" (block-editor content) or format = "classic"',
+        )
     lines = {key: where.line(key, "wordpress") for key in ("url", "api_root")}
     return WordPressSettings(
         url=url,
@@ -508,6 +526,7 @@ def _wordpress(data: object, where: _Locator) -> WordPressSettings:
         concurrency=_int(data, "concurrency", 4, where, "wordpress"),
         timeout=timeout,
         oauth_url=oauth_url,
+        format=str(markup),
         config_path=where.path,
         key_lines={key: line for key, line in lines.items() if line is not None},
     )

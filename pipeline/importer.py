@@ -163,10 +163,15 @@ def build_plan(
 
 
 def write_plan(
-    plan: ImportPlan, fetch: Callable[[str], bytes], *, force: bool = False
+    plan: ImportPlan,
+    fetch: Callable[[str], bytes],
+    *,
+    force: bool = False,
+    on_item: Callable[[str, str], None] = lambda path, outcome: None,
 ) -> ImportResult:
     """Fetch the images and write the files. Existing post files stop everything (nothing is
-    written) unless ``force``; an image that cannot be fetched is reported, the rest goes on."""
+    written) unless ``force``; an image that cannot be fetched is reported, the rest goes on.
+    ``on_item`` (a progress bar) hears of each image and file as it is done."""
     if plan.existing and not force:
         raise existing_error(plan.existing)
     images, problems = [], []
@@ -174,18 +179,22 @@ def write_plan(
         target = plan.posts_dir / download.path
         if target.exists() and not force:
             images.append(target)  # fetched by an earlier import
+            on_item(str(download.path), "kept")
             continue
         try:
             _write(target, fetch(download.url))
         except (PipelineError, OSError) as exc:
             problems.append(f"{target}: not fetched from {download.url}: {exc}")
+            on_item(str(download.path), "failed")
             continue
         images.append(target)
+        on_item(str(download.path), "fetched")
     written = []
     for item in plan.files:
         target = plan.posts_dir / item.path
         _write(target, item.text.encode("utf-8"))
         written.append(target)
+        on_item(str(item.path), "written")
     return ImportResult(tuple(written), tuple(images), tuple(problems))
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from dataclasses import replace
 from html import escape
 from pathlib import Path
 
+from pipeline.core.output import render_post
 from pipeline.core.posts import Post
-from pipeline.core.render import Site, render, series_index
+from pipeline.core.render import Site, series_index
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -26,15 +28,18 @@ figcaption {{ font-size: .85em; color: #555; }}
 
 
 def write_preview(
-    posts: Sequence[Post], posts_dir: Path, out: Path, live: Mapping[str, str] | None = None
+    posts: Sequence[Post], posts_dir: Path, out: Path, known: Site | None = None
 ) -> list[Path]:
-    """Render every post into ``out``; images are copied beside them. Returns the files written."""
+    """Render every post into ``out`` as WordPress will get it (block markup or classic HTML,
+    per ``known.styles``; block comments do not show in a browser); images are copied beside
+    them. Returns the files written."""
     out.mkdir(parents=True, exist_ok=True)
     media = _copy_images(posts, posts_dir, out)
-    site = Site(live=dict(live or {}), series=series_index(posts), media=media)
+    known = known or Site(series=series_index(posts))
+    site = replace(known, media=media)
     written = []
     for post in posts:
-        html = render(post, site).html
+        html = render_post(post, site).html
         page = out / f"{post.slug}.html"
         meta = _meta_line(post)
         page.write_text(

@@ -16,6 +16,7 @@ same text so that X's duplicate check decides).
 from __future__ import annotations
 
 import hashlib
+import logging
 import mimetypes
 import threading
 import time
@@ -23,7 +24,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
 from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
+from pipeline.core.blocks import Dialect, dialect_of
 from pipeline.core.costs import (
     MonthSummary,
     month_label,
@@ -42,6 +44,14 @@ from pipeline.core.costs import (
     recorded_costs,
     within_budget,
 )
+from pipeline.core.output import (
+    DIALECT_KEY,
+    Style,
+    dialect_from,
+    dialect_read_at,
+    saved_dialect,
+    styles_for,
+)
 from pipeline.core.plan import (
     AnnounceItem,
     BackfillItem,
@@ -50,7 +60,6 @@ from pipeline.core.plan import (
     Seen,
     apply_renames,
     desired,
-    live_map,
     make_plan,
     old_post_date,
     predicted_url,
@@ -82,9 +91,13 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
+OnItem = Callable[[str, str], None]  # (plan item key, outcome), as each item is carried out
 
 # The job log's name for work that is for the whole site (the refresh, resolving terms).
 SITE = "(site)"
+log = logging.getLogger("pipeline.publisher")
+DIALECT_TTL = timedelta(days=1)  # a site's WordPress is updated now and then, not every run
+
 # How long a publish waits for another process working on the same post (a scheduler run and a
 # one-shot publish): long enough for a slow WordPress, short enough to fail visibly.
 LOCK_WAIT = 120.0
@@ -170,6 +183,7 @@ class Publisher:
         self._seen: dict[int, RemotePost] = {}
         # What one lookup of the new posts' slugs found, by slug; each serves one create.
         self._looked_up: dict[str, RemotePost | None] = {}
+        self._site_dialect: Dialect | None = None
         # Channels that refused this run's credentials or are out of credits: not called again
         # in this run (each call would fail the same), their announcements held with the reason.
         self._halted: dict[str, str] = {}
@@ -223,6 +237,8 @@ class Publisher:
             force=force,
             renames=moved,
             backdates=backdates,
+            styles=self._styles(records),
+            media_ids=self._known_media_ids(*self.posts.values()),
         )
         waits = tuple(
             PublishItem(p.slug, "waits", p.title, (), p.categories, p.tags, waiting[p.slug])
@@ -249,10 +265,13 @@ class Publisher:
     def fingerprint(self, post: Post) -> str:
         """The fingerprint of what publishing ``post`` now would send, as the plan compares it
         with the record's ``sent_hash``: a post adopted with it is planned ``unchanged``."""
+        record = self.store.post(post.slug)
         site = Site(
-            live=live_map(self.store.posts()),
+            live=self.store.live_view(),
             series=self.series,
             media=self._known_media(post),
+            media_ids=self._known_media_ids(post),
+            styles=self._styles({post.slug: record} if record else {}, [post.slug]),
         )
         featured = post.featured_image
         return desired(
@@ -290,7 +309,8 @@ class Publisher:
                     continue  # an owed-only pass leaves alone what is not due
                 if _budget(setup) is not None and setup.name not in spent:
                     spent[setup.name] = self._spent(setup.name)
-                earlier = {i.slug for i in items if i.channel == setup.name and i.sends}
+                # Announcements this plan settles before this one (sent, or skipped).
+                earlier = {i.slug for i in items if i.channel == setup.name and (i.sends or i.skip)}
                 item = self.announcement(
                     post,
                     url,
@@ -400,9 +420,13 @@ class Publisher:
         return item
 
     def _still_coming(self, slug: str, channel: str) -> bool:
-        """Is this post's announcement on ``channel`` still to be sent (interrupted, deferred,
-        or failed with a retry ahead)? A part's reply waits for it rather than go unthreaded."""
+        """Is this post's announcement on ``channel`` still to be sent (owed and not yet tried,
+        interrupted, deferred, or failed with a retry ahead)? A part's reply waits for it
+        rather than go unthreaded."""
         step = self.store.step(slug, "announce", channel)
+        if step is None:
+            setup = self.channels[channel]
+            return slug in self.posts and self._owed(self.store.post(slug), setup, None)
         status = status_of(step)
         if status in (Status.RUNNING, Status.PENDING):
             return True
@@ -455,8 +479,9 @@ class Publisher:
         )
         return self.execute(plan, force=force)
 
-    def execute(self, plan: Plan, *, force: bool = False) -> Result:
-        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result."""
+    def execute(self, plan: Plan, *, force: bool = False, on_item: OnItem | None = None) -> Result:
+        """Carry out exactly ``plan``'s items, in order; each outcome is recorded in the result
+        and handed to ``on_item`` (a progress bar) as it is known."""
         result = Result()
         for name, setup in self.channels.items():
             if setup.client is not None:
@@ -471,25 +496,35 @@ class Publisher:
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                done = dict(
-                    pair
-                    for chain in pool.map(lambda c: self._publish_chain(c, force), chains)
-                    for pair in chain
-                )
+                done: dict[str, tuple[str, str]] = {}
+                for chain in pool.map(lambda c: self._publish_chain(c, force), chains):
+                    for key, outcome in chain:
+                        done[key] = outcome
+                        if on_item is not None:
+                            on_item(key, outcome[0])  # as each chain is done
             outcomes = [done[item.key] for item in plan.publishes]
             for item, outcome in zip(plan.publishes, outcomes, strict=True):
                 self._tally(result, item.key, item.slug, outcome)
             for backfill in plan.backfills:
                 outcome = self._backfill_item(backfill, force)
-                self._tally(result, backfill.key, backfill.slug, outcome)
+                self._tally(result, backfill.key, backfill.slug, outcome, on_item)
             for note in plan.announcements:
                 outcome = self._announce_item(note)
-                self._tally(result, note.key, note.slug, outcome)
+                self._tally(result, note.key, note.slug, outcome, on_item)
         return result
 
-    def _tally(self, result: Result, key: str, slug: str, outcome: tuple[str, str]) -> None:
+    def _tally(
+        self,
+        result: Result,
+        key: str,
+        slug: str,
+        outcome: tuple[str, str],
+        on_item: OnItem | None = None,
+    ) -> None:
         kind, what = outcome
         result.record(key, kind)
+        if on_item is not None:
+            on_item(key, kind)
         bucket = {
             "done": result.done,
             "failed": result.failed,
@@ -523,6 +558,7 @@ class Publisher:
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
         request per 100 posts): links to them follow in the plan."""
+        self._read_dialect(wordpress)
         known = {r.wp_id: r for r in self.store.posts().values() if r.wp_id}
         if not known:
             return
@@ -677,10 +713,14 @@ class Publisher:
         wordpress = self._wordpress()
         media = self._upload_images(wordpress, post)
         featured = post.featured_image
+        # Only this post's own markup matters to its rendering.
+        styles = self._styles({post.slug: record}, [post.slug])
         site = Site(
-            live=live_map(self.store.posts()),
+            live=self.store.live_view(),
             series=self.series,
             media={path: url for path, (_, url) in media.items()},
+            media_ids={path: wp_id for path, (wp_id, _) in media.items() if wp_id},
+            styles=styles,
         )
         want = desired(post, site, self._hashes[featured.path] if featured else None)
         if record.live and want.fingerprint == record.sent_hash:
@@ -730,6 +770,7 @@ class Publisher:
             live_at=record.live_at or utc_iso(date or self.clock()),
             conflict=None,
             sending_hash=None,
+            format=styles[post.slug].format,
         )
         return how
 
@@ -884,6 +925,37 @@ class Publisher:
         if item.source_changed:
             return "updated from source"
         return "re-rendered: a linked post or the series changed"
+
+    def _styles(
+        self, records: Mapping[str, PostRecord], slugs: Sequence[str] | None = None
+    ) -> dict[str, Style]:
+        """Each post's markup: what it was created with, or the site's format for new posts."""
+        if self._site_dialect is None:
+            self._site_dialect = dialect_from(self.store.meta(DIALECT_KEY))
+        default = self.settings.wordpress.format
+        chosen = self.posts if slugs is None else slugs
+        return styles_for(chosen, records, default, self._site_dialect)
+
+    def _read_dialect(self, wordpress: WordPressClient) -> None:
+        """Read the site's block registry once a day: its WordPress version decides the markup."""
+        read_at = dialect_read_at(self.store.meta(DIALECT_KEY))
+        if read_at and from_iso(read_at) > self.clock() - DIALECT_TTL:
+            return
+        try:
+            dialect = dialect_of(wordpress.block_types())
+        except PipelineError as exc:
+            log.warning("could not read the site's block types (%s); keeping what was known", exc)
+            return
+        self.store.set_meta(DIALECT_KEY, saved_dialect(dialect, utc_iso(self.clock())))
+        self._site_dialect = dialect
+
+    def _known_media_ids(self, *posts: Post) -> dict[Path, int]:
+        ids = {}
+        for image in (image for post in posts for image in _images(post)):
+            known = self.store.media(self._image_hashes()[image.path])
+            if known is not None and known[0]:
+                ids[image.path] = known[0]
+        return ids
 
     def _known_media(self, *posts: Post) -> dict[Path, str]:
         media = {}

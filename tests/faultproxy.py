@@ -14,8 +14,7 @@ chosen with a seeded random generator:
 
 Every fault is recorded (:class:`Injected`): when, which request, what kind, and whether the
 upstream executed it. The seed fixes the sequence of decisions; which request meets which depends
-on the order requests arrive in. ``spare`` names requests (method, path part) never given an
-executed fault (media uploads, until their duplicate check lands: issue 11.6).
+on the order requests arrive in.
 """
 
 from __future__ import annotations
@@ -78,7 +77,6 @@ class FaultProxy:
     rate: float = 0.05
     kinds: Sequence[str] = KINDS
     delay: float = 3.0
-    spare: Sequence[tuple[str, str]] = ()
     injected: list[Injected] = field(default_factory=list)
     requests: int = 0
 
@@ -122,7 +120,7 @@ class FaultProxy:
 
     # -- deciding --
 
-    def choose(self, method: str, path: str) -> str | None:
+    def choose(self, path: str) -> str | None:
         """The fault for this request, if any (and counts it)."""
         with self._lock:
             self.requests += 1
@@ -130,10 +128,7 @@ class FaultProxy:
                 return None
             if self._rng.random() >= self.rate:
                 return None
-            kind = self._rng.choice(list(self.kinds))
-            if kind in EXECUTED and any(method == m and part in path for m, part in self.spare):
-                return None
-            return kind
+            return self._rng.choice(list(self.kinds))
 
     def record(self, method: str, path: str, kind: str) -> None:
         with self._lock:
@@ -218,7 +213,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = dict(self.headers.items())
-        kind = proxy.choose(self.command, self.path)
+        kind = proxy.choose(self.path)
         if kind is not None and kind not in EXECUTED:
             proxy.record(self.command, self.path, kind)
             if kind == "reset":

@@ -4,6 +4,7 @@ the instance once and remembered in the state for the offline commands."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,85 @@ def test_remembered_limits_are_per_instance_and_survive_bad_values(tmp_path: Pat
         assert remembered_limits(None, "https://a.example") == MASTODON_DEFAULT_LIMITS
     finally:
         store.close()
+
+
+def test_the_scheduler_rebuilds_the_channels_when_their_settings_change(
+    tmp_path: Path, fake_bsky: FakeBluesky
+) -> None:
+    from pipeline.scheduler.service import Runtime
+
+    config = site(tmp_path, f'[bluesky]\nservice = "{fake_bsky.url}"\n')
+    store = Store.open(tmp_path / "state" / "pipeline.sqlite3")
+    runtime = Runtime(load_settings(config), store)
+    try:
+        before = {s.name: s for s in runtime.current().channels}
+        assert before["bluesky"].client is None
+
+        (tmp_path / "posts" / "new.md").write_text("---\ntitle: New\n---\nBody.\n")
+        time.sleep(0.01)  # a new mtime
+        unchanged = {s.name: s for s in runtime.current().channels}
+        assert unchanged["bluesky"] is before["bluesky"], "a post changed: channels kept"
+
+        write(tmp_path, "credentials.toml", CREDENTIALS)
+        after = {s.name: s for s in runtime.current().channels}
+        assert isinstance(after["bluesky"].client, BlueskyChannel), "credentials added"
+        assert isinstance(after["mastodon"].client, MastodonChannel)
+
+        config.write_text(config.read_text() + '[mastodon]\nvisibility = "unlisted"\n')
+        later = {s.name: s for s in runtime.current().channels}
+        assert later["mastodon"] is not after["mastodon"]
+        assert later["mastodon"].settings.visibility == "unlisted"  # type: ignore[attr-defined]
+    finally:
+        runtime.close()
+        store.close()
+
+
+# --- pipeline retry for Bluesky and Mastodon ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "channel", "sent_id"),
+    [
+        ("https://x.com/me/status/1870000000000000001", "x", "1870000000000000001"),
+        ("https://mastodon.social/@writer/113000000000000042", "mastodon", "113000000000000042"),
+        ("https://social.example/users/writer/statuses/42/", "mastodon", "42"),
+        ("113000000000000042", "mastodon", "113000000000000042"),
+        ("https://mastodon.social/@writer", "mastodon", None),
+        (
+            "https://bsky.app/profile/did:plc:abc234/post/3kabcdefghij2",
+            "bluesky",
+            "at://did:plc:abc234/app.bsky.feed.post/3kabcdefghij2",
+        ),
+        (
+            "at://did:plc:abc234/app.bsky.feed.post/3kabcdefghij2",
+            "bluesky",
+            "at://did:plc:abc234/app.bsky.feed.post/3kabcdefghij2",
+        ),
+        ("https://bsky.app/profile/writer.bsky.social/post/3kabcdefghij2", "bluesky", None),
+    ],
+)
+def test_the_id_of_a_post_from_its_url(url: str, channel: str, sent_id: str | None) -> None:
+    from pipeline.status import sent_id_from
+
+    assert sent_id_from(url, channel) == sent_id
+
+
+def test_retry_settles_the_channel_whose_outcome_is_unknown(tmp_path: Path) -> None:
+    from pipeline.status import channel_to_settle, plan_retry
+
+    store = Store.open(tmp_path / "state.sqlite3")
+    try:
+        store.set_step("p", "announce", "x", status="done")
+        store.set_step("p", "announce", "mastodon", status="unknown", error="lost")
+        store.set_step("p", "announce", "bluesky", status="held", error="refused")
+        steps = store.steps(post="p")
+    finally:
+        store.close()
+
+    assert channel_to_settle(steps) == "mastodon"
+    sent = plan_retry("p", steps, mode="mark-sent", tweet_url="https://m.example/@me/77")
+    [mark] = [c for c in sent.changes if c.new == "done"]
+    assert (mark.target, mark.detail["id"]) == ("mastodon", "77")
+    only = plan_retry("p", steps, channel="bluesky")
+    assert [(c.target, c.old, c.new) for c in only.changes] == [("bluesky", "held", "pending")]
+    assert only.unsettled == (), "the unknown Mastodon one is not this retry's business"

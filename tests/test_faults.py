@@ -346,3 +346,25 @@ def test_a_part_waits_for_the_previous_announcement_to_thread_under_it(
         result = site.publisher().publish([], owed=True)
     assert result.ok, result
     assert [t["reply_to"] for t in fake_x.tweets] == [None, fake_x.tweets[0]["id"]]
+
+
+def test_a_lost_first_announcement_holds_back_the_whole_thread(
+    tmp_path: Path, fake_x: FakeX
+) -> None:
+    """Part 1's post is lost (the connection dropped before X acted): Part 2 waits for it, and
+    Part 3, never tried yet, waits too rather than go out unthreaded before Part 2."""
+    config, wp = x_site(tmp_path, fake_x)
+    fake_x.drop_next(executed=False)
+    with open_site(config, transport=wp.transport()) as site:
+        first = site.publisher().publish(site.targets(list(SERIES)))
+    outcomes = dict(first.executed)
+    assert outcomes[f"announce {P1} x"] == "failed"
+    assert outcomes[f"announce {P2} x"] == "waits"
+    assert outcomes[f"announce {P3} x"] == "waits"
+    assert fake_x.tweets == []
+
+    with open_site(config, transport=wp.transport()) as site:
+        second = site.publisher().publish([], owed=True)
+    assert second.ok, second
+    one, two, three = fake_x.tweets
+    assert (one["reply_to"], two["reply_to"], three["reply_to"]) == (None, one["id"], two["id"])

@@ -148,7 +148,8 @@ def test_publishing_an_imported_post_unchanged_writes_nothing(blog: Blog) -> Non
     assert record.live_at == "2019-03-01T12:00:00Z"  # the post's own date
     assert {c: s.status for c, s in steps.items()} == dict.fromkeys(CHANNELS, "skipped")
     assert all(s.detail["why"] == SETTLED for s in steps.values())
-    assert [a.wait for a in plan.announcements] == ["already skipped"]
+    assert plan.announcements  # one per channel the site has, each settled already
+    assert {a.wait for a in plan.announcements} == {"already skipped"}
 
 
 def test_an_edit_updates_the_same_post_with_our_rendering_keeping_images_and_captions(

@@ -178,11 +178,16 @@ def test_writing_a_plan_fetches_each_image_once_and_reports_failures(tmp_path: P
             raise InputError("unreachable")
         return url.encode()
 
-    result = write_plan(plan, fetch)
+    heard: list[tuple[str, str]] = []
+    result = write_plan(plan, fetch, on_item=lambda path, outcome: heard.append((path, outcome)))
     assert [p.name for p in result.written] == [
         "fond-memories-part-1.md",
         "fond-memories-part-2.md",
     ]
+    # The progress bar hears of every image and file once, as each is done.
+    assert len(heard) == len(plan.images) + len(plan.files)
+    assert heard[-2:] == [(str(item.path), "written") for item in plan.files]
+    assert ("images/cover.jpg", "failed") in heard
     assert (tmp_path / "images" / "rose-1024x576.jpg").read_bytes().endswith(b"rose-1024x576.jpg")
     (problem,) = result.problems
     assert "cover.jpg" in problem

@@ -57,6 +57,27 @@ def test_records_round_trip_and_update(store: Store) -> None:
     assert store.pinned_slugs() == {"a.md": "a"}
 
 
+def test_live_permalinks_are_the_live_records(store: Store) -> None:
+    store.save_post(PostRecord("b-live", wp_status="publish", permalink="https://s/b/"))
+    store.save_post(PostRecord("a-live", wp_status="publish", permalink="https://s/a/"))
+    store.save_post(PostRecord("draft", wp_status="draft", permalink="https://s/?p=3"))
+    store.save_post(PostRecord("trashed", wp_status="trash", permalink="https://s/t/"))
+    store.save_post(PostRecord("no-link", wp_status="publish"))
+    store.save_post(PostRecord("new"))
+    live = {slug: r.permalink for slug, r in store.posts().items() if r.live}
+    assert store.live_permalinks() == live == {"a-live": "https://s/a/", "b-live": "https://s/b/"}
+    assert list(store.live_permalinks()) == ["a-live", "b-live"]
+    view = store.live_view()  # what rendering reads, one slug at a time
+    assert dict(view) == live
+    assert len(view) == 2
+    assert view.get("a-live") == "https://s/a/"
+    assert view.get("draft") is None
+    assert view.get("no-link") is None
+    assert "trashed" not in view
+    store.update_post("draft", wp_status="publish")
+    assert view.get("draft") == "https://s/?p=3"  # read when asked, not when made
+
+
 def test_rename_moves_record_and_steps(store: Store) -> None:
     store.save_post(PostRecord(slug="old", wp_id=1, source_path="x.md"))
     store.set_step("old", "publish", status="done")

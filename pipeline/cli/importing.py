@@ -247,9 +247,11 @@ def _check_slugs(plan: ImportPlan, settings: Settings, pinned: dict[str, str]) -
 
 
 def _write(plan: ImportPlan, client: WordPressClient, *, force: bool) -> ImportResult:
+    from pipeline.cli.progress import Lines
     from pipeline.importer import write_plan
 
-    return write_plan(plan, client.download, force=force)
+    with Lines().bar(len(plan.images) + len(plan.files), "importing") as on_item:
+        return write_plan(plan, client.download, force=force, on_item=on_item)
 
 
 def _same_site(plan: ImportPlan, settings: Settings) -> bool:

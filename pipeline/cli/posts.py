@@ -13,6 +13,7 @@ from pipeline.errors import InputError
 
 if TYPE_CHECKING:
     from pipeline.core.posts import Post
+    from pipeline.core.render import Site
     from pipeline.wiring import Services
     from pipeline.workspace import Workspace
 
@@ -76,9 +77,7 @@ def preview(obj: Context, out: Path | None) -> None:
     workspace = obj.workspace()
     _report_problems(obj, workspace)
     target = out or workspace.settings.state_dir / "preview"
-    written = write_preview(
-        workspace.posts, workspace.settings.posts_dir, target, live=_live_links(workspace)
-    )
+    written = write_preview(workspace.posts, workspace.settings.posts_dir, target, _site(workspace))
     click.echo(f"wrote {len(written) - 1} posts to {target}; open {written[0]} in a browser")
 
 
@@ -86,14 +85,13 @@ def preview(obj: Context, out: Path | None) -> None:
 @click.argument("post")
 @click.pass_obj
 def render(obj: Context, post: str) -> None:
-    """Print one post's HTML (POST is a slug or a path) as it would go to WordPress now."""
-    from pipeline.core.render import Site, series_index
-    from pipeline.core.render import render as render_post
+    """Print one post's content (POST is a slug or a path) as it would go to WordPress now:
+    block-editor markup or classic HTML, as that post is written."""
+    from pipeline.core.output import render_post
 
     workspace = obj.workspace()
     chosen = workspace.find(post)
-    site = Site(live=_live_links(workspace), series=series_index(workspace.posts))
-    click.echo(render_post(chosen, site).html, nl=False)
+    click.echo(render_post(chosen, _site(workspace)).html, nl=False)
 
 
 @click.command()
@@ -143,6 +141,7 @@ def publish(
     Earlier posts that promised a link to these are updated where their HTML changed. Exits 1
     if a step failed (the job log says why; it is retried later), 2 for bad input.
     """
+    from pipeline.cli.progress import Lines
     from pipeline.core.plan import describe
     from pipeline.wiring import services
 
@@ -151,7 +150,8 @@ def publish(
         for warning in found.workspace.warnings():
             click.echo(f"warning: {obj.message(warning)}", err=True)
         targets, bad = _targets(obj, found, posts)
-        publisher = found.publisher(echo=lambda line: click.echo(obj.redact(line)))
+        lines = Lines()
+        publisher = found.publisher(echo=lambda line: lines.echo(obj.redact(line)))
         # What is printed is what runs: the same plan object is executed below.
         chosen = publisher.plan(
             targets, announce=not no_announce, force=force, refresh=not dry_run and bool(targets)
@@ -160,7 +160,8 @@ def publish(
         if dry_run or not targets:
             sys.exit(2 if bad else 0)
         click.echo("")
-        result = publisher.execute(chosen, force=force)
+        with lines.bar(len(chosen.keys()), "publishing") as on_item:
+            result = publisher.execute(chosen, force=force, on_item=on_item)
     for held in result.held:
         click.echo(f"held: {obj.redact(held)}", err=True)
     for conflict in result.conflicts:
@@ -194,18 +195,28 @@ def _targets(obj: Context, found: Services, refs: tuple[str, ...]) -> tuple[list
     return targets, bad
 
 
-def _live_links(workspace: Workspace) -> dict[str, str]:
-    """Permalinks of the posts already live, if this site has a state yet."""
+def _site(workspace: Workspace) -> Site:
+    """What rendering knows from the state, if this site has one yet: the live permalinks and
+    the markup each post is written in (as publishing would write it)."""
+    from pipeline.core.output import DIALECT_KEY, dialect_from, styles_for
     from pipeline.core.plan import live_map
+    from pipeline.core.render import Site, series_index
     from pipeline.store import Store
 
-    if not workspace.settings.db_path.exists():
-        return {}
-    store = Store.open(workspace.settings.db_path)
-    try:
-        return live_map(store.posts())
-    finally:
-        store.close()
+    slugs = [post.slug for post in workspace.posts]
+    records, saved = {}, None
+    if workspace.settings.db_path.exists():
+        store = Store.open(workspace.settings.db_path)
+        try:
+            records, saved = store.posts(), store.meta(DIALECT_KEY)
+        finally:
+            store.close()
+    default = workspace.settings.wordpress.format
+    return Site(
+        live=live_map(records),
+        series=series_index(workspace.posts),
+        styles=styles_for(slugs, records, default, dialect_from(saved)),
+    )
 
 
 def _report_problems(obj: Context, workspace: Workspace) -> None:

@@ -19,9 +19,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from pipeline.core.output import Style, render_post
 from pipeline.core.posts import Image, Post
 from pipeline.core.records import PostRecord
-from pipeline.core.render import Rendered, Site, render, series_index
+from pipeline.core.render import Rendered, Site, series_index
 from pipeline.timeutil import utc_iso
 
 
@@ -172,7 +173,7 @@ def predicted_url(site_url: str, slug: str) -> str:
 
 
 def desired(post: Post, site: Site, featured_hash: str | None) -> Desired:
-    rendered = render(post, site)
+    rendered = render_post(post, site)
     return Desired(rendered, fingerprint(post, rendered.html, featured_hash))
 
 
@@ -217,8 +218,12 @@ def make_plan(
     force: bool = False,
     renames: Mapping[str, str] | None = None,
     backdates: Mapping[str, datetime] | None = None,
+    styles: Mapping[str, Style] | None = None,
+    media_ids: Mapping[Path, int] | None = None,
 ) -> Plan:
     """The whole plan for making ``targets`` live now and bringing every live post up to date.
+
+    ``styles`` says which posts are written as blocks (and in which dialect); others are classic.
 
     ``media`` maps each local image already on WordPress to its URL; ``image_hashes`` gives
     each image's content hash (the featured image is part of a post's fingerprint).
@@ -235,7 +240,7 @@ def make_plan(
             after[post.slug] = predicted_url(site_url, post.slug)
         after.setdefault(post.slug, predicted_url(site_url, post.slug))
     series = series_index(posts)
-    site_after = Site(live=after, series=series, media=media)
+    site_after = Site(after, series, media, media_ids or {}, styles or {})
     publishes = tuple(
         _publish_item(
             post, records.get(post.slug), site_after, image_hashes, renames, backdates or {}
@@ -253,7 +258,7 @@ def make_plan(
             else _backfill_item(
                 post,
                 records.get(post.slug),
-                Site(before, series, media),
+                Site(before, series, media, media_ids or {}, styles or {}),
                 site_after,
                 image_hashes,
                 force,
@@ -362,7 +367,7 @@ def _backfill_item(
     new = desired(post, after, featured)
     if new.fingerprint == record.sent_hash:
         return None
-    old = render(post, before)
+    old = render_post(post, before)
     changed_links = sorted(
         slug for slug in new.rendered.depends_on if before.live.get(slug) != after.live.get(slug)
     )
@@ -383,7 +388,7 @@ def _backfill_item(
 def _together_item(post: Post, after: Site, going_live: set[str]) -> BackfillItem | None:
     """A post published with others it links: written again once they are live, unless the
     publishes happened in an order that already put the links in (then it is unchanged)."""
-    linked = sorted((render(post, after).depends_on & going_live) - {post.slug})
+    linked = sorted((render_post(post, after).depends_on & going_live) - {post.slug})
     if not linked:
         return None
     return BackfillItem(post.slug, tuple(linked), False, "", together=True)

@@ -24,6 +24,7 @@ class PostRecord:
     tweet_url: str | None = None
     conflict: str | None = None
     sending_hash: str | None = None
+    format: str | None = None  # blocks | classic; None: created before formats were kept
 
     @property
     def live(self) -> bool:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
@@ -18,6 +19,9 @@ from markdown_it.token import Token
 from pipeline.core.posts import POST_SCHEME, Post, is_local
 
 SERIES_MARKER = "<!-- series -->"
+
+if TYPE_CHECKING:
+    from pipeline.core.output import Style
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Site:
     series: Mapping[str, tuple[SeriesPart, ...]] = field(default_factory=dict)
     media: Mapping[Path, str] = field(default_factory=dict)
     media_ids: Mapping[Path, int] = field(default_factory=dict)
+    styles: Mapping[str, Style] = field(default_factory=dict)  # by slug; none: classic
 
 
 @dataclass(frozen=True)

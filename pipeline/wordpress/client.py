@@ -226,6 +226,13 @@ class WordPressClient:
                     found[slug] = match
         return found
 
+    def block_types(self) -> list[dict[str, Any]]:
+        """The site's block registry (each block's ``block.json``): how its editor saves."""
+        doing = "reading the block types"
+        params: Params = (("context", "edit"), ("_fields", "name,supports,attributes"))
+        data = self._t.json(self._request("GET", "/block-types", doing, params=params), doing)
+        return self._t.as_list(data, doing)
+
     def get_post(self, post_id: int) -> RemotePost | None:
         """The post with this id (trashed ones too, with status ``trash``); None if deleted."""
         doing = f"reading post {post_id}"
