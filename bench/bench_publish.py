@@ -135,13 +135,14 @@ class Echo:
 # --- recording every request ------------------------------------------------------------------
 
 
-def route(url: httpx.URL) -> str:
+def route(url: httpx.URL, method: str = "GET") -> str:
     """``/posts/{id}``, ``/posts?slug``, ``/wp-json/`` ...: the REST route without the prefix."""
     path = url.params.get("rest_route") or url.path
     path = re.sub(r"^/wp-json/wp/v2(?=/)", "", path)
     path = re.sub(r"/\d+(?=/|$)", "/{id}", path)
     keys = [key for key in ("slug", "slug[]", "include") if key in url.params]
-    return path + (f"?{keys[0]}" if keys else "")
+    # A lookup is named by what it looks up; a write (an upload with its slug) by its path.
+    return path + (f"?{keys[0]}" if keys and method == "GET" else "")
 
 
 class Recorder(httpx.BaseTransport):
@@ -154,7 +155,7 @@ class Recorder(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         with self._lock:
-            self.calls.append((request.method, route(request.url)))
+            self.calls.append((request.method, route(request.url, request.method)))
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -264,6 +265,9 @@ MIN_UNCHANGED = Counter({("GET", "/posts?include"): 1})  # the one read allowed
 MIN_EDIT = Counter({("GET", "/posts/{id}"): 1, ("POST", "/posts/{id}"): 1})
 WHY = {
     ("GET", "/wp-json/"): "REST root discovery: once per client, i.e. once per command",
+    ("GET", "/media?slug"): "the new image looked up in the media library by its content hash "
+    "(its upload's slug) before it is sent: an image uploaded before -- from a state since "
+    "lost, another site folder, or an upload whose answer was lost -- is used, not sent twice",
     ("GET", "/posts?include"): "`Publisher.refresh`: every publish first reads all posts the "
     "state knows (by id, 100 a request) to notice posts unpublished, trashed or deleted in "
     "WordPress, so that the plan is what will happen; the updates then check for edits made in "

@@ -49,7 +49,7 @@ def connect(
     return MastodonChannel(
         MastodonSettings(instance=fake.url, visibility=visibility),
         credentials or fake.credentials(),
-        timeout=5,
+        timeout=30,  # generous: a shared machine can be slow; no test waits for it
         retry=NO_WAIT,
         media_wait=RetryPolicy(attempts=5, wait_initial=0.0, wait_max=0.0, wait_jitter=0.0),
     )
