@@ -87,7 +87,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from pipeline.store import Store
-    from pipeline.wordpress import PostFields, RemotePost, WordPressClient
+    from pipeline.wordpress import PostFields, RemoteMedia, RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
 Echo = Callable[[str], None]
@@ -794,10 +794,7 @@ class Publisher:
                 fields, known_id=record.wp_id, existing=existing, looked_up=looked_up
             )
         except AmbiguousOutcome as exc:
-            self.journal.event(
-                slug, "publish", "retried", f"{exc}; not found by its slug: trying once more"
-            )
-            time.sleep(self.settle_pause)  # let a request still running in WordPress finish
+            self._once_more(slug, "publish", exc)  # the client looks the slug up first again
             return wordpress.publish(fields, known_id=record.wp_id, existing=None)
 
     def _check_remote(
@@ -864,25 +861,40 @@ class Publisher:
         found = wordpress.find_media([key]).get(key)
         how = "already in the media library"
         if found is None:
-            try:
-                found = wordpress.upload_media(
-                    image.path.name,
-                    image.path.read_bytes(),
-                    _mime(image.path),
-                    alt=image.alt or post.title,
-                    caption=image.caption,
-                    slug=key,
-                )
-                how = ""
-            except AmbiguousOutcome:
-                found = wordpress.find_media([key]).get(key)
-                if found is None:
-                    raise
-                how = "the upload's answer was lost; found it in the media library"
+            found, how = self._upload(wordpress, post, image, key, again=True)
         self.store.save_media(digest, found.id, found.source_url, image.path.name)
         what = f"{image.src} -> {found.source_url}" + (f" ({how})" if how else "")
         self.journal.event(post.slug, "upload", "done", what)
         return found.id, found.source_url
+
+    def _upload(
+        self, wordpress: WordPressClient, post: Post, image: Image, key: str, *, again: bool
+    ) -> tuple[RemoteMedia, str]:
+        """Upload the image under its key; an upload whose outcome is unknown is looked up by
+        the key, and when it is not there, sent once more in this run (as a create is)."""
+        try:
+            uploaded = wordpress.upload_media(
+                image.path.name,
+                image.path.read_bytes(),
+                _mime(image.path),
+                alt=image.alt or post.title,
+                caption=image.caption,
+                slug=key,
+            )
+            return uploaded, ""
+        except AmbiguousOutcome as exc:
+            found = wordpress.find_media([key]).get(key)
+            if found is not None:
+                return found, "the upload's answer was lost; found it in the media library"
+            if not again:
+                raise
+            self._once_more(post.slug, "upload", exc)
+            return self._upload(wordpress, post, image, key, again=False)
+
+    def _once_more(self, slug: str, step: str, exc: AmbiguousOutcome) -> None:
+        """A create whose outcome stays unknown and that is not there: tried once more now."""
+        self.journal.event(slug, step, "retried", f"{exc}; not found: trying once more")
+        time.sleep(self.settle_pause)  # let a request still running in WordPress finish
 
     # -- backfill items --------------------------------------------------------------------
 

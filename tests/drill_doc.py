@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +17,10 @@ def write_figures(section: str, lines: list[str]) -> None:
     if start not in text or end not in text:
         raise SystemExit(f"{DOC} has no {start} ... {end} section")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{platform.python_implementation()} {platform.python_version()}, {platform.system()}"
+    machine = (
+        f"{os.cpu_count()} CPUs, {platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.system()}"
+    )
     body = "\n".join(["```", *lines, "```", f"Run {when} ({machine})."])
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)

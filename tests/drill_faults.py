@@ -82,7 +82,7 @@ class Options:
     seed: int = 20261201
     notes: int = 25  # standalone posts besides the 3 + 4 parts of the two series
     kills: int = 6
-    rate: float = 0.1  # the share of API requests that meet a fault
+    rate: float = 0.15  # the share of API requests that meet a fault
     spacing: float = 0.5  # seconds between scheduled posts
     kill_after: tuple[float, float] = (0.2, 3.0)  # a run works this long before its SIGKILL
     deadline: float = 600.0  # a guard against a hang, not a target: the last run to finish
@@ -372,26 +372,31 @@ def check(
 def account(
     report: Report, entries: Sequence[LogEntry], kills: Sequence[float], x_faults: set[Injected]
 ) -> None:
-    """Each fault against one job-log entry that tells of it, near the time it happened; a
-    fault the process was killed too soon after to record is excused. Faults far from a kill
-    are matched first, and an entry naming the fault's route is preferred, so that a fault
-    that died with its process cannot take the entry of another."""
-    candidates = sorted(
-        (e for e in entries if e.outcome in FAULT_OUTCOMES), key=lambda e: (e.at, e.id)
-    )
-    used: set[int] = set()
+    """Each fault against its own job-log entry that tells of it, near the time it happened (a
+    maximum matching, so no fault takes the entry another needs); a fault the process was
+    killed too soon after to record is excused. Faults far from a kill are matched first: a
+    matched fault stays matched while the others are added."""
+    candidates = [e for e in entries if e.outcome in FAULT_OUTCOMES]
 
     def near_kill(fault: Injected) -> bool:
         return any(fault.at - 1 <= k <= fault.at + TIMEOUT + 2 for k in kills)
 
-    for fault in sorted(report.faults, key=lambda f: (near_kill(f), f.at)):
-        telling = [
-            e for e in candidates if e.id not in used and _tells(e, fault, fault in x_faults)
-        ]
-        named = [e for e in telling if fault.route in e.details]
-        entry = (named or telling or [None])[0]
-        if entry is not None:
-            used.add(entry.id)
+    faults = sorted(report.faults, key=lambda f: (near_kill(f), f.at))
+    tells = [[e.id for e in candidates if _tells(e, f, f in x_faults)] for f in faults]
+    owner: dict[int, int] = {}  # entry id -> index of the fault it accounts for
+
+    def assign(index: int, seen: set[int]) -> bool:  # Kuhn's augmenting path
+        for entry in tells[index]:
+            if entry in seen:
+                continue
+            seen.add(entry)
+            if entry not in owner or assign(owner[entry], seen):
+                owner[entry] = index
+                return True
+        return False
+
+    for index, fault in enumerate(faults):
+        if assign(index, set()):
             report.logged += 1
         elif near_kill(fault):
             report.excused.append(fault)

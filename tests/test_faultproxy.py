@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -112,3 +113,35 @@ def test_x_faults_answer_in_x_shapes(upstream: Upstream) -> None:
     assert int(answer.headers["x-rate-limit-reset"]) > 0
     assert answer.json()["title"] == "Too Many Requests"
     assert len(proxy.injected) == 1
+
+
+def test_the_drill_accounts_for_each_fault_once() -> None:
+    """The fault drill's bookkeeping: every fault needs its own entry telling of it; a fault right
+    before a kill may lack one; any other fault without one is a problem."""
+    from pipeline.core.records import LogEntry
+    from tests.drill_faults import SHORT, Report, account
+    from tests.faultproxy import Injected
+
+    t = 1_796_000_000.0
+    path = "/wp-json/wp/v2/posts"
+
+    def entry(n: int, at: float, details: str) -> LogEntry:
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at))
+        return LogEntry(n, when, "p", "publish", "retried", details, None)
+
+    faults = [
+        Injected(t, "GET", path, "502", False),
+        Injected(t + 1, "GET", f"{path}/7", "502", False),
+        Injected(t + 60, "POST", path, "503", False),  # killed at once: excused
+        Injected(t + 120, "POST", path, "reset", False),  # nothing tells of it
+    ]
+    entries = [
+        entry(1, t + 1, f"GET {path}/7: WordPress answered HTTP 502; retrying"),
+        entry(2, t + 1, f"GET {path}: WordPress answered HTTP 502; retrying"),
+    ]
+    report = Report(SHORT, faults=faults)
+    account(report, entries, kills=[t + 60.5], x_faults=set())
+    assert report.logged == 2
+    assert report.excused == [faults[2]]
+    assert report.unlogged == [faults[3]]
+    assert len(report.problems) == 1

@@ -59,6 +59,23 @@ def test_a_single_5xx_on_a_create_is_settled_in_the_same_run(site: Site, status:
     assert ("publish", "retried") in [(step, outcome) for step, outcome, _ in site.log(P1)]
 
 
+@pytest.mark.parametrize("after", [False, True])
+def test_a_single_fault_on_an_upload_is_settled_in_the_same_run(site: Site, after: bool) -> None:
+    """A 503 before the upload (not done) is sent once more; a lost answer after it (done) is
+    found by its key. Either way one copy, and no backoff."""
+    fault = (
+        Fault("POST", "/media", error=httpx.ReadTimeout("late"), after=True)
+        if after
+        else Fault("POST", "/media", response=httpx.Response(503))
+    )
+    site.wp.faults.append(fault)
+    result = site.publish(P1)
+    assert result.ok, result
+    media = [row for row in site.wp.rows.values() if row.type == "attachment"]
+    assert len(media) == 1
+    assert len(site.wp.sent("POST", "/media")) == (1 if after else 2)
+
+
 def test_a_lost_answer_to_a_create_adopts_the_post(site: Site) -> None:
     site.wp.faults.append(Fault("POST", "/posts", error=httpx.ReadTimeout("late"), after=True))
     result = site.publish(P1)
