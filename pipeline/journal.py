@@ -8,13 +8,14 @@ Faults retried inside a client and resumes after a killed process are recorded h
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from pipeline.core.records import Step
 from pipeline.core.steps import Status, check_move, next_attempt, status_of
@@ -27,6 +28,21 @@ Clock = Callable[[], datetime]
 # The post and step being worked on in this thread, so that a client's retry (logged through
 # `logging`) lands in the job log under the right post.
 _current: ContextVar[tuple[str, str] | None] = ContextVar("pipeline_step", default=None)
+
+
+_Method = TypeVar("_Method", bound=Callable[..., Any])
+
+
+def _atomic(method: _Method) -> _Method:
+    """The step's row and its job-log entry commit together: a kill between two commits would
+    leave, say, a publish done with no entry telling it."""
+
+    @functools.wraps(method)
+    def wrapper(self: Journal, *args: Any, **kwargs: Any) -> Any:
+        with self.store.transaction():
+            return method(self, *args, **kwargs)
+
+    return cast("_Method", wrapper)
 
 
 class Journal:
@@ -45,6 +61,7 @@ class Journal:
 
     # -- moves -----------------------------------------------------------------------------
 
+    @_atomic
     def begin(
         self, slug: str, kind: str, target: str = "", *, detail: dict[str, Any] | None = None
     ) -> Step:
@@ -59,6 +76,7 @@ class Journal:
             )
         return self._move(slug, kind, target, Status.RUNNING, detail=detail, count_attempt=True)
 
+    @_atomic
     def done(
         self,
         slug: str,
@@ -75,6 +93,7 @@ class Journal:
             self._record(slug, _name(kind, target), "done", what, started)
         return step
 
+    @_atomic
     def failed(
         self, slug: str, kind: str, target: str, error: str, *, started: float | None = None
     ) -> datetime | None:
@@ -91,6 +110,7 @@ class Journal:
         self._record(slug, _name(kind, target), "failed", error + when, started)
         return retry
 
+    @_atomic
     def deferred(
         self,
         slug: str,
@@ -107,6 +127,7 @@ class Journal:
             slug, _name(kind, target), "deferred", f"{why} until {utc_iso(until)}", started
         )
 
+    @_atomic
     def held(
         self,
         slug: str,
@@ -122,6 +143,7 @@ class Journal:
         shown = "" if kind == "publish" else _name(kind, target)
         self._record(slug, _name(kind, target), "held", why, started, shown=shown)
 
+    @_atomic
     def skipped(
         self,
         slug: str,
@@ -134,14 +156,17 @@ class Journal:
         self._move(slug, kind, target, Status.SKIPPED, detail=detail)
         self._record(slug, _name(kind, target), "skipped", why, None)
 
+    @_atomic
     def unknown(self, slug: str, kind: str, target: str, why: str) -> None:
         self._move(slug, kind, target, Status.UNKNOWN, error=why)
         self._record(slug, _name(kind, target), "unknown", why, None)
 
+    @_atomic
     def conflict(self, slug: str, kind: str, target: str, why: str) -> None:
         self._move(slug, kind, target, Status.CONFLICT, error=why)
         self._record(slug, _name(kind, target), "conflict", why, None)
 
+    @_atomic
     def queued(
         self,
         slug: str,

@@ -120,6 +120,7 @@ class Store:
         self.redactor = redactor  # masks secrets in what is written to the job log and steps
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.RLock()
+        self._depth = 0  # transactions open on this connection (they nest)
 
     @classmethod
     def open(
@@ -147,13 +148,24 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
+            if self._depth:  # inside another: one commit for both (a step and its log entry)
+                self._depth += 1
+                try:
+                    yield self.conn
+                finally:
+                    self._depth -= 1
+                return
             self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield self.conn
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
-            self.conn.execute("COMMIT")
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
 
     def migrate(self) -> None:
         version = self.conn.execute("PRAGMA user_version").fetchone()[0]
