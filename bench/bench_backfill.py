@@ -44,9 +44,7 @@ from bench_publish import (
     watch_warnings,
     wp_machine,
 )
-from benchdoc import Figure, hand_in, shown_doc, write_section
-
-from pipeline.core import render as render_module
+from benchdoc import Figure, as_a_new_process, hand_in, shown_doc, write_section
 
 PLAN_TARGET_MS = 100.0
 
@@ -89,7 +87,7 @@ def publish_step(config: Path, part: int) -> Step:
     """One ``pipeline publish PART``: plan (timed, then timed again), then publish, on a new
     client. Render's cache of parsed bodies is emptied first: a new process starts with none."""
     recorder = Recorder()
-    render_module._PARSED.clear()
+    as_a_new_process()
     with connect(config, recorder) as client, open_site(config, client) as site:
         echo = Echo()
         publisher = site.publisher(echo=echo)

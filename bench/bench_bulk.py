@@ -59,10 +59,9 @@ from bench_publish import (
     wordpress_state,
     wp_machine,
 )
-from benchdoc import Figure, hand_in, shown_doc, write_section
+from benchdoc import Figure, as_a_new_process, hand_in, shown_doc, write_section
 
 from pipeline.config import load_credentials, load_settings
-from pipeline.core import render as render_module
 from pipeline.core.render import Site, render, series_index
 from pipeline.wordpress import PostFields, make_http_client
 
@@ -179,7 +178,7 @@ def floor_run(env: Env, count: int) -> Timed:
 
 def pipeline_run(env: Env, count: int) -> PipelineRun:
     reset_wordpress()
-    render_module._PARSED.clear()
+    as_a_new_process()
     with tempfile.TemporaryDirectory(prefix="bench-bulk-") as tmp:
         config = make_site(Path(tmp), env, generated_posts(count), CONCURRENCY)
         prepare_terms(config)
@@ -209,7 +208,7 @@ def pipeline_run(env: Env, count: int) -> PipelineRun:
 
 def rerun(config: Path, count: int) -> Timed:
     """The same N posts again, unchanged, as a new command: nothing to write."""
-    render_module._PARSED.clear()
+    as_a_new_process()
     recorder = Recorder()
     with connect(config, recorder) as client, open_site(config, client) as site:
         publisher = site.publisher()

@@ -39,10 +39,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from benchdoc import REPO, Figure, hand_in, load_average, machine, shown_doc, write_section
+from benchdoc import (
+    REPO,
+    Figure,
+    as_a_new_process,
+    hand_in,
+    load_average,
+    machine,
+    shown_doc,
+    write_section,
+)
 
 from pipeline.config import load_credentials, load_settings
-from pipeline.core import render as render_module
 from pipeline.publisher import Result
 from pipeline.store import Store
 from pipeline.wiring import Services, utc_now
@@ -463,7 +471,7 @@ def one_run(env: Env, count: int, concurrency: int) -> Run:
     Render's cache of parsed bodies is emptied: each run is a new command, which starts with none.
     """
     reset_wordpress()
-    render_module._PARSED.clear()
+    as_a_new_process()
     with tempfile.TemporaryDirectory(prefix="bench-publish-") as tmp:
         config = make_site(Path(tmp), env, generated_posts(count), concurrency)
         recorder = Recorder()

@@ -103,3 +103,16 @@ def write_section(name: str, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
     DOC.write_text(text, encoding="utf-8")
+
+
+def as_a_new_process() -> None:
+    """Forget what this process has parsed and rendered, as a new ``pipeline`` command starts:
+    nothing in memory; the memo of the state folder (if one is attached) is read from disk again
+    (after what was added is saved there, as a command does on its way out)."""
+    from pipeline import memofile
+    from pipeline.core import render as render_module
+    from pipeline.core.memo import MEMO
+
+    memofile.save()
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -21,6 +23,7 @@ from frontmatter.default_handlers import YAMLHandler
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from pipeline.core.memo import MEMO, digest
 from pipeline.core.posts import (
     CHANNELS,
     KNOWN_KEYS,
@@ -281,8 +284,57 @@ def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, 
     return meta, key_lines, body.strip("\n"), body_line
 
 
+PARSED_YAML = "front-matter"  # the memo's namespace: front matter that parsed, by its digest
+
+
 def _parse_yaml(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[str, int]]:
     """Parse the front matter ``fm``, whose first character is on line ``offset`` of the file."""
+    key = digest(fm)
+    known = MEMO.get(PARSED_YAML, key)
+    if known is not None:
+        data = _thawed(known["data"])
+        return data, {name: offset + line for name, line in known["lines"].items()}
+    data, lines = _parse_yaml_text(fm, path, offset)
+    frozen = _frozen(data)
+    if frozen is not _UNSAVABLE:
+        relative = {name: line - offset for name, line in lines.items()}
+        MEMO.put(PARSED_YAML, key, {"data": frozen, "lines": relative})
+    return data, lines
+
+
+_UNSAVABLE = object()
+
+
+def _frozen(value: Any) -> Any:
+    """A YAML value as JSON data (dates tagged), or ``_UNSAVABLE`` (binary, sets, other tags)."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, list):
+        items = [_frozen(item) for item in value]
+        return _UNSAVABLE if any(item is _UNSAVABLE for item in items) else items
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        pairs = {k: _frozen(v) for k, v in value.items()}
+        return _UNSAVABLE if any(v is _UNSAVABLE for v in pairs.values()) else {"$map": pairs}
+    return _UNSAVABLE
+
+
+def _thawed(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_thawed(item) for item in value]
+    if isinstance(value, dict):
+        if "$datetime" in value:
+            return datetime.fromisoformat(value["$datetime"])
+        if "$date" in value:
+            return date.fromisoformat(value["$date"])
+        return {k: _thawed(v) for k, v in value["$map"].items()}
+    return value
+
+
+def _parse_yaml_text(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[str, int]]:
     loader = _Loader(fm)
     try:
         node = loader.get_single_node()
@@ -532,21 +584,25 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
             line=line,
             fix=f"put the image under {root} and link it relatively",
         )
-    if target.is_dir():
+    try:
+        info: os.stat_result | None = target.stat()
+    except OSError:
+        info = None
+    if info is not None and stat.S_ISDIR(info.st_mode):
         raise PostError(
             f"image {shown(src)} is a folder, not an image",
             path=post_path,
             line=line,
             fix="link the image file inside it",
         )
-    if not target.is_file():
+    if info is None or not stat.S_ISREG(info.st_mode):
         raise PostError(
             f"image {shown(src)} does not exist",
             path=post_path,
             line=line,
             fix="check the path; it is relative to the post's folder",
         )
-    problem = image_problem(target)
+    problem = image_problem(target, info)
     if problem is not None:
         what, fix = problem
         raise PostError(f"image {shown(src)} {what}", path=post_path, line=line, fix=fix)
@@ -560,12 +616,12 @@ _IMAGE_FIX = "save it again as a PNG, JPEG, GIF or WebP image (or point at the r
 _CHECKED: dict[tuple[Path, int, int], tuple[str, str] | None] = {}
 
 
-def image_problem(path: Path) -> tuple[str, str] | None:
+def image_problem(path: Path, info: os.stat_result | None = None) -> tuple[str, str] | None:
     """Why the file at ``path`` cannot go to WordPress as an image, as (what, fix); None if it
     can. The content is read, not the name: a text file saved as .png is not an image, and
     WordPress would refuse it half-way through a publish. Remembered while size and mtime stay."""
     try:
-        info = path.stat()
+        info = info or path.stat()
     except OSError as exc:
         return f"cannot be read: {exc.strerror}", "check the file and its permissions"
     if info.st_size == 0:
@@ -610,12 +666,33 @@ _SCANNER = MarkdownIt("commonmark").disable("inline")
 _MAY_LINK = re.compile(r"!\[|post|&#?\w+;|\\")
 
 
+SCANNED = "scanned"  # the memo's namespace: a body's images and post: links, by its digest
+
+
 def scan_body(
     body: str, body_line: int, path: Path, posts_dir: Path
 ) -> tuple[tuple[Image, ...], tuple[Link, ...]]:
     """The local images and ``post:`` links of a body, each with its line in the file."""
+    key = digest(body)
+    found: list[list[Any]] | None = MEMO.get(SCANNED, key)
+    if found is None:
+        found = _scan(body)
+        MEMO.put(SCANNED, key, found)
     images: list[Image] = []
     links: list[Link] = []
+    for kind, target, line, alt, caption in found:
+        if kind == "image":
+            image = resolve_image(target, path, posts_dir, body_line + line)
+            images.append(Image(image.src, image.path, image.line, alt=alt, caption=caption))
+        else:
+            links.append(Link(slug=target, line=body_line + line))
+    return tuple(images), tuple(links)
+
+
+def _scan(body: str) -> list[list[Any]]:
+    """What :func:`scan_body` finds, as plain data: ``[kind, target, line, alt, caption]``, the
+    line counted from the body's first."""
+    found: list[list[Any]] = []
     env: dict[str, Any] = {}
     tokens = _SCANNER.parse(body, env)
     everywhere = bool(env.get("references"))  # [text][ref] may point at a post: link
@@ -623,19 +700,17 @@ def scan_body(
         if token.type == "inline" and (everywhere or _MAY_LINK.search(token.content)):
             token.children = []
             _SCANNER.inline.parse(token.content, _SCANNER, env, token.children)
-    for token, line in _inline_children(tokens, body_line):
+    for token, line in _inline_children(tokens, 0):
         if token.type == "image":
             src = str(token.attrGet("src") or "")
             if is_local(src):
-                image = resolve_image(src, path, posts_dir, line)
                 alt = "".join(c.content for c in token.children or [])
-                caption = str(token.attrGet("title") or "")
-                images.append(Image(image.src, image.path, line, alt=alt, caption=caption))
+                found.append(["image", src, line, alt, str(token.attrGet("title") or "")])
         elif token.type == "link_open":
             href = str(token.attrGet("href") or "")
             if href.startswith(POST_SCHEME):
-                links.append(Link(slug=href[len(POST_SCHEME) :].strip("/"), line=line))
-    return tuple(images), tuple(links)
+                found.append(["link", href[len(POST_SCHEME) :].strip("/"), line, "", ""])
+    return found
 
 
 def _inline_children(tokens: Iterable[Token], body_line: int) -> Iterable[tuple[Token, int]]:

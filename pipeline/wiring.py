@@ -99,8 +99,8 @@ def wordpress_access(
     password; None when there is nothing to log in with."""
     settings, creds = workspace.settings.wordpress, workspace.credentials.wordpress
     if creds.token is None and logged_in(workspace, WPCOM_LOGIN):
+        from pipeline.auth.bearer import BearerAuth
         from pipeline.auth.oauth2 import wordpress_com_api_root
-        from pipeline.auth.tokens import BearerAuth
 
         tokens = token_manager(workspace, wordpress_com_login(workspace))
         root = settings.api_root or wordpress_com_api_root(settings.url)

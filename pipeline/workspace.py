@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from pipeline import memofile
 from pipeline.config import (
     Credentials,
     Settings,
@@ -83,6 +84,7 @@ def load_workspace(
             fix="create it, or set posts_dir in pipeline.toml",
         )
     credentials = load_credentials(settings.credentials_path)
+    memofile.attach(settings.state_dir)  # parsed and rendered posts remembered there
     loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs, bodies=bodies)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)
 

@@ -11,7 +11,8 @@ from pipeline.config import load_settings
 from pipeline.core.schedule import Cadence
 from pipeline.errors import ConfigError
 from pipeline.journal import Journal
-from pipeline.scheduler.runner import due_now, scheduled
+from pipeline.scheduler.runner import due_now
+from pipeline.scheduler.slots import scheduled
 from pipeline.store import Store
 from pipeline.wiring import Services
 from pipeline.workspace import load_workspace

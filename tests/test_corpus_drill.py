@@ -282,7 +282,9 @@ def settings_site(
     (site / "credentials.toml").write_bytes(filled(credentials))
     (site / "credentials.toml").chmod(case.credentials_mode)
     (site / "posts").mkdir()
-    for item in folder.iterdir():
+    # A case made of the base files and its own environment or file mode needs no folder (git
+    # keeps no empty one).
+    for item in folder.iterdir() if folder.is_dir() else ():
         if item.name in ("pipeline.toml", "credentials.toml"):
             continue
         target = site / item.name

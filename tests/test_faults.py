@@ -174,7 +174,8 @@ def scheduled_site(tmp_path: Path, wp: MemoryWordPress) -> Path:
 
 def test_the_scheduler_holds_part_3_while_part_2_is_in_its_backoff(tmp_path: Path) -> None:
     from pipeline.core.plan import describe
-    from pipeline.scheduler.runner import due_now, run_due, scheduled
+    from pipeline.scheduler.runner import due_now, run_due
+    from pipeline.scheduler.slots import scheduled
     from pipeline.status import status_rows
 
     wp = MemoryWordPress()

@@ -29,7 +29,8 @@ from pipeline.core import schedule
 from pipeline.core.records import PostRecord, Step
 from pipeline.loading import load_posts
 from pipeline.scheduler import service as sched
-from pipeline.scheduler.runner import RunReport, run_due, scheduled
+from pipeline.scheduler.runner import RunReport, run_due
+from pipeline.scheduler.slots import scheduled
 from pipeline.store import Store
 from pipeline.wiring import services
 from tests.sites import EXAMPLE_POSTS, remote

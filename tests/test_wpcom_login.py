@@ -15,8 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from pipeline.auth.bearer import BearerAuth
 from pipeline.auth.oauth2 import Provider, login, wordpress_com_api_root, wordpress_com_provider
-from pipeline.auth.tokens import BearerAuth, TokenManager, TokenStore
+from pipeline.auth.tokens import TokenManager, TokenStore
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AuthError
 from pipeline.wordpress import PostFields, WordPressClient, make_http_client

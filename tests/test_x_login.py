@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from pipeline.auth.bearer import BearerAuth
 from pipeline.auth.oauth2 import (
     Provider,
     TokenSet,
@@ -28,7 +29,7 @@ from pipeline.auth.oauth2 import (
     start,
     x_provider,
 )
-from pipeline.auth.tokens import BearerAuth, TokenManager, TokenStore
+from pipeline.auth.tokens import TokenManager, TokenStore
 from pipeline.channels.x import XClient
 from pipeline.config import Secret, XCredentials
 from pipeline.errors import AuthError, CreditsExhausted, PipelineError

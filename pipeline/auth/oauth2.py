@@ -31,15 +31,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
-
-import httpx
-import stamina
 
 from pipeline.config import Secret
 from pipeline.errors import AuthError, RemoteError
 from pipeline.redact import Redactor
+
+if TYPE_CHECKING:  # imported where a request is sent: reading saved logins needs neither
+    import httpx
 
 # X (https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code, 2026)
 X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
@@ -447,6 +447,9 @@ def _send(
     title: str,
     doing: str,
 ) -> httpx.Response:
+    import httpx
+    import stamina
+
     try:
         # Only a request that never left is repeated: a refresh that reached the server may
         # have rotated the refresh token already.

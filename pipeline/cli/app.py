@@ -17,9 +17,9 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import InputError, PipelineError
-from pipeline.redact import Redactor, cut
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the redactor is built when a command runs: `--help` needs none
+    from pipeline.redact import Redactor
     from pipeline.workspace import Workspace
 
 # An error, warning or skipped line is cut to this many characters, after masking.
@@ -55,12 +55,15 @@ class Context:
 
     def message(self, text: str) -> str:
         """One line for an error or warning: masked, then cut to MESSAGE_CHARS."""
+        from pipeline.redact import cut
+
         return cut(self.redact(text), MESSAGE_CHARS)
 
 
 def _environment_redactor() -> Redactor:
     """The credentials set in the environment: known before any file is read."""
     from pipeline.config import ENV_KEYS, NOT_SECRET_KEYS
+    from pipeline.redact import Redactor
 
     values = [
         os.environ[var]

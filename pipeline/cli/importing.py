@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -97,8 +96,7 @@ def import_command(
         sys.exit(1)
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):
     slugs: Sequence[str]
     ids: Sequence[int]
     every: bool

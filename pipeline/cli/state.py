@@ -13,8 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
@@ -68,8 +67,7 @@ OUTCOME_COLORS = {
 }
 
 
-@dataclass
-class Opened:
+class Opened(NamedTuple):
     settings: Settings
     store: Store
 
@@ -145,7 +143,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     announced twice. Needs the WordPress credentials.
     """
     from pipeline import status as state
-    from pipeline.scheduler.runner import scheduled
+    from pipeline.scheduler.slots import scheduled
 
     now = utc_now()
     with opened(obj) as found:

@@ -31,7 +31,6 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from justhtml.dom import Element
 from markdown_it.token import Token
 
 from pipeline.core.dom import (
@@ -449,6 +448,8 @@ def _as_browser_reads(content: str, tag: str) -> str:
     _Unsuitable if the browser would move some of it out (a ``<div>`` ends a ``<p>``)."""
     path = ["table", "tbody", "tr", tag] if tag in ("td", "th") else [tag]
     html = "".join(f"<{name}>" for name in path) + content + f"</{tag}>"
+    from justhtml.dom import Element
+
     nodes = parse_fragment(html)
     for name in path:
         if len(nodes) != 1 or not isinstance(nodes[0], Element) or nodes[0].name != name:

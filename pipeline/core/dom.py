@@ -10,8 +10,10 @@ Writing HTML the way the browser would, after parsing it as the browser does (WH
 
 from __future__ import annotations
 
-from justhtml import JustHTML
-from justhtml.dom import Comment, Element, Node, Text
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # justhtml is imported on first use: `pipeline check` never parses HTML
+    from justhtml.dom import Node
 
 # The HTML standard's serialisation of fragments ("serializing HTML fragments").
 _VOID = frozenset(
@@ -25,6 +27,8 @@ _RAW_TEXT = frozenset(
 
 def parse_fragment(html: str) -> list[Node]:
     """The nodes a browser makes of ``html`` set as the ``innerHTML`` of a ``<div>``."""
+    from justhtml import JustHTML
+
     return list(JustHTML(html, fragment=True, sanitize=False).root.children or [])
 
 
@@ -38,6 +42,8 @@ def serialize_nodes(nodes: list[Node], parent: str = "") -> str:
 
 
 def _serialize(node: Node, parent: str) -> str:
+    from justhtml.dom import Comment, Element, Text
+
     if isinstance(node, Text):
         data = node.data or ""
         return data if parent in _RAW_TEXT else escape_text(data)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from pipeline.core.blocks import WORDPRESS_6_1, Dialect, render_blocks
+from pipeline.core.memo import MEMO, Reads, digest, plain, still_true
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord
 from pipeline.core.render import Rendered, Site, render
@@ -31,10 +33,43 @@ CLASSIC = Style()
 DIALECT_KEY = "block_dialect"  # where the state keeps the site's dialect
 
 
+RENDERED = "rendered"  # the memo's namespace: by slug, the last few renders of that post
+VARIANTS = 3  # a plan renders a post against the site before and after it
+
+
 def render_post(post: Post, site: Site) -> Rendered:
-    """``post`` in the markup its WordPress post is written in (``site.styles``)."""
+    """``post`` in the markup its WordPress post is written in (``site.styles``).
+
+    Remembered (:mod:`pipeline.core.memo`): the same text, rendered in the same style, gives the
+    same markup as long as every lookup the render made in ``site`` gives the same answer.
+    """
     style = site.styles.get(post.slug, CLASSIC)
-    return render_blocks(post, site, style.dialect) if style.blocks else render(post, site)
+    made_from = digest(post.body, post.slug, str(post.path), post.series or "", repr(plain(style)))
+    views: dict[str, Mapping[Any, Any]] = {
+        "live": site.live,
+        "series": site.series,
+        "media": site.media,
+        "media_ids": site.media_ids,
+        "styles": site.styles,
+    }
+    earlier: list[dict[str, Any]] = MEMO.get(RENDERED, post.slug) or []
+    for entry in earlier:
+        if entry["from"] == made_from and still_true(entry["reads"], views):
+            return Rendered(entry["html"], frozenset(entry["depends"]))
+    reads: list[list[Any]] = []
+    watched = Site(**{name: Reads(name, view, reads) for name, view in views.items()})
+    if style.blocks:
+        rendered = render_blocks(post, watched, style.dialect)
+    else:
+        rendered = render(post, watched)
+    entry = {
+        "from": made_from,
+        "reads": reads,
+        "html": rendered.html,
+        "depends": sorted(rendered.depends_on),
+    }
+    MEMO.put(RENDERED, post.slug, [entry, *earlier][:VARIANTS])
+    return rendered
 
 
 def style_for(

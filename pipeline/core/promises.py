@@ -12,11 +12,13 @@ These are warnings with a fix, never errors: the writer may mean them as they ar
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.core.memo import MEMO, digest, plain
 from pipeline.core.posts import Post
 from pipeline.core.render import SeriesPart, series_index
 
@@ -112,10 +114,22 @@ def promise_warnings(posts: Sequence[Post]) -> list[str]:
     return [
         promise.render(post.path)
         for post in posts
-        for promise in find_promises(
-            post.body, post.body_line, post.slug, series.get(post.series or "", ())
-        )
+        for promise in _remembered(post, series.get(post.series or "", ()))
     ]
+
+
+PROMISES = "promises"  # the memo's namespace: a post's promises, by what they were found from
+
+
+def _remembered(post: Post, parts: Sequence[SeriesPart]) -> list[Promise]:
+    """:func:`find_promises`, remembered (:mod:`pipeline.core.memo`) by its arguments."""
+    key = digest(post.body, str(post.body_line), post.slug, json.dumps(plain(parts)))
+    known = MEMO.get(PROMISES, key)
+    if known is None:
+        found = find_promises(post.body, post.body_line, post.slug, parts)
+        MEMO.put(PROMISES, key, [[p.line, p.message, p.fix] for p in found])
+        return found
+    return [Promise(line, message, fix) for line, message, fix in known]
 
 
 def _later(parts: Sequence[SeriesPart], slug: str) -> list[SeriesPart]:

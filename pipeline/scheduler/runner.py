@@ -13,15 +13,12 @@ from datetime import datetime
 
 from pipeline.core import schedule
 from pipeline.core.posts import Post
-from pipeline.core.schedule import Slot, assign_cadence, cadence_queue, resolve
 from pipeline.errors import InputError
-from pipeline.journal import Journal
 from pipeline.publisher import Echo, Result
+from pipeline.scheduler.slots import scheduled
 from pipeline.status import publishes_due_again
-from pipeline.store import Store
-from pipeline.timeutil import from_iso, utc_iso
+from pipeline.timeutil import utc_iso
 from pipeline.wiring import Services
-from pipeline.workspace import Workspace
 
 
 @dataclass
@@ -106,47 +103,3 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         [s.slug for s in work.newly_held],
         list(work.problems),
     )
-
-
-def scheduled(
-    workspace: Workspace, store: Store, now: datetime, *, assign: Journal | None = None
-) -> tuple[dict[str, Slot], list[InputError]]:
-    """Every post's time: its own (publish_at, [[schedule]]) or its cadence slot.
-
-    With ``assign`` (the journal to record it in), posts newly queued for the cadence keep the
-    slot they are given now (recorded as their pending publish step), so their times never shift
-    between runs.
-    """
-    settings = workspace.settings
-    journal = assign
-    taken = (
-        {
-            step.post: from_iso(step.due_at)
-            for step in store.steps()
-            if step.kind == "publish"
-            and step.detail.get("cadence")
-            and step.due_at
-            and step.status != "done"
-        }
-        if settings.cadence is not None
-        else {}
-    )
-    slots, problems = resolve(
-        workspace.posts, settings.schedule, settings.path, settings.posts_dir, cadence=taken
-    )
-    problems = [*settings.schedule_problems, *problems]
-    if settings.cadence is None:
-        return slots, problems
-    queue = cadence_queue(workspace.posts, slots, store.posts())
-    new = assign_cadence(queue, taken, settings.cadence, settings.timezone, now)
-    for slug, at in new.items():
-        slots[slug] = Slot(slug, at, "cadence")
-        if journal is not None:
-            journal.queued(
-                slug,
-                "publish",
-                due_at=utc_iso(at),
-                detail={"cadence": True},
-                why=f"cadence slot {utc_iso(at)}",
-            )
-    return slots, problems

@@ -48,13 +48,15 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from pipeline import memofile
 from pipeline.config import Settings, find_config, load_settings
 from pipeline.core import schedule
 from pipeline.core.records import PostRecord, Step
 from pipeline.errors import InputError, LockedError, PipelineError
 from pipeline.publisher import Echo
 from pipeline.redact import NO_SECRETS, Redactor
-from pipeline.scheduler.runner import RunReport, run_due, scheduled
+from pipeline.scheduler.runner import RunReport, run_due
+from pipeline.scheduler.slots import scheduled
 from pipeline.store import Store
 from pipeline.timeutil import from_iso, utc_now
 from pipeline.wiring import (
@@ -226,7 +228,10 @@ class Runtime:
         with self.run_lock:
             self._close_retired()
             found = self.current()
-            return run_due(found, now=now or self.clock(), echo=echo)
+            try:
+                return run_due(found, now=now or self.clock(), echo=echo)
+            finally:
+                memofile.save()  # a long-lived process: what it rendered is kept as it goes
 
     def close(self) -> None:
         with self.run_lock, self._lock:

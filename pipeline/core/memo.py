@@ -1,0 +1,188 @@
+"""Results of pure, slow functions (parsing a body, rendering a post), remembered by what they
+were computed from, so that a new process need not parse 2,000 unchanged posts again.
+
+Pure: a :class:`Memo` is a dictionary of namespaces. The edge (:mod:`pipeline.memofile`) fills
+it from the state folder when a namespace is first asked for, and writes back what was added.
+Values are plain JSON (str, int, None, lists, dicts), so a saved memo is data, never code.
+
+A rendered post depends on more than its own text: on the permalinks of the posts it links, its
+series, the uploaded media. :class:`Reads` records exactly what a render looked up in the
+:class:`~pipeline.core.render.Site`; a remembered render is used only when every one of those
+lookups gives the same answer now (as a build tool checks the inputs a step actually read).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+Loader = Callable[[str], dict[str, Any]]
+WHOLE = "*"  # the key of a read of a whole mapping (iterated, measured)
+
+
+class Memo:
+    """Namespaces of remembered values; ``loader`` fills a namespace on first use."""
+
+    def __init__(self, loader: Loader | None = None) -> None:
+        self.loader = loader
+        self._spaces: dict[str, dict[str, Any]] = {}
+        self.changed: set[str] = set()
+
+    def space(self, name: str) -> dict[str, Any]:
+        found = self._spaces.get(name)
+        if found is None:
+            found = self._spaces[name] = self.loader(name) if self.loader is not None else {}
+        return found
+
+    def get(self, name: str, key: str) -> Any:
+        return self.space(name).get(key)
+
+    def put(self, name: str, key: str, value: Any) -> None:
+        self.space(name)[key] = value
+        self.changed.add(name)
+
+    def use(self, loader: Loader | None) -> None:
+        """Start again from ``loader`` (another state folder, or none): nothing is kept."""
+        self.loader = loader
+        self._spaces.clear()
+        self.changed.clear()
+
+    def loaded(self) -> dict[str, dict[str, Any]]:
+        return self._spaces
+
+
+# The process's memo: like render's cache of parsed bodies, shared by every caller.
+MEMO = Memo()
+
+
+def digest(*parts: str) -> str:
+    hashed = hashlib.sha256()
+    for part in parts:
+        hashed.update(part.encode("utf-8", "surrogatepass"))
+        hashed.update(b"\0")
+    return hashed.hexdigest()[:32]
+
+
+def plain(value: object) -> object:
+    """``value`` as JSON data, so that a read can be compared with one saved by another process."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return [plain(getattr(value, each.name)) for each in fields(value)]
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    if isinstance(value, Mapping):
+        return sorted([plain(key), plain(item)] for key, item in value.items())
+    return repr(value)
+
+
+_MISSING = object()
+# A whole mapping read is compared by a digest of it, computed once per mapping object (a plan
+# builds its views of the site once and renders every post against them).
+_WHOLE_DIGESTS: dict[int, tuple[Mapping[Any, Any], str]] = {}
+
+
+def whole_digest(mapping: Mapping[Any, Any]) -> str:
+    known = _WHOLE_DIGESTS.get(id(mapping))
+    if known is not None and known[0] is mapping:
+        return known[1]
+    if len(_WHOLE_DIGESTS) > 64:
+        _WHOLE_DIGESTS.clear()
+    value = digest(json.dumps(plain(mapping)))
+    _WHOLE_DIGESTS[id(mapping)] = (mapping, value)
+    return value
+
+
+class Reads(Mapping[Any, Any]):
+    """A read-only view of ``mapping`` that records each lookup in ``log`` as
+    ``[name, key, answer]`` (the whole mapping's digest when it is iterated)."""
+
+    def __init__(self, name: str, mapping: Mapping[Any, Any], log: list[list[Any]]) -> None:
+        self.name, self.mapping, self.log = name, mapping, log
+
+    def _whole(self) -> None:
+        self.log.append([self.name, WHOLE, whole_digest(self.mapping)])
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self.mapping.get(key, _MISSING)
+        self.log.append([self.name, _key(key), None if value is _MISSING else plain(value)])
+        if value is _MISSING:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key, _MISSING) is not _MISSING
+
+    def __iter__(self) -> Iterator[Any]:
+        self._whole()
+        return iter(self.mapping)
+
+    def __len__(self) -> int:
+        self._whole()
+        return len(self.mapping)
+
+    def items(self) -> Any:
+        self._whole()
+        return self.mapping.items()
+
+    def keys(self) -> Any:
+        self._whole()
+        return self.mapping.keys()
+
+    def values(self) -> Any:
+        self._whole()
+        return self.mapping.values()
+
+
+def still_true(reads: list[list[Any]], mappings: Mapping[str, Mapping[Any, Any]]) -> bool:
+    """Whether every recorded lookup gives the same answer in ``mappings`` now."""
+    for name, key, answer in reads:
+        mapping = mappings[name]
+        if key == WHOLE:
+            if whole_digest(mapping) != answer:
+                return False
+            continue
+        if _lookup(mapping, key) != answer:
+            return False
+    return True
+
+
+# Answers per mapping object, for the same reason (the posts of a series all read the series).
+_ANSWERS: dict[int, tuple[Mapping[Any, Any], dict[Any, object]]] = {}
+
+
+def _lookup(mapping: Mapping[Any, Any], key: Any) -> object:
+    """The plain answer of ``mapping`` for a recorded ``key``."""
+    known = _ANSWERS.get(id(mapping))
+    if known is None or known[0] is not mapping:
+        if len(_ANSWERS) > 64:
+            _ANSWERS.clear()
+        known = _ANSWERS[id(mapping)] = (mapping, {})
+    answers = known[1]
+    if key not in answers:
+        value = mapping.get(_unkey(key), _MISSING)
+        answers[key] = None if value is _MISSING else plain(value)
+    return answers[key]
+
+
+_PATH = "\0path:"  # a key that was a Path (media are keyed by file), kept as text
+
+
+def _key(key: Any) -> Any:
+    return _PATH + str(key) if isinstance(key, Path) else plain(key)
+
+
+def _unkey(key: Any) -> Any:
+    return Path(key[len(_PATH) :]) if isinstance(key, str) and key.startswith(_PATH) else key

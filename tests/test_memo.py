@@ -1,0 +1,206 @@
+"""The memo of parsed and rendered posts: what it gives back is always what computing again would
+give, in this process and in the next one (the state folder's files), and it is never trusted
+beyond what it was computed from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline import memofile
+from pipeline.cli import cli
+from pipeline.core import render as render_module
+from pipeline.core.blocks import render_blocks
+from pipeline.core.memo import MEMO
+from pipeline.core.output import Style, render_post
+from pipeline.core.posts import Post
+from pipeline.core.promises import promise_warnings
+from pipeline.core.render import SERIES_MARKER, Site, render, series_index
+from pipeline.errors import PostError
+from pipeline.loading import load_posts
+from tests.images import png
+
+NEW_YORK = ZoneInfo("America/New_York")
+BLOCKS = Style(blocks=True)
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo() -> Iterator[None]:
+    """Each test starts with nothing remembered, and leaves nothing attached."""
+    MEMO.use(None)
+    render_module._PARSED.clear()
+    yield
+    memofile.save()
+    memofile._attached = None
+    MEMO.use(None)
+
+
+def write_series(folder: Path, parts: int = 4) -> None:
+    (folder / "pic.png").write_bytes(png())
+    for part in range(1, parts + 1):
+        links = " and ".join(f"[part {o}](post:part-{o})" for o in range(1, parts + 1) if o != part)
+        body = (
+            f'Intro to part {part}.\n\n![A picture](pic.png "Its caption")\n\n{SERIES_MARKER}\n\n'
+            f"See also {links}. Part {part + 1} is coming soon.\n"
+        )
+        front = f"title: Part {part}\nslug: part-{part}\nseries: The Series\npart: {part}\n"
+        front += f"publish_at: 2026-12-0{part} 09:00\n"
+        (folder / f"part-{part}.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+
+
+def load(folder: Path) -> tuple[Post, ...]:
+    result = load_posts(folder, NEW_YORK)
+    assert result.errors == ()
+    return result.posts
+
+
+def computed(post: Post, site: Site) -> str:
+    """What rendering gives without the memo."""
+    style = site.styles.get(post.slug, Style())
+    return (render_blocks(post, site, style.dialect) if style.blocks else render(post, site)).html
+
+
+class Permalinks(Mapping[str, str]):
+    """Live permalinks by slug that, like the store's view of them, take nothing but a slug."""
+
+    def __init__(self, links: dict[str, str]) -> None:
+        self.links = links
+
+    def __getitem__(self, slug: str) -> str:
+        if not isinstance(slug, str):
+            raise TypeError(f"a slug is text, not {type(slug).__name__}")
+        return self.links[slug]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.links)
+
+    def __len__(self) -> int:
+        return len(self.links)
+
+
+def views(posts: tuple[Post, ...], picture: Path) -> Iterator[Site]:
+    """The site as a series' life changes it: parts going live one by one, the picture uploaded,
+    a permalink changed, a post's format switched."""
+    series = series_index(posts)
+    live: dict[str, str] = {}
+    for style in (Style(), BLOCKS):
+        styles = {post.slug: style for post in posts}
+        for post in posts:
+            live = {**live, post.slug: f"https://blog.example/{post.slug}/"}
+            yield Site(live=Permalinks(live), series=series, styles=styles)
+        media = {picture: "https://blog.example/uploads/pic.png"}
+        yield Site(live=live, series=series, media=media, styles=styles)
+        yield Site(live=live, series=series, media=media, media_ids={picture: 7}, styles=styles)
+        moved = {**live, "part-2": "https://blog.example/moved/"}
+        yield Site(live=moved, series=series, media=media, media_ids={picture: 7}, styles=styles)
+        retitled = series_index([replace(posts[0], title="Part One, retitled"), *posts[1:]])
+        yield Site(live=moved, series=retitled, styles=styles)
+
+
+def test_a_remembered_render_is_always_what_rendering_again_gives(tmp_path: Path) -> None:
+    write_series(tmp_path)
+    posts = load(tmp_path)
+    picture = (tmp_path / "pic.png").resolve()
+    seen = list(views(posts, picture))
+    for _ in range(2):  # the second time round, every view is answered from the memo
+        for site in seen:
+            for post in posts:
+                assert render_post(post, site).html == computed(post, site)
+                assert render_post(post, site).depends_on == render(post, site).depends_on
+
+
+def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: Path) -> None:
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir)
+    memofile.attach(state)
+    posts = load(posts_dir)
+    site = Site(live={"part-1": "https://blog.example/part-1/"}, series=series_index(posts))
+    first = [render_post(post, in_blocks(site, posts)).html for post in posts]
+    memofile.save()
+    assert {p.name for p in (state / "cache").iterdir()} >= {"rendered.json", "scanned.json"}
+
+    MEMO.use(MEMO.loader)  # as a new process starts: nothing in memory
+    render_module._PARSED.clear()
+    posts = load(posts_dir)
+    again = [render_post(post, in_blocks(site, posts)).html for post in posts]
+    assert again == first
+    assert render_module._PARSED == {}, "nothing was parsed: every render came from the memo"
+
+    going_live = Site(
+        live={**site.live, "part-2": "https://blog.example/part-2/"}, series=site.series
+    )
+    fresh = [render_post(post, in_blocks(going_live, posts)).html for post in posts]
+    assert fresh == [computed(post, in_blocks(going_live, posts)) for post in posts]
+    assert fresh != first, "part 2 went live: the posts that link it were rendered again"
+
+
+def in_blocks(site: Site, posts: tuple[Post, ...]) -> Site:
+    return replace(site, styles={post.slug: BLOCKS for post in posts})
+
+
+def test_a_memo_from_other_code_or_damaged_is_ignored(tmp_path: Path) -> None:
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    (state / "cache").mkdir(parents=True)
+    write_series(posts_dir, parts=2)
+    forged = {"part-1": [{"from": "x", "reads": [], "html": "FORGED", "depends": []}]}
+    (state / "cache" / "rendered.json").write_text(
+        json.dumps({"code": "another-version", "entries": forged}), encoding="utf-8"
+    )
+    (state / "cache" / "scanned.json").write_text("{not json", encoding="utf-8")
+    memofile.attach(state)
+    posts = load(posts_dir)
+    site = Site(series=series_index(posts))
+    assert all("FORGED" not in render_post(post, site).html for post in posts)
+    assert [render_post(p, site).html for p in posts] == [computed(p, site) for p in posts]
+
+
+def test_a_remembered_scan_still_checks_the_images_on_disk(tmp_path: Path) -> None:
+    write_series(tmp_path, parts=2)
+    load(tmp_path)  # remembered: each body's picture and links
+    (tmp_path / "pic.png").unlink()
+    result = load_posts(tmp_path, NEW_YORK)
+    assert [e.line for e in result.errors] == [10, 10], "the image's line in each file"
+    assert all(isinstance(e, PostError) and "does not exist" in str(e) for e in result.errors)
+    MEMO.use(None)
+    unremembered = load_posts(tmp_path, NEW_YORK)
+    assert [e.render() for e in unremembered.errors] == [e.render() for e in result.errors]
+
+
+def test_remembered_front_matter_gives_the_same_posts(tmp_path: Path) -> None:
+    write_series(tmp_path)
+    first = load(tmp_path)
+    again = load(tmp_path)
+    assert again == first
+    assert [p.publish_at for p in again] == [p.publish_at for p in first]
+    assert all(p.publish_at is not None and p.publish_at.tzinfo is not None for p in again)
+    assert [p.key_lines for p in again] == [p.key_lines for p in first]
+
+
+def test_remembered_promises_are_the_same_warnings(tmp_path: Path) -> None:
+    write_series(tmp_path)
+    posts = load(tmp_path)
+    first = promise_warnings(posts)
+    assert first, "each part says the next is coming soon"
+    assert promise_warnings(posts) == first
+
+
+def test_check_on_a_new_site_creates_no_state_folder(tmp_path: Path) -> None:
+    (tmp_path / "posts").mkdir()
+    write_series(tmp_path / "posts", parts=2)
+    (tmp_path / "pipeline.toml").write_text(
+        'posts_dir = "posts"\nstate_dir = "state"\n\n[wordpress]\nurl = "https://blog.example"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "pipeline.toml"), "check"])
+    assert result.exit_code == 0, result.output
+    memofile.save()
+    assert not (tmp_path / "state").exists()
