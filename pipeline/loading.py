@@ -14,14 +14,12 @@ import stat
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 import yaml
 from frontmatter.default_handlers import YAMLHandler
-from markdown_it import MarkdownIt
-from markdown_it.token import Token
 
 from pipeline.core.memo import MEMO, digest
 from pipeline.core.posts import (
@@ -40,6 +38,10 @@ from pipeline.core.posts import (
 )
 from pipeline.errors import PostError, shown
 from pipeline.timeutil import BadTime, to_utc
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.token import Token
 
 try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
     from yaml import CSafeLoader as _SafeLoader
@@ -662,7 +664,14 @@ def _verify_image(path: Path) -> tuple[str, str] | None:
 
 # Only the block structure is parsed for all of the body; the inline content (the slow part) only
 # of the blocks that may hold an image or a post: link (entities and escapes can spell "post:").
-_SCANNER = MarkdownIt("commonmark").disable("inline")
+@functools.cache
+def _scanner() -> MarkdownIt:
+    """Made on first use: a listing (``bodies=False``) or a remembered body needs no parser."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").disable("inline")
+
+
 _MAY_LINK = re.compile(r"!\[|post|&#?\w+;|\\")
 
 
@@ -694,12 +703,13 @@ def _scan(body: str) -> list[list[Any]]:
     line counted from the body's first."""
     found: list[list[Any]] = []
     env: dict[str, Any] = {}
-    tokens = _SCANNER.parse(body, env)
+    scanner = _scanner()
+    tokens = scanner.parse(body, env)
     everywhere = bool(env.get("references"))  # [text][ref] may point at a post: link
     for token in tokens:
         if token.type == "inline" and (everywhere or _MAY_LINK.search(token.content)):
             token.children = []
-            _SCANNER.inline.parse(token.content, _SCANNER, env, token.children)
+            scanner.inline.parse(token.content, scanner, env, token.children)
     for token, line in _inline_children(tokens, 0):
         if token.type == "image":
             src = str(token.attrGet("src") or "")

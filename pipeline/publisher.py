@@ -35,13 +35,9 @@ from pipeline.core import edits
 from pipeline.core.announce import Limits, compose
 from pipeline.core.blocks import Dialect, dialect_of
 from pipeline.core.costs import (
-    MonthSummary,
     month_label,
-    month_start,
-    month_summary,
     over_budget_reason,
     post_cost,
-    recorded_costs,
     within_budget,
 )
 from pipeline.core.output import (
@@ -81,12 +77,10 @@ from pipeline.errors import (
 )
 from pipeline.journal import Journal, retries_recorded
 from pipeline.media import media_key
+from pipeline.status import month_costs
 from pipeline.timeutil import from_iso, utc_iso
 
 if TYPE_CHECKING:
-    from zoneinfo import ZoneInfo
-
-    from pipeline.store import Store
     from pipeline.wordpress import PostFields, RemoteMedia, RemotePost, WordPressClient
 
 Clock = Callable[[], datetime]
@@ -1180,18 +1174,6 @@ def _written(fields: PostFields) -> edits.Written:
         featured_media=fields.featured_media,
         status=fields.status,
     )
-
-
-def month_costs(
-    store: Store,
-    channel: str,
-    now: datetime,
-    tz: ZoneInfo,
-    budget: Decimal | None = None,
-) -> MonthSummary:
-    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
-    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
-    return month_summary(recorded_costs(rows), now, tz, budget)
 
 
 def _retry_hint(why: str, slug: str, channel: str) -> str:

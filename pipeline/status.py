@@ -11,10 +11,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from pipeline.core.costs import MonthSummary, month_start, month_summary, recorded_costs
 from pipeline.core.records import LogEntry, PostRecord, Step
 from pipeline.errors import shown
 from pipeline.journal import Journal
@@ -23,6 +25,7 @@ from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 if TYPE_CHECKING:
     from pipeline.core.posts import Post
     from pipeline.core.schedule import Slot
+    from pipeline.store import Store
     from pipeline.wordpress import RemotePost
 
 # Step statuses that still need something to happen (done and skipped are finished).
@@ -253,6 +256,8 @@ def _waiting_parts(
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
+    if path.is_relative_to(posts_dir):  # as loading found it: no need to ask the disk
+        return path.relative_to(posts_dir).as_posix()
     try:
         return path.resolve().relative_to(posts_dir.resolve()).as_posix()
     except ValueError:
@@ -795,3 +800,15 @@ def _rebuild_announce(journal: Journal, post: Post) -> str:
     )
     journal.unknown(post.slug, "announce", "x", note)
     return "unknown"
+
+
+def month_costs(
+    store: Store,
+    channel: str,
+    now: datetime,
+    tz: ZoneInfo,
+    budget: Decimal | None = None,
+) -> MonthSummary:
+    """This calendar month's announcements on ``channel`` and what they cost, from the state."""
+    rows = store.sent_costs(channel, since=utc_iso(month_start(now, tz)))
+    return month_summary(recorded_costs(rows), now, tz, budget)

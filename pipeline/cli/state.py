@@ -188,7 +188,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
 
 def _x_month(found: Opened, now: datetime) -> str | None:
     """This month's X posts and spend, when there is a budget or something was spent."""
-    from pipeline.publisher import month_costs
+    from pipeline.status import month_costs
 
     budget = found.settings.x.monthly_budget
     summary = month_costs(found.store, "x", now, found.settings.timezone, budget)
