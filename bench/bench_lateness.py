@@ -279,13 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts", type=int, default=100, help="how many scheduled posts")
     parser.add_argument("--spacing", type=float, default=0.3, help="seconds between due times")
     parser.add_argument("--lead", type=float, default=5.0, help="seconds before the first")
-    parser.add_argument("--later", type=int, default=0, help="posts scheduled a day ahead")
+    parser.add_argument(
+        "--later", type=int, default=1900, help="posts scheduled a day ahead (2,000 in all)"
+    )
     parser.add_argument("--attempts", type=int, default=3, help="runs to try if disturbed")
     parser.add_argument("--quick", action="store_true", help="20 posts: a smoke check")
     parser.add_argument("--no-write", action="store_true", help="leave docs/benchmarks.md alone")
     args = parser.parse_args(argv)
     if args.quick:
-        args.posts = 20
+        args.posts, args.later = 20, 0
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     for attempt in range(1, args.attempts + 1):
         try:

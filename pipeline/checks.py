@@ -12,7 +12,7 @@ from pipeline.config import ENV_KEYS, line_of
 from pipeline.core import schedule
 from pipeline.core.announce import AnnouncementTooLong, Limits, check_template
 from pipeline.core.jetpack import double_announcement_warning, x_accounts
-from pipeline.core.plan import predicted_url
+from pipeline.core.posts import predicted_url
 from pipeline.errors import ConfigError, InputError, PipelineError, PostError, shown
 from pipeline.workspace import Workspace
 

@@ -72,6 +72,7 @@ def load_posts(
     under, so that a retitled post keeps its slug. ``bodies=False`` reads the front matter only:
     no images or ``post:`` links are found or checked (for listings such as ``status``).
     """
+    _real.cache_clear()  # folders are resolved once per load: a link changed since is seen
     posts: list[Post] = []
     errors: list[PostError] = []
     warnings: list[str] = []
@@ -569,15 +570,31 @@ class _Fields:
         return table
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=256)
 def _real(folder: Path) -> Path:
-    """The posts folder with its links resolved: asked once per image, it rarely changes."""
+    """A folder with its links resolved: asked for every image, it rarely changes (forgotten at
+    the start of each :func:`load_posts`)."""
     return folder.resolve()
+
+
+def _resolved(folder: Path, relative: str) -> Path:
+    """``(folder / relative).resolve()``, with the folder's own resolution shared by its posts:
+    only the parts of ``relative`` are looked at on disk (one lstat each, where resolving the
+    whole path would look at every folder from the root)."""
+    parts = relative.split("/")
+    if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts):
+        return (folder / relative).resolve()
+    path = str(_real(folder))
+    for part in parts:
+        path = f"{path}/{part}"
+        if os.path.islink(path):
+            return (folder / relative).resolve()
+    return Path(path)
 
 
 def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
     """A local image path, relative to the post; it must exist and stay inside the posts folder."""
-    target = (post_path.parent / unquote(src)).resolve()  # Markdown URL-encodes "a b.png"
+    target = _resolved(post_path.parent, unquote(src))  # Markdown URL-encodes "a b.png"
     root = _real(posts_dir)
     if not target.is_relative_to(root):
         raise PostError(

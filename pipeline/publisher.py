@@ -58,10 +58,9 @@ from pipeline.core.plan import (
     desired,
     make_plan,
     old_post_date,
-    predicted_url,
     renames,
 )
-from pipeline.core.posts import Image, Post
+from pipeline.core.posts import Image, Post, predicted_url
 from pipeline.core.records import PostRecord, Step
 from pipeline.core.render import Site, series_index
 from pipeline.core.steps import Status, is_due, status_of, waiting_until

@@ -4,6 +4,8 @@ network by name."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -60,3 +62,28 @@ def test_only_the_journal_and_the_store_write_steps() -> None:
         if ".set_step(" in path.read_text(encoding="utf-8")
     )
     assert writers == ["journal.py"]
+
+
+def imported_by(code: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after running ``code``."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint('\\n'.join(sys.modules))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(done.stdout.split())
+
+
+def test_commands_do_not_load_what_they_never_use() -> None:
+    """Start-up cost is paid for what runs: httpx's own command line (click, rich, pygments;
+    encode/httpx#3547) never; the HTML parser and the Markdown parser only when a body is
+    parsed; the HTTP stack not for `--help`."""
+    client = imported_by("import pipeline.wordpress.client")
+    assert "pygments" not in client
+    assert "httpx" in client
+    listing = imported_by(
+        "import pipeline.cli, pipeline.checks, pipeline.workspace, pipeline.status"
+    )
+    assert {"justhtml", "markdown_it", "httpx"}.isdisjoint(listing)
+    assert "httpx" not in imported_by("import pipeline.cli")

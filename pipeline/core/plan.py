@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.output import Style, render_post
-from pipeline.core.posts import Image, Post
+from pipeline.core.posts import Image, Post, predicted_url
 from pipeline.core.records import PostRecord
 from pipeline.core.render import Rendered, Site, series_index
 from pipeline.timeutil import utc_iso
@@ -166,10 +166,6 @@ def fingerprint(post: Post, html: str, featured: str | None) -> str:
 
 def live_map(records: Mapping[str, PostRecord]) -> dict[str, str]:
     return {slug: r.permalink for slug, r in records.items() if r.live and r.permalink}
-
-
-def predicted_url(site_url: str, slug: str) -> str:
-    return f"{site_url.rstrip('/')}/{slug}/"
 
 
 def desired(post: Post, site: Site, featured_hash: str | None) -> Desired:

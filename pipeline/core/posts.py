@@ -172,3 +172,8 @@ def check_set(
                 )
                 bad.add(post.path)
     return [p for p in posts if p.path not in bad], errors
+
+
+def predicted_url(site_url: str, slug: str) -> str:
+    """The permalink a post will most likely have (WordPress's default /slug/ permalinks)."""
+    return f"{site_url.rstrip('/')}/{slug}/"
