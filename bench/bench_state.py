@@ -211,16 +211,14 @@ def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
         )
     lines += [
         "",
-        f"The {POSTS:,}-post-files rows load and check every Markdown file as well "
-        "(`pipeline.core.posts`, see the loading benchmark): about half a second more than the "
-        f"{POST_FILES_SMALL}-file rows, not the state. `pipeline --help` alone is the start-up "
-        "floor. Most of the rest of `status` is imports: it takes the schedule from "
-        "`pipeline.scheduler.runner.scheduled` (cadence slots included), and importing "
-        "`pipeline.scheduler.runner` "
-        "brings in the publisher and, through `pipeline.core.announce`, `twitter_text`: about "
-        "0.3 s (`python -X importtime`; `twitter_text` compiling its regular expressions and "
-        "importing `pkg_resources`). Before cadence slots, `status` imported only "
-        "`pipeline.core.schedule` and took about 215 ms with 20 post files on this machine.",
+        f"The {POSTS:,}-post-files rows read the front matter of every Markdown file as well "
+        "(remembered in the state folder's memo after the first run, so what is left is reading "
+        "and hashing the files and checking each featured image on disk): that, not the state, "
+        f"is the difference to the {POST_FILES_SMALL}-file rows. `pipeline --help` alone is the "
+        "start-up floor. `status` takes the schedule from `pipeline.scheduler.slots` (cadence "
+        "slots included) and this month's X spend from `pipeline.status`, neither of which "
+        "imports the publisher or the network clients; which channels are set up still comes "
+        "from `pipeline.wiring`.",
         "",
         "CPU ms is the median user + system time of the process: what the command costs "
         "without waiting for a shared CPU (wall times move with the machine's load).",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import tempfile
@@ -24,21 +25,34 @@ _attached: Path | None = None
 _stamp: str | None = None
 
 
+# The modules whose code decides what is remembered (read as files: importing them to find
+# them would cost a listing such as `status` the Markdown and HTML parsers).
+_SOURCES = (
+    "loading.py",
+    "core/blocks.py",
+    "core/dom.py",
+    "core/memo.py",
+    "core/output.py",
+    "core/posts.py",
+    "core/promises.py",
+    "core/records.py",
+    "core/render.py",
+)
+
+
 def code_stamp() -> str:
     """What the remembered values were computed by: our parsing and rendering modules' source
-    and the Markdown parser's version."""
+    and the Markdown parser's (its package's ``__init__``, which carries its version)."""
     global _stamp
     if _stamp is None:
-        import markdown_it
-
-        from pipeline import loading
-        from pipeline.core import blocks, memo, output, posts, promises, render
-
-        modules = (loading, blocks, memo, output, posts, promises, render)
-        sources = [Path(str(module.__file__)).read_bytes() for module in modules]
-        hashed = hashlib.sha256(markdown_it.__version__.encode())
-        for source in sources:
-            hashed.update(source)
+        package = Path(__file__).parent
+        files = [package / name for name in _SOURCES]
+        parser = importlib.util.find_spec("markdown_it")
+        if parser is not None and parser.origin:
+            files.append(Path(parser.origin))
+        hashed = hashlib.sha256()
+        for path in files:
+            hashed.update(path.read_bytes())
         _stamp = hashed.hexdigest()[:16]
     return _stamp
 

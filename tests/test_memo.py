@@ -204,3 +204,23 @@ def test_check_on_a_new_site_creates_no_state_folder(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     memofile.save()
     assert not (tmp_path / "state").exists()
+
+
+def test_the_stamp_covers_every_module_that_parses_or_renders() -> None:
+    """A change to any module whose code decides what is remembered makes a new stamp: each is
+    in the list (a module the renderers import from the core and a missing file both fail)."""
+    import ast
+
+    core = Path(memofile.__file__).parent / "core"
+    listed = {Path(name).stem for name in memofile._SOURCES}
+    for module in ("render", "blocks", "output"):
+        tree = ast.parse((core / f"{module}.py").read_text(encoding="utf-8"))
+        imported = {
+            node.module.rsplit(".", 1)[-1]
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("pipeline.core.")
+        }
+        assert imported <= listed, f"{module} imports {imported - listed}, not in the stamp"
+    assert len(memofile.code_stamp()) == 16
