@@ -211,8 +211,8 @@ SETTINGS = CORPUS / "settings"
 
 @dataclass(frozen=True)
 class SettingsCase:
-    """A folder under ``tests/corpus/settings``: a pipeline.toml and/or credentials.toml (else
-    ``base.toml`` / ``base-credentials.toml``, with ``@URL@``, ``@USER@``, ``@PASSWORD@``,
+    """A folder under ``tests/corpus/settings``: a pipeline.toml and/or credentials.toml.in (else
+    ``base.toml`` / ``base-credentials.toml.in``, with ``@URL@``, ``@USER@``, ``@PASSWORD@``,
     ``@DUE@``, ``@X_URL@`` and ``@NOT_WORDPRESS@`` filled in by the drill), and any files it
     needs."""
 

@@ -50,7 +50,10 @@ pytestmark = [pytest.mark.wordpress, pytest.mark.slow]
 
 PIPELINE = str(Path(sys.executable).parent / "pipeline")
 BASE_CONFIG = SETTINGS / "base.toml"
-BASE_CREDENTIALS = SETTINGS / "base-credentials.toml"
+# Credentials in the corpus are templates (``*.toml.in``, placeholders only): a file named
+# credentials.toml is never in the repository; the drill writes each site's from its template.
+TEMPLATE = ".in"
+BASE_CREDENTIALS = SETTINGS / f"base-credentials.toml{TEMPLATE}"
 # One message: "KIND: FILE:LINE: what (fix: what to do)", or, for refused credentials (an
 # AuthError, not a file's error), the file and line named inside the fix.
 MESSAGE = re.compile(r"^(?P<kind>error|skipped|warning): (?P<text>.+)$")
@@ -266,7 +269,7 @@ def settings_site(
     folder = SETTINGS / case.name
     config_file = folder / "pipeline.toml"
     config = (config_file if config_file.exists() else BASE_CONFIG).read_bytes()
-    credentials_file = folder / "credentials.toml"
+    credentials_file = folder / f"credentials.toml{TEMPLATE}"
     credentials = (credentials_file if credentials_file.exists() else BASE_CREDENTIALS).read_bytes()
 
     def filled(raw: bytes) -> bytes:
@@ -285,11 +288,13 @@ def settings_site(
     # A case made of the base files and its own environment or file mode needs no folder (git
     # keeps no empty one).
     for item in folder.iterdir() if folder.is_dir() else ():
-        if item.name in ("pipeline.toml", "credentials.toml"):
+        if item.name in ("pipeline.toml", credentials_file.name):
             continue
-        target = site / item.name
+        target = site / item.name.removesuffix(TEMPLATE)
         if item.is_dir():
             shutil.copytree(item, target)
+            for template in list(target.rglob(f"*{TEMPLATE}")):
+                template.rename(template.with_name(template.name.removesuffix(TEMPLATE)))
         else:
             shutil.copy(item, target)
     (site / "posts" / "due.md").write_text(
