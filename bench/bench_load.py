@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from benchdoc import Figure, hand_in, machine, shown_doc, write_section
+from benchdoc import Figure, as_a_new_process, hand_in, machine, shown_doc, write_section
 
 # Issue 15's targets.
 HELP_TARGET_MS = 100.0
@@ -150,15 +150,12 @@ def one_pass(folder: Path, state: Path) -> tuple[float, float, int]:
     """(total, load, posts) of one load + check + render, as a new process starts it: nothing
     in memory, the memo of ``state`` (if any) read from disk."""
     from pipeline import memofile
-    from pipeline.core import render as render_module
-    from pipeline.core.memo import MEMO
     from pipeline.core.output import Style, render_post
     from pipeline.core.render import Site, series_index
     from pipeline.loading import load_posts
 
-    render_module._PARSED.clear()  # a new process starts with none
     memofile.attach(state)
-    MEMO.use(MEMO.loader)  # forget what is in memory: read again from the state folder
+    as_a_new_process()
     started = time.perf_counter()
     result = load_posts(folder, ZoneInfo(TIMEZONE))
     loaded = time.perf_counter()

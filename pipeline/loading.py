@@ -699,11 +699,7 @@ def scan_body(
     body: str, body_line: int, path: Path, posts_dir: Path
 ) -> tuple[tuple[Image, ...], tuple[Link, ...]]:
     """The local images and ``post:`` links of a body, each with its line in the file."""
-    key = digest(body)
-    found: list[list[Any]] | None = MEMO.get(SCANNED, key)
-    if found is None:
-        found = _scan(body)
-        MEMO.put(SCANNED, key, found)
+    found: list[list[Any]] = MEMO.remembered(SCANNED, digest(body), lambda: _scan(body))
     images: list[Image] = []
     links: list[Link] = []
     for kind, target, line, alt, caption in found:

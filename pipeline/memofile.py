@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipeline.core.memo import MEMO
 
 _attached: Path | None = None
 _stamp: str | None = None
+_saved_at = float("-inf")  # time.monotonic() of the last write
 
 
 # The modules whose code decides what is remembered (read as files: importing them to find
@@ -85,11 +87,15 @@ def _load(state_dir: Path, name: str) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def save() -> None:
+def save(*, at_most_every: float = 0.0) -> None:
     """Write the namespaces that changed, if the state folder exists (``check`` on a new site
-    creates nothing)."""
+    creates nothing); not again within ``at_most_every`` seconds of the last write."""
+    global _saved_at
     if _attached is None or not MEMO.changed or not _attached.is_dir():
         return
+    if time.monotonic() - _saved_at < at_most_every:
+        return
+    _saved_at = time.monotonic()
     for name in sorted(MEMO.changed):
         _write(_file(_attached, name), {"code": code_stamp(), "entries": MEMO.space(name)})
     MEMO.changed.clear()

@@ -115,6 +115,21 @@ def test_a_remembered_render_is_always_what_rendering_again_gives(tmp_path: Path
                 assert render_post(post, site).depends_on == render(post, site).depends_on
 
 
+def test_a_live_view_that_changes_in_place_is_asked_again(tmp_path: Path) -> None:
+    """The state's view of permalinks is one object whose answers change as posts go live: a
+    remembered render is checked against what it answers now."""
+    write_series(tmp_path, parts=2)
+    posts = load(tmp_path)
+    links: dict[str, str] = {}
+    site = Site(live=Permalinks(links), series=series_index(posts))
+    first = render_post(posts[0], site).html
+    assert render_post(posts[0], site).html == first  # from the memo: its lookups were asked
+    links["part-2"] = "https://blog.example/part-2/"  # part 2 goes live; the same view
+    again = render_post(posts[0], site).html
+    assert again != first
+    assert again == computed(posts[0], site)
+
+
 def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: Path) -> None:
     posts_dir, state = tmp_path / "posts", tmp_path / "state"
     posts_dir.mkdir()

@@ -41,6 +41,14 @@ class Memo:
     def get(self, name: str, key: str) -> Any:
         return self.space(name).get(key)
 
+    def remembered(self, name: str, key: str, compute: Callable[[], Any]) -> Any:
+        """The value remembered under ``key``, or else ``compute()``'s, remembered from now on."""
+        found = self.get(name, key)
+        if found is None:
+            found = compute()
+            self.put(name, key, found)
+        return found
+
     def put(self, name: str, key: str, value: Any) -> None:
         self.space(name)[key] = value
         self.changed.add(name)
@@ -83,8 +91,10 @@ def plain(value: object) -> object:
 
 
 _MISSING = object()
-# A whole mapping read is compared by a digest of it, computed once per mapping object (a plan
-# builds its views of the site once and renders every post against them).
+# A whole mapping read is compared by a digest of it, computed once per mapping object: a plan
+# builds its views of the site once and renders every post against them. Only the media maps
+# are read whole (the block renderer finds attachment ids by URL), and they are not changed
+# once a view of the site is made.
 _WHOLE_DIGESTS: dict[int, tuple[Mapping[Any, Any], str]] = {}
 
 
@@ -148,33 +158,17 @@ class Reads(Mapping[Any, Any]):
 
 def still_true(reads: list[list[Any]], mappings: Mapping[str, Mapping[Any, Any]]) -> bool:
     """Whether every recorded lookup gives the same answer in ``mappings`` now."""
-    for name, key, answer in reads:
-        mapping = mappings[name]
-        if key == WHOLE:
-            if whole_digest(mapping) != answer:
-                return False
-            continue
-        if _lookup(mapping, key) != answer:
-            return False
-    return True
-
-
-# Answers per mapping object, for the same reason (the posts of a series all read the series).
-_ANSWERS: dict[int, tuple[Mapping[Any, Any], dict[Any, object]]] = {}
+    return all(
+        (whole_digest(mappings[name]) if key == WHOLE else _lookup(mappings[name], key)) == answer
+        for name, key, answer in reads
+    )
 
 
 def _lookup(mapping: Mapping[Any, Any], key: Any) -> object:
-    """The plain answer of ``mapping`` for a recorded ``key``."""
-    known = _ANSWERS.get(id(mapping))
-    if known is None or known[0] is not mapping:
-        if len(_ANSWERS) > 64:
-            _ANSWERS.clear()
-        known = _ANSWERS[id(mapping)] = (mapping, {})
-    answers = known[1]
-    if key not in answers:
-        value = mapping.get(_unkey(key), _MISSING)
-        answers[key] = None if value is _MISSING else plain(value)
-    return answers[key]
+    """The plain answer of ``mapping`` for a recorded ``key``, asked now: a mapping may be a
+    live view of the state (permalinks), whose answers change while it lives."""
+    value = mapping.get(_unkey(key), _MISSING)
+    return None if value is _MISSING else plain(value)
 
 
 _PATH = "\0path:"  # a key that was a Path (media are keyed by file), kept as text

@@ -124,12 +124,15 @@ PROMISES = "promises"  # the memo's namespace: a post's promises, by what they w
 def _remembered(post: Post, parts: Sequence[SeriesPart]) -> list[Promise]:
     """:func:`find_promises`, remembered (:mod:`pipeline.core.memo`) by its arguments."""
     key = digest(post.body, str(post.body_line), post.slug, json.dumps(plain(parts)))
-    known = MEMO.get(PROMISES, key)
-    if known is None:
-        found = find_promises(post.body, post.body_line, post.slug, parts)
-        MEMO.put(PROMISES, key, [[p.line, p.message, p.fix] for p in found])
-        return found
-    return [Promise(line, message, fix) for line, message, fix in known]
+    found = MEMO.remembered(
+        PROMISES,
+        key,
+        lambda: [
+            [p.line, p.message, p.fix]
+            for p in find_promises(post.body, post.body_line, post.slug, parts)
+        ],
+    )
+    return [Promise(line, message, fix) for line, message, fix in found]
 
 
 def _later(parts: Sequence[SeriesPart], slug: str) -> list[SeriesPart]:

@@ -171,6 +171,9 @@ def _stat(path: str) -> tuple[str, int, int]:
 # The open workspace, kept warm between jobs
 
 
+MEMO_SAVE_SECONDS = 60.0  # how often a running scheduler writes its memo to the state folder
+
+
 class Runtime:
     """Settings, workspace, store and clients of one config, open for the scheduler's lifetime.
 
@@ -228,10 +231,12 @@ class Runtime:
         with self.run_lock:
             self._close_retired()
             found = self.current()
-            try:
-                return run_due(found, now=now or self.clock(), echo=echo)
-            finally:
-                memofile.save()  # a long-lived process: what it rendered is kept as it goes
+            report = run_due(found, now=now or self.clock(), echo=echo)
+            # A long-lived process keeps what it rendered as it goes, but not after every run:
+            # the memo of a big catalogue is megabytes, and runs come seconds apart. Under the
+            # run lock, as no run renders while it is written. The rest is written on the way out.
+            memofile.save(at_most_every=MEMO_SAVE_SECONDS)
+            return report
 
     def close(self) -> None:
         with self.run_lock, self._lock:
