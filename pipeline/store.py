@@ -274,15 +274,15 @@ class Store:
         ).fetchone()
         return _step(row) if row else None
 
-    def steps(self, status: str | None = None, post: str | None = None) -> list[Step]:
+    def steps(
+        self, status: str | None = None, post: str | None = None, kind: str | None = None
+    ) -> list[Step]:
         query = "SELECT * FROM steps WHERE 1=1"
         params: list[str] = []
-        if status is not None:
-            query += " AND status = ?"
-            params.append(status)
-        if post is not None:
-            query += " AND post = ?"
-            params.append(post)
+        for column, value in (("status", status), ("post", post), ("kind", kind)):
+            if value is not None:
+                query += f" AND {column} = ?"
+                params.append(value)
         rows = self.conn.execute(query + " ORDER BY id", params).fetchall()
         return [_step(row) for row in rows]
 

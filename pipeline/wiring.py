@@ -31,7 +31,7 @@ from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.core.posts import Post
 from pipeline.errors import PipelineError
 from pipeline.journal import Journal
-from pipeline.publisher import ChannelSetup, Echo, Publisher
+from pipeline.publisher import ChannelSetup, Echo, Freshness, Publisher
 from pipeline.store import Store
 from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
@@ -57,6 +57,7 @@ class Services:
     wordpress: WordPressClient | None
     channels: list[ChannelSetup]
     clock: Callable[[], datetime]
+    freshness: Freshness | None = None  # a running scheduler's: see Freshness
 
     def journal(self, echo: Echo = lambda line: None) -> Journal:
         return Journal(
@@ -73,6 +74,7 @@ class Services:
             self.wordpress,
             self.channels,
             journal=self.journal(echo),
+            freshness=self.freshness,
         )
 
     def targets(self, refs: Sequence[str]) -> list[Post]:

@@ -51,9 +51,10 @@ from typing import TYPE_CHECKING, Any
 from pipeline import memofile
 from pipeline.config import Settings, find_config, load_settings
 from pipeline.core import schedule
+from pipeline.core.announce import Limits, measure
 from pipeline.core.records import PostRecord, Step
 from pipeline.errors import InputError, LockedError, PipelineError
-from pipeline.publisher import Echo
+from pipeline.publisher import ChannelSetup, Echo, Freshness
 from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.scheduler.runner import RunReport, run_due
 from pipeline.scheduler.slots import scheduled
@@ -189,6 +190,7 @@ class Runtime:
         *,
         clock: Callable[[], datetime] = utc_now,
         http_hooks: Sequence[RequestHook] = (),
+        refresh_every: timedelta = DEFAULT_TICK,
     ) -> None:
         self.key = str(settings.path)
         self.store = store
@@ -200,13 +202,17 @@ class Runtime:
         self._http: httpx.Client | None = None
         self._retired: list[Callable[[], None]] = []  # clients to close once no run uses them
         self._bad: Fingerprint | None = None
+        self._refresh_every = refresh_every
+        self._freshness = Freshness(refresh_every)
+        # The time the last finished run planned for: a post due by then was its to publish.
+        self.covered_until: datetime | None = None
         self._fingerprint = fingerprint(settings)
         workspace = load_workspace(settings, store.pinned_slugs())
         store.redactor = workspace.redactor()
         wordpress, self._http = self._wordpress(workspace)
         channels = channel_setups(workspace, clock=clock, store=store)
         workspace = announceable(workspace, channels)
-        self._services = Services(workspace, store, wordpress, channels, clock)
+        self._services = Services(workspace, store, wordpress, channels, clock, self._freshness)
         self.generation = 0  # bumped on every reload, so the scheduler knows to re-sync
 
     @property
@@ -231,12 +237,18 @@ class Runtime:
         with self.run_lock:
             self._close_retired()
             found = self.current()
-            report = run_due(found, now=now or self.clock(), echo=echo)
+            now = now or self.clock()
+            report = run_due(found, now=now, echo=echo)
+            self.covered_until = now
             # A long-lived process keeps what it rendered as it goes, but not after every run:
             # the memo of a big catalogue is megabytes, and runs come seconds apart. Under the
             # run lock, as no run renders while it is written. The rest is written on the way out.
             memofile.save(at_most_every=MEMO_SAVE_SECONDS)
             return report
+
+    def covered(self, due: datetime) -> bool:
+        """Did a run that planned at ``due`` or later already see this job's post due?"""
+        return self.covered_until is not None and due <= self.covered_until
 
     def close(self) -> None:
         with self.run_lock, self._lock:
@@ -267,12 +279,15 @@ class Runtime:
             if http is not None:
                 self._retired.append(http.close)
             wordpress, http = self._wordpress(workspace)
+            self._freshness = Freshness(self._refresh_every)  # another site, or another login
         if _channels_config(workspace) != _channels_config(old.workspace):
             retired = old.channels
             self._retired.append(lambda: close_channels(retired))
             channels = channel_setups(workspace, clock=self.clock, store=self.store)
         workspace = announceable(workspace, channels)
-        self._services = Services(workspace, self.store, wordpress, channels, self.clock)
+        self._services = Services(
+            workspace, self.store, wordpress, channels, self.clock, self._freshness
+        )
         self._http = http
         self._fingerprint = seen
         self._bad = None
@@ -320,16 +335,24 @@ _RUNTIMES: dict[str, Runtime] = {}
 # The job function, and the one-shot run
 
 
-def run_job(config_path: str) -> None:
+def run_job(config_path: str, due: str | None = None) -> None:
     """What every scheduled job runs: ``run_due`` now, with a summary in the log.
 
     In the scheduler's process it uses the open :class:`Runtime`; elsewhere it opens the
     services for this one run. Pipeline errors are logged (the job log has the steps' own
     failures) and never reach APScheduler, so the scheduler keeps going.
+
+    ``due``: a post's date job, for that time. When posts fall due faster than runs finish,
+    their jobs queue behind the run in flight, and the first run after them publishes them
+    all; the jobs of posts that run already saw due are then skipped, not run empty one after
+    another while later posts wait behind them.
     """
     runtime = _RUNTIMES.get(config_path)
     if runtime is not None and runtime.stopping.is_set():
         log.info("stopping: run skipped")
+        return
+    if runtime is not None and due is not None and runtime.covered(from_iso(due)):
+        log.debug("run for %s skipped: the run at %s covered it", due, runtime.covered_until)
         return
     redact: Redactor = runtime.redactor if runtime is not None else NO_SECRETS
     try:
@@ -535,6 +558,7 @@ class Scheduler:
         self._synced_generation = -1
         self._retry_at: datetime | None = None
         self._problems: set[str] = set()
+        self._warming: threading.Thread | None = None
 
     # -- control from outside --
 
@@ -579,7 +603,7 @@ class Scheduler:
         from apscheduler.events import EVENT_SCHEDULER_STARTED
         from apscheduler.schedulers.base import STATE_STOPPED
 
-        runtime = Runtime(settings, store, http_hooks=self.http_hooks)
+        runtime = Runtime(settings, store, http_hooks=self.http_hooks, refresh_every=self.tick)
         found = runtime.current()
         try:
             require(found.wordpress, found.workspace)  # a scheduler that cannot publish: say so
@@ -604,6 +628,8 @@ class Scheduler:
                 runtime.stopping.set()
                 aps.shutdown(wait=True)
             self._inbox.close()
+            if self._warming is not None:
+                self._warming.join()
             _RUNTIMES.pop(runtime.key, None)
             runtime.close()
             self._aps = None
@@ -646,6 +672,10 @@ class Scheduler:
             # not `if report`: a sync that changed nothing is falsy, yet has jobs
             self._announce(report.jobs if report is not None else [], now)
             self.ready.set()
+            self._warming = threading.Thread(
+                target=warm_up, args=(self.runtime.current().channels,), name="pipeline-warm-up"
+            )
+            self._warming.start()
 
     def _control(self) -> None:
         """The one thread that changes jobs: syncs, retry job, and shutdown."""
@@ -715,7 +745,6 @@ class Scheduler:
         existing = {
             job.id: job for job in self._aps.get_jobs() if job.id.startswith(PUBLISH_PREFIX)
         }
-        args = [str(settings.path)]
         report = SyncReport(jobs=wanted)
         for spec in wanted:
             job = existing.pop(spec.id, None)
@@ -725,7 +754,7 @@ class Scheduler:
                 run_job,
                 "date",
                 run_date=spec.run_at,
-                args=args,
+                args=[str(settings.path), spec.run_at.isoformat()],  # to the microsecond
                 id=spec.id,
                 name=f"publish {spec.slug}",
                 misfire_grace_time=None,
@@ -787,6 +816,15 @@ class Scheduler:
                 f"  {local:%Y-%m-%d %H:%M:%S %Z}  ({job.run_at:%Y-%m-%d %H:%M:%S} UTC)  "
                 f"{job.slug}{late}"
             )
+
+
+def warm_up(channels: Sequence[ChannelSetup]) -> None:
+    """Import now what the first run that publishes would import on its way to the create:
+    measuring an announcement loads twitter-text (0.3 s, and more on a busy machine), which
+    made the first post due after a start the latest by that much. Each network's counting
+    whose limits are known without asking it; in a thread, so that start-up does not wait."""
+    for counting in sorted({setup.limits.counting for setup in channels if setup.limits}):
+        measure("warm-up https://example.com", Limits(280, counting, 23))
 
 
 def _log_changes(report: SyncReport) -> None:
