@@ -286,6 +286,15 @@ class Store:
         rows = self.conn.execute(query + " ORDER BY id", params).fetchall()
         return [_step(row) for row in rows]
 
+    def retrying_steps(self) -> list[Step]:
+        """Failed and deferred steps with a time for their next attempt: what a scheduler polls
+        every few seconds, not every pending publish of a big schedule."""
+        rows = self.conn.execute(
+            "SELECT * FROM steps WHERE status IN ('failed', 'pending') "
+            "AND next_attempt_at IS NOT NULL ORDER BY id"
+        ).fetchall()
+        return [_step(row) for row in rows]
+
     def set_step(
         self,
         post: str,

@@ -771,8 +771,7 @@ class Scheduler:
     def _sync_retry(self, found: Services, now: datetime) -> None:
         from apscheduler.jobstores.base import JobLookupError
 
-        steps = found.store.steps(status="failed") + found.store.steps(status="pending")
-        when = next_retry(steps, now)
+        when = next_retry(found.store.retrying_steps(), now)
         if when == self._retry_at:
             return
         if when is None:
