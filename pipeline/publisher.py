@@ -15,6 +15,8 @@ same text so that X's duplicate check decides).
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -507,12 +509,8 @@ class Publisher:
             writes = [i for i in plan.publishes if i.action in ("create", "update")]
             unread = self._unread(plan)
             if writes or unread:
-                # terms, the slugs of the creates, the posts to overwrite
                 with self._site_step("prepare"):
-                    self._resolve_terms(self._wordpress(), writes)
-                    self._look_up_slugs([i.slug for i in writes if i.action == "create"])
-                    if unread:
-                        self._seen.update(self._wordpress().posts_by_ids(unread))
+                    self._prepare(self._wordpress(), writes, unread)
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -638,15 +636,38 @@ class Publisher:
             found = self._wordpress().find_posts(slugs)
             self._looked_up = {slug: found.get(slug) for slug in slugs}
 
-    def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
-        """Resolve the names of the posts about to be written, once, before the concurrent
-        publishes."""
-        categories = sorted({name for item in items for name in item.categories})
-        tags = sorted({name for item in items for name in item.tags})
+    def _prepare(
+        self, wordpress: WordPressClient, writes: Sequence[PublishItem], unread: Sequence[int]
+    ) -> None:
+        """The reads the writes need first, side by side (they do not depend on each other):
+        the ids of their categories and of their tags (creating the missing ones), the slugs of
+        the creates, and the posts to overwrite that no refresh read. The first publish after a
+        start waited for each in turn (6 requests on a new site)."""
+        categories = sorted({name for item in writes for name in item.categories})
+        tags = sorted({name for item in writes for name in item.tags})
+        creates = [item.slug for item in writes if item.action == "create"]
+        reads: list[Callable[[], object]] = []
         if categories:
-            wordpress.term_ids("categories", categories)
+            reads.append(functools.partial(wordpress.term_ids, "categories", categories))
         if tags:
-            wordpress.term_ids("tags", tags)
+            reads.append(functools.partial(wordpress.term_ids, "tags", tags))
+        if creates:
+            reads.append(functools.partial(self._look_up_slugs, creates))
+        if unread:
+            reads.append(functools.partial(self._read_posts, wordpress, unread))
+        if len(reads) <= 1:
+            for read in reads:
+                read()
+            return
+        workers = max(1, min(self.settings.wordpress.concurrency, len(reads)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # each in a copy of this context: client retries are logged under (site) prepare
+            futures = [pool.submit(contextvars.copy_context().run, read) for read in reads]
+            for future in futures:
+                future.result()
+
+    def _read_posts(self, wordpress: WordPressClient, ids: Sequence[int]) -> None:
+        self._seen.update(wordpress.posts_by_ids(ids))
 
     # -- publish items ---------------------------------------------------------------------
 

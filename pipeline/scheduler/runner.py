@@ -72,6 +72,13 @@ def _due_work(
         if slot.slug not in publish_steps
         or publish_steps[slot.slug].status in ("pending", "running")
     ] + [s for s in retries if s in by_slug]
+    # A run killed after its post went live but before the step was marked done: the post is
+    # no longer due by the schedule, so it is planned again here (unchanged, its step done).
+    due += [
+        slug
+        for slug, step in publish_steps.items()
+        if step.status == "running" and slug in by_slug and slug in records and records[slug].live
+    ]
     live = {slug for slug, record in records.items() if record.live}
     waiting = {
         slug: why
