@@ -19,7 +19,12 @@ through ``Publisher.publish``, ``pipeline publish``:
 Jobs run one at a time on a single worker thread: two ``run_due`` at once could both see the same
 post due. The workspace, the store and the HTTP clients stay open between jobs (a post is
 published well within a second of its time); the files are checked for changes (a few ``stat``
-calls) before every run, so a job never works on stale posts.
+calls) before every run, so a job never works on stale posts. What a run costs does not grow with
+the schedule (issue 15: 2,000 scheduled posts): the state is read once per run, the posts are
+parsed and rendered once (``core.memo``), and the refresh of the live posts from WordPress is
+skipped when this process did it within a tick (:class:`pipeline.publisher.Freshness`). Posts due
+while a run is in flight are published by the next run, which starts as soon as it ends; the date
+jobs of posts that run already saw due are then skipped (:func:`run_job`).
 
 A control thread owns every change to the jobs: it re-syncs them when ``pipeline.toml``,
 ``credentials.toml`` or anything under ``posts/`` changes (polled every 2 s) and on SIGHUP, and on
@@ -86,6 +91,7 @@ LOCK_NAME = "scheduler"
 LOCK_WHAT = "pipeline run"
 DEFAULT_TICK = timedelta(seconds=30)
 DEFAULT_POLL = timedelta(seconds=2)
+SHOWN_RUNS = 20  # the next runs listed on start; a big schedule's 2,000 lines help nobody
 # Steps the scheduler fires a post's date job for once its time has passed. Failed steps wait
 # for their retry time, held and unknown ones for the user, conflicts for --force.
 FIRE_WHEN_PAST = frozenset({"pending", "running"})
@@ -747,7 +753,7 @@ class Scheduler:
             if text not in self._problems:
                 log.warning("skipped: %s", text)
         self._problems = {problem.render() for problem in problems}
-        wanted = publish_jobs(slots, found.store.posts(), found.store.steps(), now)
+        wanted = publish_jobs(slots, found.store.posts(), found.store.steps(kind="publish"), now)
         existing = {
             job.id: job for job in self._aps.get_jobs() if job.id.startswith(PUBLISH_PREFIX)
         }
@@ -814,13 +820,15 @@ class Scheduler:
             return
         tz = settings.timezone
         self.echo(f"next runs ({tz.key}):")
-        for job in jobs:
+        for job in jobs[:SHOWN_RUNS]:
             local = job.run_at.astimezone(tz)
             late = " (time passed: runs now)" if job.run_at <= now else ""
             self.echo(
                 f"  {local:%Y-%m-%d %H:%M:%S %Z}  ({job.run_at:%Y-%m-%d %H:%M:%S} UTC)  "
                 f"{job.slug}{late}"
             )
+        if len(jobs) > SHOWN_RUNS:
+            self.echo(f"  and {len(jobs) - SHOWN_RUNS:,} more (`pipeline status` lists them all)")
 
 
 def warm_up(channels: Sequence[ChannelSetup]) -> None:
