@@ -401,6 +401,7 @@ def test_a_run_killed_after_its_post_went_live_is_finished_by_the_next(tmp_path:
         report = run_due(site, site.clock())
         assert report.result.ok, report.result
         step = site.store.step(P2, "publish")
-        assert step is not None and step.status == "done"
+        assert step is not None
+        assert step.status == "done"
     assert sorted(row.name for row in wp.posts()) == sorted(SERIES)
     assert len(wp.sent("POST", "/posts")) == len(SERIES), "no second create"
