@@ -17,8 +17,8 @@ from pipeline.errors import ConfigError, InputError, PipelineError, PostError, s
 from pipeline.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pipeline.channels.base import ChannelSetup
     from pipeline.core.posts import Post
-    from pipeline.publisher import ChannelSetup
     from pipeline.wordpress import WordPressClient
 
 CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}

@@ -109,8 +109,11 @@ class Redactor:
         return value
 
 
+# A command makes several redactors of the same secrets (those of the environment, then with the
+# credentials file's, then a login's tokens): each set's patterns are compiled once.
+@functools.lru_cache(maxsize=16)
 def _compile(
-    secrets: Iterable[str], pairs: Iterable[tuple[str, str]]
+    secrets: frozenset[str], pairs: frozenset[tuple[str, str]]
 ) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
     """The pattern of every form, and anchors: a piece of each form (its longest run of letters
     and digits, which no encoding here changes) to look for before running the pattern. None

@@ -256,8 +256,12 @@ def _waiting_parts(
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
-    if path.is_relative_to(posts_dir):  # as loading found it: no need to ask the disk
-        return path.relative_to(posts_dir).as_posix()
+    from pipeline.loading import relative_posix
+
+    try:
+        return relative_posix(path, posts_dir)  # as loading found it: no need to ask the disk
+    except ValueError:
+        pass
     try:
         return path.resolve().relative_to(posts_dir.resolve()).as_posix()
     except ValueError:
