@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 from pipeline.core.costs import MonthSummary, month_start, month_summary, recorded_costs
 from pipeline.core.records import LogEntry, PostRecord, Step
 from pipeline.errors import shown
-from pipeline.journal import Journal
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
 if TYPE_CHECKING:
     from pipeline.core.posts import Post
     from pipeline.core.schedule import Slot
+    from pipeline.journal import Journal
     from pipeline.store import Store
     from pipeline.wordpress import RemotePost
 
