@@ -365,6 +365,7 @@ def _row(
 
 
 CHANNEL_ORDER = ("x", "bluesky", "mastodon")
+_CHANNEL_RANK = {name: index for index, name in enumerate(CHANNEL_ORDER)}
 
 
 def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announced, ...]:
@@ -378,8 +379,9 @@ def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announ
             )
     if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
         found["x"] = Announced("x", record.tweet_id, record.tweet_url)
-    order = {name: index for index, name in enumerate(CHANNEL_ORDER)}
-    return tuple(sorted(found.values(), key=lambda a: (order.get(a.channel, 99), a.channel)))
+    return tuple(
+        sorted(found.values(), key=lambda a: (_CHANNEL_RANK.get(a.channel, 99), a.channel))
+    )
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
