@@ -176,7 +176,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         click.echo(f"warning: {obj.message(problem.render())}", err=True)
     if as_json:
         # One document, a post per line: readable, and json's fast encoder (indent= is slow).
-        lines = (obj.redactor.json(row.to_json(settings.timezone)) for row in rows)
+        lines = obj.redactor.json_lines(row.to_json(settings.timezone) for row in rows)
         click.echo("[\n" + ",\n".join(lines) + "\n]")
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
