@@ -303,7 +303,7 @@ def _parse_post(
         "featured_image": [featured.src, featured.line] if featured else None,
         "announce": post.announce,
         "key_lines": dict(post.key_lines),
-        "warnings": warnings,
+        "warnings": list(warnings),
     }
     return post, warnings, remembered
 
@@ -747,9 +747,12 @@ def _inside(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
+def resolve_image(
+    src: str, post_path: Path, posts_dir: Path, line: int, *, alt: str = "", caption: str = ""
+) -> Image:
     """A local image path, relative to the post; it must exist and stay inside the posts folder."""
-    target = _resolved(str(post_path.parent), unquote(src))  # Markdown URL-encodes "a b.png"
+    folder = os.path.dirname(post_path)  # the post's own text: no new Path to parse
+    target = _resolved(folder, unquote(src))  # Markdown URL-encodes "a b.png"
     root = _real(str(posts_dir))
     if not _inside(target, root):
         raise PostError(
@@ -781,7 +784,7 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
     if problem is not None:
         what, fix = problem
         raise PostError(f"image {shown(src)} {what}", path=post_path, line=line, fix=fix)
-    return Image(src=src, path=path, line=line)
+    return Image(src=src, path=path, line=line, alt=alt, caption=caption)
 
 
 # What WordPress takes as an image upload by default (wp_get_mime_types()), as Pillow names the
@@ -869,8 +872,9 @@ def scan_body(
     links: list[Link] = []
     for kind, target, line, alt, caption in found:
         if kind == "image":
-            image = resolve_image(target, path, posts_dir, body_line + line)
-            images.append(Image(image.src, image.path, image.line, alt=alt, caption=caption))
+            images.append(
+                resolve_image(target, path, posts_dir, body_line + line, alt=alt, caption=caption)
+            )
         else:
             links.append(Link(slug=target, line=body_line + line))
     return tuple(images), tuple(links)
