@@ -277,7 +277,9 @@ def _table(
         cells = [row.name, row.state, when, row.wordpress_url or ""]
         cells += [row.on(name) for name in channels]
         table.append([*cells, sep.join(pending)])
-    width = len(table[0]) if table else 0
+    if not table:
+        return []
+    width = len(table[0])
     masked = obj.redact_all([cell for cells in table for cell in cells])
     return [masked[start : start + width] for start in range(0, len(masked), width)]
 
