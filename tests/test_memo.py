@@ -157,6 +157,97 @@ def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: P
     assert fresh != first, "part 2 went live: the posts that link it were rendered again"
 
 
+def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill in a new process: the posts that link the part going live are rendered again,
+    from the tokens remembered for their bodies (no Markdown is parsed), giving what parsing
+    would give; a body edited since is parsed again."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir)
+    memofile.attach(state)
+    posts = load(posts_dir)
+    site = in_blocks(Site(series=series_index(posts)), posts)
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    assert len(list((state / "cache" / "parsed").iterdir())) == len(posts)
+
+    MEMO.use(MEMO.loader)  # a new process
+    render_module._PARSED.clear()
+    posts = load(posts_dir)
+    going_live = in_blocks(
+        Site(live={"part-2": "https://blog.example/part-2/"}, series=series_index(posts)), posts
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
+        rendered = [render_post(post, going_live).html for post in posts]
+    assert rendered == [computed(post, going_live) for post in posts]
+
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    edited = replace(posts[0], body=posts[0].body + "\nOne more line.\n")
+    assert render_post(edited, going_live).html == computed(edited, going_live)
+    assert "One more line." in render_post(edited, going_live).html
+
+
+def test_remembered_tokens_are_the_parsed_tokens() -> None:
+    """Tokens read back from their plain form equal the parser's, for every body of the block
+    corpus and the render tests' own Markdown."""
+    from tests.blocks import corpus
+
+    bodies = [post.body for post in corpus.load().values()]
+    bodies += ["| a | b |\n|:-|-:|\n| 1 | 2 |\n", "~~gone~~ *x* **y** `z` <span>h</span>\n"]
+    for body in bodies:
+        tokens = render_module._MD.parse(body)
+        plain = render_module.plain_tokens(tokens)
+        assert plain is not None
+        assert render_module.tokens_from_plain(json.loads(json.dumps(plain))) == tokens
+
+
+def test_the_token_fields_are_the_parsers() -> None:
+    """The plain form and the renderer's copy name every field markdown-it's Token has (a new
+    field in a later markdown-it fails here, not in a render)."""
+    from dataclasses import fields
+
+    from markdown_it.token import Token
+
+    names = tuple(each.name for each in fields(Token))
+    assert names == render_module._TOKEN_FIELDS
+    assert set(render_module._FIELDS) == set(names) - {"meta"}
+    token = render_module._MD.parse("[a](b)\n")[1].children[0]  # type: ignore[index]
+    changed = {"href": "c"}
+    assert render_module._copy(token, attrs=changed) == token.copy(attrs=changed)
+
+
+def test_damaged_remembered_tokens_are_parsed_again(tmp_path: Path) -> None:
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir, parts=2)
+    memofile.attach(state)
+    posts = load(posts_dir)
+    site = Site(series=series_index(posts))
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    files = sorted((state / "cache" / "parsed").iterdir())
+    files[0].write_bytes(b"not zlib")
+    import zlib
+
+    data = json.loads(zlib.decompress(files[1].read_bytes()))
+    data["value"]["tokens"] = [["paragraph_open", "p"]]  # the right stamp, a broken token
+    files[1].write_bytes(zlib.compress(json.dumps(data).encode()))
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    going_live = Site(live={"part-1": "https://blog.example/1/"}, series=site.series)
+    assert [render_post(p, going_live).html for p in posts] == [
+        computed(p, going_live) for p in posts
+    ]
+
+
 def in_blocks(site: Site, posts: tuple[Post, ...]) -> Site:
     return replace(site, styles={post.slug: BLOCKS for post in posts})
 
