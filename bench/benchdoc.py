@@ -108,11 +108,17 @@ def write_section(name: str, body: str) -> None:
 def as_a_new_process() -> None:
     """Forget what this process has parsed and rendered, as a new ``pipeline`` command starts:
     nothing in memory; the memo of the state folder (if one is attached) is read from disk again
-    (after what was added is saved there, as a command does on its way out)."""
+    (after what was added is saved there, as a command does on its way out), and the garbage
+    collector set as the command sets it."""
+    import gc
+
     from pipeline import memofile
+    from pipeline.cli import GC_THRESHOLDS
     from pipeline.core import render as render_module
     from pipeline.core.memo import MEMO
 
     memofile.save()
     MEMO.use(MEMO.loader)
     render_module._PARSED.clear()
+    gc.collect()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -58,6 +58,8 @@ class Memo:
         self.loader = loader
         self._spaces.clear()
         self.changed.clear()
+        for kept in (_PLAIN, _ANSWERS, _WHOLE_DIGESTS):
+            kept.clear()
 
     def loaded(self) -> dict[str, dict[str, Any]]:
         return self._spaces
