@@ -330,3 +330,38 @@ def test_the_stamp_covers_every_module_that_parses_or_renders() -> None:
         }
         assert imported <= listed, f"{module} imports {imported - listed}, not in the stamp"
     assert len(memofile.code_stamp()) == 16
+
+
+def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) -> None:
+    """Through the real `pipeline` command: a second `check` and `render` read the memo the
+    first left in the state folder and print the same; an edit made since is seen."""
+    from tests.test_cli import run_script
+
+    (tmp_path / "posts").mkdir()
+    write_series(tmp_path / "posts", parts=3)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "pipeline.toml").write_text(
+        'posts_dir = "posts"\nstate_dir = "state"\n\n[wordpress]\nurl = "https://blog.example"\n',
+        encoding="utf-8",
+    )
+    runs = [
+        (run_script("check", cwd=tmp_path), run_script("render", "part-1", cwd=tmp_path))
+        for _ in range(2)
+    ]
+    for check, rendered in runs:
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert rendered.returncode == 0, rendered.stderr
+        assert '<nav class="series-list">' in rendered.stdout
+    assert runs[1][0].stdout == runs[0][0].stdout
+    assert runs[1][1].stdout == runs[0][1].stdout
+    cache = tmp_path / "state" / "cache"
+    assert {"front-matter.json", "scanned.json", "rendered.json"} <= {
+        p.name for p in cache.iterdir()
+    }
+    assert len(list((cache / "parsed").iterdir())) == 1, "part 1 links the others: its tokens"
+
+    part_2 = tmp_path / "posts" / "part-2.md"
+    part_2.write_text(part_2.read_text(encoding="utf-8").replace("title: Part 2", "title: [x"))
+    edited = run_script("check", cwd=tmp_path)
+    assert edited.returncode == 2
+    assert "part-2.md:3: invalid YAML" in edited.stderr
