@@ -54,6 +54,16 @@ def write_series(folder: Path, parts: int = 4) -> None:
         (folder / f"part-{part}.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
 
 
+def attached_series(tmp_path: Path, parts: int) -> tuple[Path, Path, tuple[Post, ...]]:
+    """A series in ``posts/``, loaded with the memo kept in ``state/``."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir, parts)
+    memofile.attach(state)
+    return posts_dir, state, load(posts_dir)
+
+
 def load(folder: Path) -> tuple[Post, ...]:
     result = load_posts(folder, NEW_YORK)
     assert result.errors == ()
@@ -131,12 +141,7 @@ def test_a_live_view_that_changes_in_place_is_asked_again(tmp_path: Path) -> Non
 
 
 def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: Path) -> None:
-    posts_dir, state = tmp_path / "posts", tmp_path / "state"
-    posts_dir.mkdir()
-    state.mkdir()
-    write_series(posts_dir)
-    memofile.attach(state)
-    posts = load(posts_dir)
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
     site = Site(live={"part-1": "https://blog.example/part-1/"}, series=series_index(posts))
     first = [render_post(post, in_blocks(site, posts)).html for post in posts]
     memofile.save()
@@ -163,12 +168,7 @@ def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
     """A backfill in a new process: the posts that link the part going live are rendered again,
     from the tokens remembered for their bodies (no Markdown is parsed), giving what parsing
     would give; a body edited since is parsed again."""
-    posts_dir, state = tmp_path / "posts", tmp_path / "state"
-    posts_dir.mkdir()
-    state.mkdir()
-    write_series(posts_dir)
-    memofile.attach(state)
-    posts = load(posts_dir)
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
     site = in_blocks(Site(series=series_index(posts)), posts)
     for post in posts:
         render_post(post, site)
@@ -223,12 +223,7 @@ def test_the_token_fields_are_the_parsers() -> None:
 
 
 def test_damaged_remembered_tokens_are_parsed_again(tmp_path: Path) -> None:
-    posts_dir, state = tmp_path / "posts", tmp_path / "state"
-    posts_dir.mkdir()
-    state.mkdir()
-    write_series(posts_dir, parts=2)
-    memofile.attach(state)
-    posts = load(posts_dir)
+    _, state, posts = attached_series(tmp_path, parts=2)
     site = Site(series=series_index(posts))
     for post in posts:
         render_post(post, site)
