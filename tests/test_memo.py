@@ -56,6 +56,16 @@ def write_series(folder: Path, parts: int = 4) -> None:
         (folder / f"part-{part}.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
 
 
+def attached_series(tmp_path: Path, parts: int) -> tuple[Path, Path, tuple[Post, ...]]:
+    """A series in ``posts/``, loaded with the memo kept in ``state/``."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir, parts)
+    memofile.attach(state)
+    return posts_dir, state, load(posts_dir)
+
+
 def load(folder: Path) -> tuple[Post, ...]:
     result = load_posts(folder, NEW_YORK)
     assert result.errors == ()
@@ -133,12 +143,7 @@ def test_a_live_view_that_changes_in_place_is_asked_again(tmp_path: Path) -> Non
 
 
 def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: Path) -> None:
-    posts_dir, state = tmp_path / "posts", tmp_path / "state"
-    posts_dir.mkdir()
-    state.mkdir()
-    write_series(posts_dir)
-    memofile.attach(state)
-    posts = load(posts_dir)
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
     site = Site(live={"part-1": "https://blog.example/part-1/"}, series=series_index(posts))
     first = [render_post(post, in_blocks(site, posts)).html for post in posts]
     memofile.save()
@@ -157,6 +162,87 @@ def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: P
     fresh = [render_post(post, in_blocks(going_live, posts)).html for post in posts]
     assert fresh == [computed(post, in_blocks(going_live, posts)) for post in posts]
     assert fresh != first, "part 2 went live: the posts that link it were rendered again"
+
+
+def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill in a new process: the posts that link the part going live are rendered again,
+    from the tokens remembered for their bodies (no Markdown is parsed), giving what parsing
+    would give; a body edited since is parsed again."""
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
+    site = in_blocks(Site(series=series_index(posts)), posts)
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    assert len(list((state / "cache" / "parsed").iterdir())) == len(posts)
+
+    MEMO.use(MEMO.loader)  # a new process
+    render_module._PARSED.clear()
+    posts = load(posts_dir)
+    going_live = in_blocks(
+        Site(live={"part-2": "https://blog.example/part-2/"}, series=series_index(posts)), posts
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
+        rendered = [render_post(post, going_live).html for post in posts]
+    assert rendered == [computed(post, going_live) for post in posts]
+
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    edited = replace(posts[0], body=posts[0].body + "\nOne more line.\n")
+    assert render_post(edited, going_live).html == computed(edited, going_live)
+    assert "One more line." in render_post(edited, going_live).html
+
+
+def test_remembered_tokens_are_the_parsed_tokens() -> None:
+    """Tokens read back from their plain form equal the parser's, for every body of the block
+    corpus and the render tests' own Markdown."""
+    from tests.blocks import corpus
+
+    bodies = [post.body for post in corpus.load().values()]
+    bodies += ["| a | b |\n|:-|-:|\n| 1 | 2 |\n", "~~gone~~ *x* **y** `z` <span>h</span>\n"]
+    for body in bodies:
+        tokens = render_module._MD.parse(body)
+        plain = render_module.plain_tokens(tokens)
+        assert plain is not None
+        assert render_module.tokens_from_plain(json.loads(json.dumps(plain))) == tokens
+
+
+def test_the_token_fields_are_the_parsers() -> None:
+    """The plain form and the renderer's copy name every field markdown-it's Token has (a new
+    field in a later markdown-it fails here, not in a render)."""
+    from dataclasses import fields
+
+    from markdown_it.token import Token
+
+    names = tuple(each.name for each in fields(Token))
+    assert names == render_module._TOKEN_FIELDS
+    assert set(render_module._FIELDS) == set(names) - {"meta"}
+    token = render_module._MD.parse("[a](b)\n")[1].children[0]  # type: ignore[index]
+    changed = {"href": "c"}
+    assert render_module._copy(token, attrs=changed) == token.copy(attrs=changed)
+
+
+def test_damaged_remembered_tokens_are_parsed_again(tmp_path: Path) -> None:
+    _, state, posts = attached_series(tmp_path, parts=2)
+    site = Site(series=series_index(posts))
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    files = sorted((state / "cache" / "parsed").iterdir())
+    files[0].write_bytes(b"not zlib")
+    import zlib
+
+    data = json.loads(zlib.decompress(files[1].read_bytes()))
+    data["value"]["tokens"] = [["paragraph_open", "p"]]  # the right stamp, a broken token
+    files[1].write_bytes(zlib.compress(json.dumps(data).encode()))
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    going_live = Site(live={"part-1": "https://blog.example/1/"}, series=site.series)
+    assert [render_post(p, going_live).html for p in posts] == [
+        computed(p, going_live) for p in posts
+    ]
 
 
 def in_blocks(site: Site, posts: tuple[Post, ...]) -> Site:
@@ -344,3 +430,38 @@ def test_an_image_check_is_trusted_only_while_its_file_is_as_it_was(tmp_path: Pa
     problem = image_problem(path)
     assert problem is not None
     assert "is not an image" in problem[0]
+
+
+def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) -> None:
+    """Through the real `pipeline` command: a second `check` and `render` read the memo the
+    first left in the state folder and print the same; an edit made since is seen."""
+    from tests.test_cli import run_script
+
+    (tmp_path / "posts").mkdir()
+    write_series(tmp_path / "posts", parts=3)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "pipeline.toml").write_text(
+        'posts_dir = "posts"\nstate_dir = "state"\n\n[wordpress]\nurl = "https://blog.example"\n',
+        encoding="utf-8",
+    )
+    runs = [
+        (run_script("check", cwd=tmp_path), run_script("render", "part-1", cwd=tmp_path))
+        for _ in range(2)
+    ]
+    for check, rendered in runs:
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert rendered.returncode == 0, rendered.stderr
+        assert '<nav class="series-list">' in rendered.stdout
+    assert runs[1][0].stdout == runs[0][0].stdout
+    assert runs[1][1].stdout == runs[0][1].stdout
+    cache = tmp_path / "state" / "cache"
+    assert {"front-matter.json", "scanned.json", "rendered.json"} <= {
+        p.name for p in cache.iterdir()
+    }
+    assert len(list((cache / "parsed").iterdir())) == 1, "part 1 links the others: its tokens"
+
+    part_2 = tmp_path / "posts" / "part-2.md"
+    part_2.write_text(part_2.read_text(encoding="utf-8").replace("title: Part 2", "title: [x"))
+    edited = run_script("check", cwd=tmp_path)
+    assert edited.returncode == 2
+    assert "part-2.md:3: invalid YAML" in edited.stderr

@@ -22,6 +22,17 @@ if TYPE_CHECKING:  # the redactor is built when a command runs: `--help` needs n
     from pipeline.redact import Redactor
     from pipeline.workspace import Workspace
 
+
+class PathArg(click.Path):
+    """``click.Path`` giving a ``pathlib.Path`` (imported when a path is given: ``--help``
+    needs none)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pathlib import Path
+
+        return Path(os.fsdecode(super().convert(value, param, ctx)))
+
+
 # An error, warning or skipped line is cut to this many characters, after masking.
 MESSAGE_CHARS = 1000
 

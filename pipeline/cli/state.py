@@ -7,7 +7,6 @@ and rich are imported only where needed, so the commands start fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -19,7 +18,6 @@ import click
 
 from pipeline.cli.app import Context
 from pipeline.errors import InputError
-from pipeline.timeutil import BadTime, utc_now
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -144,6 +142,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     """
     from pipeline import status as state
     from pipeline.scheduler.slots import scheduled
+    from pipeline.timeutil import utc_now
 
     now = utc_now()
     with opened(obj) as found:
@@ -198,6 +197,7 @@ def _x_month(found: Opened, now: datetime) -> str | None:
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
     from pipeline import status as state
     from pipeline.journal import Journal
+    from pipeline.timeutil import utc_now
     from pipeline.wiring import require, wordpress_client
 
     with require(wordpress_client(workspace), workspace) as wordpress:
@@ -414,6 +414,7 @@ def log_command(
       pipeline log --follow
     """
     from pipeline import status as state
+    from pipeline.timeutil import BadTime, utc_now
 
     with opened(obj) as found:
         tz = found.settings.timezone
@@ -461,6 +462,8 @@ def _print_entries(
     entries: Sequence[LogEntry], tz: ZoneInfo, obj: Context, as_json: bool, *, widths: bool = True
 ) -> None:
     """Print entries in batches (one write per thousand lines, not one per line)."""
+    import json
+
     from pipeline import status as state
 
     if not entries:
@@ -561,6 +564,7 @@ def retry(
     """
     from pipeline import status as state
     from pipeline.journal import Journal
+    from pipeline.timeutil import utc_now
 
     if resend and mark_sent:
         raise click.UsageError("choose one of --resend and --mark-sent")
