@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -45,16 +44,22 @@ _SOURCES = (
 )
 
 
+# The libraries whose answers are remembered, by the file that carries each one's version: the
+# Markdown parser's tokens, and what Pillow makes of an image (which formats it knows).
+_LIBRARIES = (("markdown_it", "__init__.py"), ("PIL", "_version.py"))
+
+
 def code_stamp() -> str:
     """What the remembered values were computed by: our parsing and rendering modules' source
-    and the Markdown parser's (its package's ``__init__``, which carries its version)."""
+    and the versions of the libraries they use (read, not imported)."""
     global _stamp
     if _stamp is None:
         package = Path(__file__).parent
         files = [package / name for name in _SOURCES]
-        parser = importlib.util.find_spec("markdown_it")
-        if parser is not None and parser.origin:
-            files.append(Path(parser.origin))
+        for library, versioned in _LIBRARIES:
+            found = importlib.util.find_spec(library)
+            if found is not None and found.origin:
+                files.append(Path(found.origin).parent / versioned)
         hashed = hashlib.sha256()
         for path in files:
             hashed.update(path.read_bytes())
@@ -168,6 +173,8 @@ def _encoded(data: dict[str, Any]) -> bytes | None:
 
 def _replace(path: Path, data: bytes) -> None:
     """Write ``path`` whole or not at all (a temporary file renamed over it)."""
+    import tempfile  # only a command that computed something new writes
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

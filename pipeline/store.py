@@ -7,13 +7,13 @@ before acting again.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, replace
 from datetime import UTC, datetime
@@ -118,9 +118,13 @@ class Store:
         self.conn = conn
         self.clock = clock
         self.redactor = redactor  # masks secrets in what is written to the job log and steps
-        self.owner = f"{socket.gethostname()}:{os.getpid()}:{id(self)}"
         self._lock = threading.RLock()
         self._depth = 0  # transactions open on this connection (they nest)
+
+    @functools.cached_property
+    def owner(self) -> str:
+        """Who holds this store's locks: asked only when one is taken (reading needs none)."""
+        return f"{_hostname()}:{os.getpid()}:{id(self)}"
 
     @classmethod
     def open(
@@ -190,8 +194,8 @@ class Store:
         return _post(row) if row else None
 
     def posts(self) -> dict[str, PostRecord]:
-        rows = self.conn.execute("SELECT * FROM posts ORDER BY slug").fetchall()
-        return {row["slug"]: _post(row) for row in rows}
+        rows = _plain_rows(self.conn, f"SELECT {_POST_COLUMNS} FROM posts ORDER BY slug")  # noqa: S608
+        return {row[0]: PostRecord(*row) for row in rows}
 
     def live_permalinks(self) -> dict[str, str]:
         """Slug -> permalink of every post live now (``PostRecord.live``, in SQL)."""
@@ -269,22 +273,23 @@ class Store:
     # steps
 
     def step(self, post: str, kind: str, target: str = "") -> Step | None:
-        row = self.conn.execute(
-            "SELECT * FROM steps WHERE post = ? AND kind = ? AND target = ?", (post, kind, target)
-        ).fetchone()
-        return _step(row) if row else None
+        rows = _plain_rows(
+            self.conn,
+            f"SELECT {_STEP_COLUMNS} FROM steps WHERE post = ? AND kind = ? AND target = ?",  # noqa: S608
+            (post, kind, target),
+        )
+        return _step(rows[0]) if rows else None
 
-    def steps(self, status: str | None = None, post: str | None = None) -> list[Step]:
-        query = "SELECT * FROM steps WHERE 1=1"
+    def steps(
+        self, status: str | None = None, post: str | None = None, kind: str | None = None
+    ) -> list[Step]:
+        query = f"SELECT {_STEP_COLUMNS} FROM steps WHERE 1=1"  # noqa: S608
         params: list[str] = []
-        if status is not None:
-            query += " AND status = ?"
-            params.append(status)
-        if post is not None:
-            query += " AND post = ?"
-            params.append(post)
-        rows = self.conn.execute(query + " ORDER BY id", params).fetchall()
-        return [_step(row) for row in rows]
+        for clause, value in (("status = ?", status), ("post = ?", post), ("kind = ?", kind)):
+            if value is not None:
+                query += f" AND {clause}"
+                params.append(value)
+        return [_step(row) for row in _plain_rows(self.conn, query + " ORDER BY id", params)]
 
     def set_step(
         self,
@@ -442,7 +447,7 @@ class Store:
         A lock whose holder process is gone (same host, dead pid) is taken over, so a crash
         never leaves the pipeline stuck.
         """
-        host = socket.gethostname()
+        host = _hostname()
         with self.transaction() as conn:
             row = conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
             if row is not None and row["owner"] != self.owner and _alive(row["pid"], row["host"]):
@@ -509,8 +514,14 @@ def _use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+def _hostname() -> str:
+    import socket  # a lock's holder is named by its host: reading the state takes no lock
+
+    return socket.gethostname()
+
+
 def _alive(pid: int, host: str) -> bool:
-    if host != socket.gethostname():
+    if host != _hostname():
         return True  # cannot check another machine's processes: assume it is alive
     try:
         os.kill(pid, 0)
@@ -522,14 +533,36 @@ def _alive(pid: int, host: str) -> bool:
 
 
 _POST_FIELDS = tuple(f.name for f in fields(PostRecord))
+_POST_COLUMNS = ", ".join(_POST_FIELDS)
+_STEP_COLUMNS = ", ".join(f.name for f in fields(Step))
+
+
+def _plain_rows(
+    conn: sqlite3.Connection, query: str, params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows as tuples, in the order of the columns named: for reading thousands of them
+    (``sqlite3.Row`` and keyword arguments cost more than the query)."""
+    cursor = conn.execute(query, params)
+    cursor.row_factory = None
+    return cursor.fetchall()
 
 
 def _post(row: sqlite3.Row) -> PostRecord:
     return PostRecord(**{name: row[name] for name in _POST_FIELDS})
 
 
-def _step(row: sqlite3.Row) -> Step:
-    data = dict(row)
-    data["detail"] = json.loads(data["detail"])
-    data.pop("updated_at")
-    return Step(**data)
+def _step(row: tuple[Any, ...]) -> Step:
+    """A step from the columns of ``_STEP_COLUMNS``; most details are empty."""
+    number, post, kind, target, status, due_at, attempts, next_attempt_at, error, detail = row
+    return Step(
+        number,
+        post,
+        kind,
+        target,
+        status,
+        due_at,
+        attempts,
+        next_attempt_at,
+        error,
+        {} if detail == "{}" else json.loads(detail),
+    )

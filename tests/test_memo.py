@@ -5,6 +5,8 @@ beyond what it was computed from."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +25,7 @@ from pipeline.core.posts import Post
 from pipeline.core.promises import promise_warnings
 from pipeline.core.render import SERIES_MARKER, Site, render, series_index
 from pipeline.errors import PostError
-from pipeline.loading import load_posts
+from pipeline.loading import CHECKED_IMAGES, image_problem, load_posts
 from tests.images import png
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -325,6 +327,109 @@ def test_the_stamp_covers_every_module_that_parses_or_renders() -> None:
         }
         assert imported <= listed, f"{module} imports {imported - listed}, not in the stamp"
     assert len(memofile.code_stamp()) == 16
+
+
+VARIED = {
+    # aliases, a Jekyll name (its date and slug), a table of announcements, a warning
+    "2016-05-10-jekyll-style.md": "---\ntitle: From Jekyll\ndate: 2016-05-10 14:30:00 +0100\n"
+    "summary: Old.\ncover: pic.png\nannounce: {x: false, bluesky: 'New: {title} {url}'}\n"
+    "colour: blue\n---\n\n\nBody ![A picture](pic.png)\n",
+    "retitled.md": "---\ntitle: A New Title\ntags: a, b, a\ndraft: true\n---\nBody.\n",
+    "sub/nested.md": "---\ntitle: Nested\nslug: nested\nseries: S\npart: 2\n"
+    "publish_at: 2026-12-01 09:00\ncategories: [One]\n---\nText [x](post:jekyll-style)\n",
+}
+
+
+def write_varied(folder: Path) -> None:
+    (folder / "sub").mkdir()
+    (folder / "pic.png").write_bytes(png())
+    for name, text in VARIED.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_a_post_remembered_by_its_file_is_what_loading_again_gives(tmp_path: Path) -> None:
+    """Every field, the warnings and a pinned slug, from the state folder as a new process
+    reads it, equal to a load with nothing remembered."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_varied(posts_dir)
+    pinned = {"retitled.md": "the-old-title"}
+    memofile.attach(state)
+    first = load_posts(posts_dir, NEW_YORK, pinned)
+    assert first.errors == ()
+    assert len(first.warnings) == 1, "the unknown key is warned about"
+    memofile.save()
+    assert "loaded.json" in {p.name for p in (state / "cache").iterdir()}
+    for pins in (pinned, {}):
+        MEMO.use(MEMO.loader)  # as a new process starts: nothing in memory
+        again = load_posts(posts_dir, NEW_YORK, pins)
+        listed = load_posts(posts_dir, NEW_YORK, pins, bodies=False)
+        assert "front-matter" not in MEMO.loaded(), "no YAML was parsed: all remembered"
+        MEMO.use(None)
+        computed_now = load_posts(posts_dir, NEW_YORK, pins)
+        assert again == computed_now
+        assert [p.key_lines for p in again.posts] == [p.key_lines for p in computed_now.posts]
+        assert [p.slug for p in listed.posts] == [p.slug for p in computed_now.posts]
+        MEMO.use(lambda name: memofile._load(state.absolute(), name))
+    assert "the-old-title" in first.by_slug(), "a published post keeps the slug it had"
+    MEMO.use(MEMO.loader)
+    berlin = load_posts(posts_dir, ZoneInfo("Europe/Berlin"))
+    assert [p.publish_at for p in berlin.posts] != [p.publish_at for p in first.posts], (
+        "naive times are read in the configured zone: in another, it is another post"
+    )
+
+
+def test_a_post_edited_in_the_same_second_with_the_same_size_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """What a post gave is remembered by its content, never by the file's size and times: an
+    edit that keeps both (within one tick of the clock, times put back) is always seen."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    path = posts_dir / "post.md"
+    path.write_text("---\ntitle: Version A\n---\nBody A.\n", encoding="utf-8")
+    memofile.attach(state)
+    before = path.stat()
+    assert [p.title for p in load(posts_dir)] == ["Version A"]
+    memofile.save()
+    path.write_text("---\ntitle: Version B\n---\nBody B.\n", encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    MEMO.use(MEMO.loader)  # a new process
+    (post,) = load(posts_dir)
+    assert (post.title, post.body) == ("Version B", "Body B.")
+
+
+SECOND = 1_000_000_000
+
+
+def test_an_image_check_is_trusted_only_while_its_file_is_as_it_was(tmp_path: Path) -> None:
+    """The check of an image's content is remembered by its file's size, times and inode. A
+    file changed less than two seconds before it was read is read again (another change in
+    the same tick of the clock would leave its times as they are); a file changed since is
+    read again whatever its size and modification time say (its change time moved)."""
+    path = tmp_path / "pic.png"
+    path.write_bytes(png())
+    assert image_problem(path) is None
+    _, read_at, _ = MEMO.get(CHECKED_IMAGES, str(path))
+    assert image_problem(path) is None
+    assert MEMO.get(CHECKED_IMAGES, str(path))[1] > read_at, "just written: read again"
+
+    # Read long after its last change: trusted, so a verdict put in the memo is what it says.
+    stamp, _, _ = MEMO.get(CHECKED_IMAGES, str(path))
+    forged = ["is a forged verdict", "none"]
+    MEMO.put(CHECKED_IMAGES, str(path), [stamp, time.time_ns() + 10 * SECOND, forged])
+    assert image_problem(path) == ("is a forged verdict", "none")
+
+    before = path.stat()
+    path.write_bytes(b"not an image".ljust(before.st_size, b"!"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were
+    problem = image_problem(path)
+    assert problem is not None
+    assert "is not an image" in problem[0]
 
 
 def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) -> None:

@@ -201,7 +201,8 @@ def _site(workspace: Workspace) -> Site:
     the markup each post is written in (as publishing would write it)."""
     from pipeline.core.output import DIALECT_KEY, dialect_from, styles_for
     from pipeline.core.plan import live_map
-    from pipeline.core.render import Site, series_index
+    from pipeline.core.posts import series_index
+    from pipeline.core.render import Site
     from pipeline.store import Store
 
     slugs = [post.slug for post in workspace.posts]

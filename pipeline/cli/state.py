@@ -159,7 +159,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         ]
         steps = [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)]
         # Announcements done too: the id and URL of what went out, a column per channel.
-        steps += [step for step in found.store.steps("done") if step.kind == "announce"]
+        steps += found.store.steps("done", kind="announce")
         rows = state.status_rows(
             workspace.posts,
             slots,
@@ -175,7 +175,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         click.echo(f"warning: {obj.message(problem.render())}", err=True)
     if as_json:
         # One document, a post per line: readable, and json's fast encoder (indent= is slow).
-        lines = (obj.redactor.json(row.to_json(settings.timezone)) for row in rows)
+        lines = obj.redactor.json_lines(row.to_json(settings.timezone) for row in rows)
         click.echo("[\n" + ",\n".join(lines) + "\n]")
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
@@ -262,18 +262,26 @@ def _headers(channels: Sequence[str]) -> list[str]:
     return [*HEADERS[:4], *(CHANNEL_HEADERS[name] for name in channels), HEADERS[4]]
 
 
-def _cells(
-    row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str, channels: Sequence[str]
-) -> list[str]:
+def _table(
+    rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context, sep: str, channels: Sequence[str]
+) -> list[list[str]]:
+    """The cells of every row, masked (all at once: one look for secrets in the lot)."""
     from pipeline import status as state
 
-    when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
-    pending = [item.text for item in row.pending]
-    pending += [f"conflict: {text}" for text in row.conflicts]
-    pending += [f"note: {text}" for text in row.notes]
-    cells = [row.name, row.state, when, row.wordpress_url or ""]
-    cells += [row.on(name) for name in channels]
-    return [obj.redact(cell) for cell in [*cells, sep.join(pending)]]
+    table: list[list[str]] = []
+    for row in rows:
+        when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
+        pending = [item.text for item in row.pending]
+        pending += [f"conflict: {text}" for text in row.conflicts]
+        pending += [f"note: {text}" for text in row.notes]
+        cells = [row.name, row.state, when, row.wordpress_url or ""]
+        cells += [row.on(name) for name in channels]
+        table.append([*cells, sep.join(pending)])
+    if not table:
+        return []
+    width = len(table[0])
+    masked = obj.redact_all([cell for cells in table for cell in cells])
+    return [masked[start : start + width] for start in range(0, len(masked), width)]
 
 
 def _print_status(
@@ -300,8 +308,8 @@ def _print_status(
     for header in links:  # WordPress, then a column per channel
         table.add_column(header, overflow="fold")
     table.add_column(last, ratio=1, overflow="fold")
-    for row in rows:
-        name, status, *middle, pending = _cells(row, tz, obj, "\n", channels)
+    for row, cells in zip(rows, _table(rows, tz, obj, "\n", channels), strict=True):
+        name, status, *middle, pending = cells
         table.add_row(
             Text(name),
             Text(status, STATE_STYLES.get(row.state, "")),
@@ -319,7 +327,7 @@ def _print_columns(
     measures and wraps every cell, about a second for 2,000 posts)."""
     from pipeline import status as state
 
-    cells = [_cells(row, tz, obj, "; ", channels) for row in rows]
+    cells = _table(rows, tz, obj, "; ", channels)
     named = _headers(channels)
     headers = [*named[:2], f"{named[2]} ({tz.key})", *named[3:]]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]

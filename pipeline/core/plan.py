@@ -20,9 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.output import Style, render_post
-from pipeline.core.posts import Image, Post, predicted_url
+from pipeline.core.posts import Image, Post, predicted_url, series_index
 from pipeline.core.records import PostRecord
-from pipeline.core.render import Rendered, Site, series_index
+from pipeline.core.render import Rendered, Site
 from pipeline.timeutil import utc_iso
 
 

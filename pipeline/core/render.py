@@ -6,7 +6,7 @@ parts of its series list): when one of those goes live or changes, this post mus
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
@@ -17,19 +17,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from pipeline.core.memo import MEMO, digest
-from pipeline.core.posts import POST_SCHEME, Post, is_local
+
+# The series are the posts' (a check of promises needs them, not the Markdown parser).
+from pipeline.core.posts import POST_SCHEME, Post, SeriesPart, is_local
+from pipeline.core.posts import series_index as series_index
 
 SERIES_MARKER = "<!-- series -->"
 
 if TYPE_CHECKING:
     from pipeline.core.output import Style
-
-
-@dataclass(frozen=True)
-class SeriesPart:
-    slug: str
-    title: str
-    part: int | None
 
 
 @dataclass(frozen=True)
@@ -51,22 +47,6 @@ class Site:
 class Rendered:
     html: str
     depends_on: frozenset[str]
-
-
-def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
-    """Every series with its parts in order: numbered parts first, then the rest by title."""
-    groups: dict[str, list[Post]] = {}
-    for post in posts:
-        if post.series is not None:
-            groups.setdefault(post.series, []).append(post)
-
-    def order(post: Post) -> tuple[int, str]:
-        return (post.part if post.part is not None else 1 << 30, post.title)
-
-    return {
-        name: tuple(SeriesPart(p.slug, p.title, p.part) for p in sorted(members, key=order))
-        for name, members in groups.items()
-    }
 
 
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
