@@ -304,14 +304,18 @@ a catalogue where every post is new or edited: the whole cost of markdown-it-py'
 parser (front matter with libyaml's `CSafeLoader`; the block structure of every body and the
 inline content only of the blocks that may hold an image or a `post:` link; then a full parse
 per render). "Remembered" is the common case of a big back catalogue: the posts have not
-changed since an earlier command, which left in `state/cache/` the front matter, the images and
-`post:` links of each body (by the digest of its text), and each post's rendered markup with the
+changed since an earlier command, which left in `state/cache/` what each file's front matter
+gave (by the digest of the file's bytes, so no YAML is parsed), the images and `post:` links of
+each body (by the digest of its text), and each post's rendered markup with the
 lookups the render made in the site (permalinks of the posts it links, its series, media); a
 remembered render is used only while every one of those lookups still gives the same answer,
 so a part going live re-renders exactly the posts that link it. The memo is stamped with a
-digest of the parsing and rendering code and the parser's version; any other stamp is ignored.
-What is left is reading and hashing the files, checking each image on disk (one `stat`; the
-image's content once per size and mtime) and reading the memo's JSON.
+digest of the parsing and rendering code and the versions of the parser and Pillow; any other
+stamp is ignored. What is left is reading and hashing the files (a post is remembered by its
+bytes, never by its size and times), looking each image up on disk (one `stat`; what its content
+showed is remembered by its size, times and inode, and trusted only if it had not changed in the
+two seconds before it was read: git's racy-timestamp rule) and reading the memo's JSON; `check`
+imports no YAML, Markdown or image library when nothing changed.
 
 Renders use the default format of new posts (block-editor content). Measured and not chosen: a
 compiled CommonMark parser (markdown-it-pyrs has no token stream our rewriting can use; cmarkgfm

@@ -212,13 +212,15 @@ def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
     lines += [
         "",
         f"The {POSTS:,}-post-files rows read the front matter of every Markdown file as well "
-        "(remembered in the state folder's memo after the first run, so what is left is reading "
-        "and hashing the files and checking each featured image on disk): that, not the state, "
+        "(remembered in the state folder's memo by each file's bytes after the first run, so "
+        "what is left is listing, reading and hashing the files and looking each featured "
+        "image up on disk): that, not the state, "
         f"is the difference to the {POST_FILES_SMALL}-file rows. `pipeline --help` alone is the "
         "start-up floor. `status` takes the schedule from `pipeline.scheduler.slots` (cadence "
         "slots included) and this month's X spend from `pipeline.status`, neither of which "
-        "imports the publisher or the network clients; which channels are set up still comes "
-        "from `pipeline.wiring`.",
+        "imports the publisher or the network clients; which channels are set up comes from "
+        "`pipeline.wiring`, which does not import them either. `log --post` reads the job log by "
+        "its index on (post, id).",
         "",
         "CPU ms is the median user + system time of the process: what the command costs "
         "without waiting for a shared CPU (wall times move with the machine's load).",

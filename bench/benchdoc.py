@@ -93,26 +93,43 @@ def markers(name: str) -> tuple[str, str]:
 
 def write_section(name: str, body: str) -> None:
     """Put ``body`` between the ``name`` markers in docs/benchmarks.md (or append it)."""
-    start, end = markers(name)
     text = DOC.read_text(encoding="utf-8") if DOC.exists() else INTRO
-    block = f"{start}\n{body}\n{end}"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    replaced = replace_section(text, name, body)
+    if replaced is None:
+        replaced = text.rstrip("\n") + "\n\n" + section_block(name, body) + "\n"
     DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(text, encoding="utf-8")
+    DOC.write_text(replaced, encoding="utf-8")
+
+
+def section_block(name: str, body: str) -> str:
+    start, end = markers(name)
+    return f"{start}\n{body}\n{end}"
+
+
+def replace_section(text: str, name: str, body: str) -> str | None:
+    """``text`` with what is between the ``name`` markers replaced by ``body`` (None: no such
+    markers)."""
+    start, end = markers(name)
+    if start not in text or end not in text:
+        return None
+    before, rest = text.split(start, 1)
+    return before + section_block(name, body) + rest.split(end, 1)[1]
 
 
 def as_a_new_process() -> None:
     """Forget what this process has parsed and rendered, as a new ``pipeline`` command starts:
     nothing in memory; the memo of the state folder (if one is attached) is read from disk again
-    (after what was added is saved there, as a command does on its way out)."""
+    (after what was added is saved there, as a command does on its way out), and the garbage
+    collector set as the command sets it."""
+    import gc
+
     from pipeline import memofile
+    from pipeline.cli import GC_THRESHOLDS
     from pipeline.core import render as render_module
     from pipeline.core.memo import MEMO
 
     memofile.save()
     MEMO.use(MEMO.loader)
     render_module._PARSED.clear()
+    gc.collect()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -263,21 +263,17 @@ def summary(outcomes: list[Outcome], quick: bool, load_before: str) -> str:
 
 def write_summary(doc: Path, body: str) -> None:
     """Put the summary first, after the title and introduction, keeping every section."""
-    from benchdoc import INTRO, markers
+    from benchdoc import INTRO, replace_section, section_block
 
-    start, end = markers(SUMMARY)
     text = doc.read_text(encoding="utf-8") if doc.exists() else INTRO
-    block = f"{start}\n{body}\n{end}"
-    if start in text and end in text:
-        before, rest = text.split(start, 1)
-        text = before + block + rest.split(end, 1)[1]
-    else:
+    replaced = replace_section(text, SUMMARY, body)
+    if replaced is None:
         # The sections start at the first marker; what was above it is replaced.
         first = text.find("<!-- ")
         sections = text[first:] if first >= 0 else ""
-        text = INTRO + "\n" + block + "\n\n" + sections
+        replaced = INTRO + "\n" + section_block(SUMMARY, body) + "\n\n" + sections
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    doc.write_text(replaced.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:

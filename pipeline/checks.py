@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from pipeline.errors import ConfigError, InputError, PipelineError, PostError, s
 from pipeline.workspace import Workspace
 
 if TYPE_CHECKING:
+    from pipeline.channels.base import ChannelSetup
     from pipeline.core.posts import Post
-    from pipeline.publisher import ChannelSetup
     from pipeline.wordpress import WordPressClient
 
 CHANNEL_NAMES = {"x": "X", "bluesky": "Bluesky", "mastodon": "Mastodon"}
@@ -109,8 +110,9 @@ def post_template_problems(workspace: Workspace, setups: Sequence[ChannelSetup])
     return problems
 
 
-def _placeholders(template: str) -> list[str]:
-    return re.findall(r"\{[a-z]+\}", template)
+@functools.lru_cache(maxsize=256)  # asked of every post and channel; templates are few
+def _placeholders(template: str) -> tuple[str, ...]:
+    return tuple(re.findall(r"\{[a-z]+\}", template))
 
 
 def _post_problem(

@@ -6,8 +6,11 @@ Library errors (httpx, tweepy, sqlite3, yaml) are translated into these at the e
 
 from __future__ import annotations
 
-from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # `pipeline --help` imports this module: nothing it does not need
+    from datetime import datetime
+    from pathlib import Path
 
 # A value quoted in a message is cut to this many characters: a value from a file can be
 # megabytes long (a YAML alias bomb), and a message is one line.
@@ -42,6 +45,8 @@ class InputError(PipelineError):
         line: int | None = None,
         fix: str | None = None,
     ) -> None:
+        from pathlib import Path
+
         self.message = message
         self.path = Path(path) if path is not None else None
         self.line = line

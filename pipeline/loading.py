@@ -6,20 +6,19 @@ others from loading.
 
 from __future__ import annotations
 
+import errno
 import functools
 import hashlib
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
-
-import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from pipeline.core.memo import MEMO, digest
 from pipeline.core.posts import (
@@ -40,23 +39,30 @@ from pipeline.errors import PostError, shown
 from pipeline.timeutil import BadTime, to_utc
 
 if TYPE_CHECKING:
+    import yaml
     from markdown_it import MarkdownIt
     from markdown_it.token import Token
 
-try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
-    from yaml import CSafeLoader as _SafeLoader
-except ImportError:  # pragma: no cover - PyYAML built without libyaml
-    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
+@functools.cache
+def _yaml_loader() -> Callable[[str], Any]:
+    """SafeLoader that keeps dates as text, so that bad dates get our error, with a line. Made
+    on first use: a post remembered from an earlier command needs no YAML parser."""
+    import yaml
 
-class _Loader(_SafeLoader):
-    """SafeLoader that keeps dates as text, so that bad dates get our error, with a line."""
+    try:  # libyaml's parser when PyYAML has it: some 20 times faster than the pure-Python one
+        from yaml import CSafeLoader as SafeLoader
+    except ImportError:  # pragma: no cover - PyYAML built without libyaml
+        from yaml import SafeLoader  # type: ignore[assignment]
 
+    class Loader(SafeLoader):
+        pass
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
 
 
 def load_posts(
@@ -77,8 +83,8 @@ def load_posts(
     errors: list[PostError] = []
     warnings: list[str] = []
     broken_slugs: set[str] = set()
-    for path in sorted(posts_dir.rglob("*.md")):
-        pinned = (pinned_slugs or {}).get(path.relative_to(posts_dir).as_posix())
+    for path in post_files(posts_dir):
+        pinned = (pinned_slugs or {}).get(relative_posix(path, posts_dir))
         try:
             post, post_warnings = load_post(path, posts_dir, tz, pinned, bodies=bodies)
         except PostError as exc:
@@ -157,7 +163,7 @@ def _draft_status(value: object, path: Path, line: int) -> str:
 def _slug_hint(path: Path) -> str:
     """The slug a post that failed to load most likely has, so links to it are not dangling."""
     try:
-        meta, _, _, _ = _split(_decode(_read_bytes(path), path), path)
+        meta, _, _, _, _ = _split(_decode(_read_bytes(path), path), path)
     except PostError:
         return _file_slug(path)
     slug, title = meta.get("slug"), meta.get("title")
@@ -166,6 +172,47 @@ def _slug_hint(path: Path) -> str:
     if _jekyll_name(path):
         return _file_slug(path)
     return slugify(title if isinstance(title, str) else "") or _file_slug(path)
+
+
+def post_files(posts_dir: Path) -> list[Path]:
+    """``sorted(posts_dir.rglob("*.md"))``: every name ending in .md in the folder and each folder
+    below it (links to folders are not followed, unreadable folders are passed over), sorted as
+    paths sort, part by part. By os.scandir: pathlib's generators and Path objects for every
+    entry cost more than reading the posts when there are thousands."""
+    found: list[tuple[list[str], Path]] = []
+    folders: list[tuple[list[str], Path]] = [([], posts_dir)]
+    while folders:
+        parts, folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except PermissionError:
+            continue
+        for entry in listed:
+            if entry.name.endswith(".md"):
+                found.append(([*parts, entry.name], folder / entry.name))
+            try:
+                below = entry.is_dir(follow_symlinks=False)
+            except OSError as exc:  # as pathlib: gone or not a folder after all, else raised
+                if exc.errno not in (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP):
+                    raise
+                below = False
+            if below:
+                folders.append(([*parts, entry.name], folder / entry.name))
+    found.sort(key=lambda item: item[0])
+    return [path for _, path in found]
+
+
+def relative_posix(path: Path, folder: Path) -> str:
+    """``path.relative_to(folder).as_posix()``, by the text where it can (a listing asks it of
+    every post; pathlib's parsing would cost more than loading the post)."""
+    inside, prefix = str(path), str(folder) + os.sep
+    if os.sep == "/" and inside.startswith(prefix) and prefix != "//":
+        return inside[len(prefix) :]
+    return path.relative_to(folder).as_posix()
+
+
+LOADED = "loaded"  # the memo's namespace: a post's front matter read and checked, by its file
 
 
 def load_post(
@@ -178,7 +225,30 @@ def load_post(
 ) -> tuple[Post, list[str]]:
     raw = _read_bytes(path)
     text = _decode(raw, path)
-    meta, key_lines, body, body_line = _split(text, path)
+    source_hash = hashlib.sha256(raw).hexdigest()
+    # What the front matter gave depends on the file's bytes, where it is, and the timezone
+    # naive times are read in; the images are looked up on disk each time (they may be gone).
+    key = digest(source_hash, str(path), str(posts_dir), str(tz))
+    known = MEMO.get(LOADED, key)
+    if known is not None:
+        return _remembered(known, text, path, posts_dir, pinned_slug, source_hash, bodies=bodies)
+    post, warnings, plain = _parse_post(text, path, posts_dir, tz, pinned_slug, source_hash, bodies)
+    MEMO.put(LOADED, key, plain)
+    return post, warnings
+
+
+def _parse_post(
+    text: str,
+    path: Path,
+    posts_dir: Path,
+    tz: ZoneInfo,
+    pinned_slug: str | None,
+    source_hash: str,
+    bodies: bool,
+) -> tuple[Post, list[str], dict[str, Any]]:
+    """The post, its warnings, and what of it the text alone decides, as plain data."""
+    meta, key_lines, start, end, body_line = _split(text, path)
+    body = text[start:end]
     warnings = [
         f"{path}:{key_lines.get(key, 1)}: unknown front-matter key {shown(key)} is ignored "
         f"(fix: remove it, or use one of: {', '.join(sorted(KNOWN_KEYS))})"
@@ -196,7 +266,7 @@ def load_post(
         slug=fields.slug(title) if "slug" in meta else (pinned_slug or fields.slug(title)),
         body=body,
         body_line=body_line,
-        source_hash=hashlib.sha256(raw).hexdigest(),
+        source_hash=source_hash,
         series=fields.optional_text("series"),
         part=fields.part(),
         status=fields.status(),
@@ -217,21 +287,89 @@ def load_post(
             line=post.line_of("part"),
             fix="add series: NAME, or remove part",
         )
-    return post, warnings
+    featured = post.featured_image
+    remembered = {
+        "title": post.title,
+        "slug": post.slug if "slug" in meta else None,
+        "derived_slug": fields.slug(title),
+        "body": [start, end, body_line],
+        "series": post.series,
+        "part": post.part,
+        "status": post.status,
+        "publish_at": post.publish_at.isoformat() if post.publish_at else None,
+        "categories": list(post.categories),
+        "tags": list(post.tags),
+        "excerpt": post.excerpt,
+        "featured_image": [featured.src, featured.line] if featured else None,
+        "announce": post.announce,
+        "key_lines": dict(post.key_lines),
+        "warnings": list(warnings),
+    }
+    return post, warnings, remembered
+
+
+def _remembered(
+    known: dict[str, Any],
+    text: str,
+    path: Path,
+    posts_dir: Path,
+    pinned_slug: str | None,
+    source_hash: str,
+    *,
+    bodies: bool,
+) -> tuple[Post, list[str]]:
+    """The post again from what :func:`_parse_post` remembered of the same file; its images
+    are looked up on disk as on the first reading (body images first, then the featured one)."""
+    start, end, body_line = known["body"]
+    body = text[start:end]
+    images, links = scan_body(body, body_line, path, posts_dir) if bodies else ((), ())
+    featured = known["featured_image"]
+    image = resolve_image(featured[0], path, posts_dir, featured[1]) if featured else None
+    publish_at, announce = known["publish_at"], known["announce"]
+    post = Post(
+        path=path,
+        title=known["title"],
+        slug=known["slug"] or pinned_slug or known["derived_slug"],
+        body=body,
+        body_line=body_line,
+        source_hash=source_hash,
+        series=known["series"],
+        part=known["part"],
+        status=known["status"],
+        publish_at=datetime.fromisoformat(publish_at) if publish_at else None,
+        categories=tuple(known["categories"]),
+        tags=tuple(known["tags"]),
+        excerpt=known["excerpt"],
+        featured_image=image,
+        announce=dict(announce) if isinstance(announce, dict) else announce,  # the memo's own
+        images=images,
+        links=links,
+        key_lines=dict(known["key_lines"]),
+    )
+    return post, list(known["warnings"])
 
 
 def _read_bytes(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        if size > MAX_POST_BYTES:
-            raise PostError(
-                f"file is {size // 1024} KiB, over the {MAX_POST_BYTES // 1024} KiB limit for a "
-                "post",
-                path=path,
-                line=1,
-                fix="is this really a post? move big files elsewhere",
-            )
-        raw = path.read_bytes()
+        # os.open and os.read: half the time of Path.stat() then Path.read_bytes() (a listing
+        # reads every post), and the size is the open file's own.
+        handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = os.fstat(handle).st_size
+            if size > MAX_POST_BYTES:
+                raise PostError(
+                    f"file is {size // 1024} KiB, over the {MAX_POST_BYTES // 1024} KiB limit "
+                    "for a post",
+                    path=path,
+                    line=1,
+                    fix="is this really a post? move big files elsewhere",
+                )
+            chunks: list[bytes] = []
+            while chunk := os.read(handle, size + 1 if not chunks else 4096):
+                chunks.append(chunk)
+        finally:
+            os.close(handle)
+        raw = b"".join(chunks)
     except OSError as exc:
         raise PostError(
             f"cannot read: {exc.strerror}", path=path, line=1, fix="check the file's permissions"
@@ -259,7 +397,11 @@ def _decode(raw: bytes, path: Path) -> str:
         ) from exc
 
 
-def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, int]:
+def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], int, int, int]:
+    """The front matter, its keys' lines, and where the body is: ``text[start:end]`` (blank
+    lines around it left out), and the line it starts on."""
+    from frontmatter.default_handlers import YAMLHandler
+
     handler = YAMLHandler()
     if not handler.detect(text) or not text.startswith("---"):
         raise PostError(
@@ -284,7 +426,8 @@ def _split(text: str, path: Path) -> tuple[dict[str, Any], dict[str, int], str, 
     prefix = text[: len(text) - len(body)]
     leading = body[: len(body) - len(body.lstrip("\n"))]
     body_line = prefix.count("\n") + leading.count("\n") + 1
-    return meta, key_lines, body.strip("\n"), body_line
+    start = len(prefix) + len(leading)
+    return meta, key_lines, start, start + len(body.strip("\n")), body_line
 
 
 PARSED_YAML = "front-matter"  # the memo's namespace: front matter that parsed, by its digest
@@ -338,7 +481,9 @@ def _thawed(value: Any) -> Any:
 
 
 def _parse_yaml_text(fm: str, path: Path, offset: int) -> tuple[dict[str, Any], dict[str, int]]:
-    loader = _Loader(fm)
+    import yaml
+
+    loader = _yaml_loader()(fm)
     try:
         node = loader.get_single_node()
         if node is not None:
@@ -381,6 +526,8 @@ MAX_YAML_DEPTH = 20
 def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
     """Refuse duplicate keys (YAML says keys are unique; PyYAML keeps the last silently), alias
     bombs and deep nesting, each at its line; ``offset`` is the line of the YAML's first line."""
+    import yaml
+
     sizes: dict[int, int] = {}  # id(node) -> values it expands to, for nodes shared by aliases
 
     def fail(node: yaml.Node, message: str, fix: str) -> PostError:
@@ -420,6 +567,8 @@ def _check_nodes(root: yaml.Node, path: Path, offset: int) -> None:
 def _unique_keys(
     node: yaml.MappingNode, fail: Callable[[yaml.Node, str, str], PostError], offset: int
 ) -> None:
+    import yaml
+
     first: dict[tuple[str, str], yaml.Node] = {}
     for key, _ in node.value:
         if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
@@ -571,32 +720,41 @@ class _Fields:
 
 
 @functools.lru_cache(maxsize=256)
-def _real(folder: Path) -> Path:
+def _real(folder: str) -> str:
     """A folder with its links resolved: asked for every image, it rarely changes (forgotten at
     the start of each :func:`load_posts`)."""
-    return folder.resolve()
+    return str(Path(folder).resolve())
 
 
-def _resolved(folder: Path, relative: str) -> Path:
+def _resolved(folder: str, relative: str) -> str:
     """``(folder / relative).resolve()``, with the folder's own resolution shared by its posts:
     only the parts of ``relative`` are looked at on disk (one lstat each, where resolving the
-    whole path would look at every folder from the root)."""
+    whole path would look at every folder from the root). As text: pathlib's parsing costs more
+    than the lookups when every post has images."""
     parts = relative.split("/")
     if os.path.isabs(relative) or any(part in ("", ".", "..") for part in parts):
-        return (folder / relative).resolve()
-    path = str(_real(folder))
+        return str((Path(folder) / relative).resolve())
+    path = _real(folder)
     for part in parts:
         path = f"{path}/{part}"
         if os.path.islink(path):
-            return (folder / relative).resolve()
-    return Path(path)
+            return str((Path(folder) / relative).resolve())
+    return path
 
 
-def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Image:
+def _inside(path: str, folder: str) -> bool:
+    """``Path(path).is_relative_to(folder)`` for two resolved paths."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def resolve_image(
+    src: str, post_path: Path, posts_dir: Path, line: int, *, alt: str = "", caption: str = ""
+) -> Image:
     """A local image path, relative to the post; it must exist and stay inside the posts folder."""
-    target = _resolved(post_path.parent, unquote(src))  # Markdown URL-encodes "a b.png"
-    root = _real(posts_dir)
-    if not target.is_relative_to(root):
+    folder = os.path.dirname(post_path)  # the post's own text: no new Path to parse
+    target = _resolved(folder, unquote(src))  # Markdown URL-encodes "a b.png"
+    root = _real(str(posts_dir))
+    if not _inside(target, root):
         raise PostError(
             f"image {shown(src)} points outside the posts folder",
             path=post_path,
@@ -604,7 +762,7 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
             fix=f"put the image under {root} and link it relatively",
         )
     try:
-        info: os.stat_result | None = target.stat()
+        info: os.stat_result | None = os.stat(target)
     except OSError:
         info = None
     if info is not None and stat.S_ISDIR(info.st_mode):
@@ -621,34 +779,44 @@ def resolve_image(src: str, post_path: Path, posts_dir: Path, line: int) -> Imag
             line=line,
             fix="check the path; it is relative to the post's folder",
         )
-    problem = image_problem(target, info)
+    path = Path(target)
+    problem = image_problem(path, info)
     if problem is not None:
         what, fix = problem
         raise PostError(f"image {shown(src)} {what}", path=post_path, line=line, fix=fix)
-    return Image(src=src, path=target, line=line)
+    return Image(src=src, path=path, line=line, alt=alt, caption=caption)
 
 
 # What WordPress takes as an image upload by default (wp_get_mime_types()), as Pillow names the
 # formats; MPO is the JPEG many phone cameras write.
 IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP", "TIFF", "ICO"})
 _IMAGE_FIX = "save it again as a PNG, JPEG, GIF or WebP image (or point at the right file)"
-_CHECKED: dict[tuple[Path, int, int], tuple[str, str] | None] = {}
+CHECKED_IMAGES = "images"  # the memo's namespace: what reading each image found, by its file
+# A file changed this close before it was read may change again with the same size and times:
+# file times move in clock ticks (and FAT's in 2 s), so such a check is not trusted (as git's
+# index treats a file modified in the second it was written: "racily clean").
+RACY_NS = 2_000_000_000
 
 
 def image_problem(path: Path, info: os.stat_result | None = None) -> tuple[str, str] | None:
     """Why the file at ``path`` cannot go to WordPress as an image, as (what, fix); None if it
     can. The content is read, not the name: a text file saved as .png is not an image, and
-    WordPress would refuse it half-way through a publish. Remembered while size and mtime stay."""
+    WordPress would refuse it half-way through a publish. Remembered (also by the next
+    command) while the file's size, times and inode stay as they were when it was read."""
     try:
         info = info or path.stat()
     except OSError as exc:
         return f"cannot be read: {exc.strerror}", "check the file and its permissions"
     if info.st_size == 0:
         return "is an empty file", _IMAGE_FIX
-    key = (path, info.st_size, info.st_mtime_ns)
-    if key not in _CHECKED:
-        _CHECKED[key] = _verify_image(path)
-    return _CHECKED[key]
+    stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+    known = MEMO.get(CHECKED_IMAGES, str(path))
+    if known is not None and known[0] == stamp and max(stamp[1:3]) < known[1] - RACY_NS:
+        return (known[2][0], known[2][1]) if known[2] else None
+    read_at = time.time_ns()  # after the stat: a change while reading shows as a new stamp
+    problem = _verify_image(path)
+    MEMO.put(CHECKED_IMAGES, str(path), [stamp, read_at, list(problem) if problem else None])
+    return problem
 
 
 def _verify_image(path: Path) -> tuple[str, str] | None:
@@ -704,8 +872,9 @@ def scan_body(
     links: list[Link] = []
     for kind, target, line, alt, caption in found:
         if kind == "image":
-            image = resolve_image(target, path, posts_dir, body_line + line)
-            images.append(Image(image.src, image.path, image.line, alt=alt, caption=caption))
+            images.append(
+                resolve_image(target, path, posts_dir, body_line + line, alt=alt, caption=caption)
+            )
         else:
             links.append(Link(slug=target, line=body_line + line))
     return tuple(images), tuple(links)

@@ -9,8 +9,8 @@ from html import escape
 from pathlib import Path
 
 from pipeline.core.output import render_post
-from pipeline.core.posts import Post
-from pipeline.core.render import Site, series_index
+from pipeline.core.posts import Post, series_index
+from pipeline.core.render import Site
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -31,10 +31,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.channels.base import Channel, Outgoing, Sent
-from pipeline.config import ChannelSettings, Settings, XSettings, missing_wordpress_credentials
+from pipeline.channels.base import Channel, ChannelSetup, Outgoing, Sent
+from pipeline.config import Settings, XSettings, missing_wordpress_credentials
 from pipeline.core import edits
-from pipeline.core.announce import Limits, compose
+from pipeline.core.announce import compose
 from pipeline.core.blocks import Dialect, dialect_of
 from pipeline.core.costs import (
     month_label,
@@ -62,9 +62,9 @@ from pipeline.core.plan import (
     old_post_date,
     renames,
 )
-from pipeline.core.posts import Image, Post, predicted_url
+from pipeline.core.posts import Image, Post, predicted_url, series_index
 from pipeline.core.records import PostRecord, Step
-from pipeline.core.render import Site, series_index
+from pipeline.core.render import Site
 from pipeline.core.steps import Status, is_due, status_of, waiting_until
 from pipeline.errors import (
     AmbiguousOutcome,
@@ -104,33 +104,6 @@ NO_ID = (
 # Before a create whose outcome is unknown is tried again, so that a request WordPress may still
 # be working on (the answer timed out) has saved its post and the slug lookup finds it.
 SETTLE_PAUSE = 1.0
-
-
-@dataclass(frozen=True)
-class ChannelSetup:
-    """One network as this site uses it: its settings, and its client when it has credentials.
-
-    ``inactive`` says why there is no client and nothing is owed (no credentials at all);
-    ``incomplete`` why there is none although the writer meant to set it up (held, not dropped).
-    """
-
-    name: str
-    settings: ChannelSettings
-    client: Channel | None = None
-    inactive: str | None = None
-    incomplete: str | None = None
-    limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
-    where: str = ""  # the service's address, for messages
-    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
-
-    def known_limits(self) -> Limits:
-        if self.limits is not None:
-            return self.limits
-        if self.read_limits is not None:
-            return self.read_limits()
-        if self.client is not None:
-            return self.client.limits()
-        raise ValueError(f"{self.name}: no limits known")
 
 
 @dataclass

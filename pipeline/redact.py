@@ -60,7 +60,7 @@ class Redactor:
         self.too_short = frozenset(s for s in given if len(s.strip()) < MIN_SECRET_LENGTH)
 
     @functools.cached_property
-    def _compiled(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    def _compiled(self) -> tuple[re.Pattern[str] | None, tuple[str, ...] | None]:
         return _compile(self.secrets - self.too_short, self._pairs)
 
     @classmethod
@@ -80,7 +80,7 @@ class Redactor:
         pattern, anchors = self._compiled
         if pattern is None or not text:
             return text
-        if anchors is not None and anchors.search(text) is None:
+        if anchors is not None and not any(anchor in text for anchor in anchors):
             return text  # the fast path: no form of any secret can be in it
         return pattern.sub(MASK, text)
 
@@ -98,6 +98,16 @@ class Redactor:
             return text  # the fast path: nothing to mask
         return self(json.dumps(self.scrub(value), ensure_ascii=False))
 
+    def json_lines(self, values: Iterable[Any]) -> list[str]:
+        """Each value as :meth:`json` writes it, looked at once for them all (a line of JSON
+        holds no newline, and none is part of any form of a secret)."""
+        given = list(values)
+        lines = [json.dumps(value, ensure_ascii=False) for value in given]
+        joined = "\n".join(lines)
+        if self(joined) == joined:
+            return lines
+        return [self.json(value) for value in given]
+
     def scrub(self, value: Any) -> Any:
         """Every string inside a JSON-able value masked (keys too)."""
         if isinstance(value, str):
@@ -109,12 +119,16 @@ class Redactor:
         return value
 
 
+# A command makes several redactors of the same secrets (those of the environment, then with the
+# credentials file's, then a login's tokens): each set's patterns are compiled once.
+@functools.lru_cache(maxsize=16)
 def _compile(
-    secrets: Iterable[str], pairs: Iterable[tuple[str, str]]
-) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    secrets: frozenset[str], pairs: frozenset[tuple[str, str]]
+) -> tuple[re.Pattern[str] | None, tuple[str, ...] | None]:
     """The pattern of every form, and anchors: a piece of each form (its longest run of letters
-    and digits, which no encoding here changes) to look for before running the pattern. None
-    when some form has no piece long enough to be worth it."""
+    and digits, which no encoding here changes) to look for before running the pattern, each
+    with ``in`` (a substring search is some three times faster than a pattern of them all over
+    a long listing). None when some form has no piece long enough to be worth it."""
     anywhere: set[str] = set()
     whole: set[str] = set()
     for secret in secrets:
@@ -136,9 +150,7 @@ def _compile(
         inner = "|".join(re.escape(form) for form in sorted(whole, key=len, reverse=True))
         branches.append(f"{_BEFORE}(?:{inner}){_AFTER}")
     runs = {max(re.findall(r"[A-Za-z0-9]+", form) or [""], key=len) for form in anywhere | whole}
-    anchors = None
-    if all(len(run) >= ANCHOR_CHARS for run in runs):
-        anchors = re.compile("|".join(re.escape(run) for run in sorted(runs)))
+    anchors = tuple(sorted(runs)) if all(len(run) >= ANCHOR_CHARS for run in runs) else None
     return re.compile("|".join(branches)), anchors
 
 

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 from pipeline.core.costs import MonthSummary, month_start, month_summary, recorded_costs
 from pipeline.core.records import LogEntry, PostRecord, Step
 from pipeline.errors import shown
-from pipeline.journal import Journal
 from pipeline.timeutil import BadTime, from_iso, parse_duration, to_utc, utc_iso
 
 if TYPE_CHECKING:
     from pipeline.core.posts import Post
     from pipeline.core.schedule import Slot
+    from pipeline.journal import Journal
     from pipeline.store import Store
     from pipeline.wordpress import RemotePost
 
@@ -256,8 +256,12 @@ def _waiting_parts(
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
-    if path.is_relative_to(posts_dir):  # as loading found it: no need to ask the disk
-        return path.relative_to(posts_dir).as_posix()
+    from pipeline.loading import relative_posix
+
+    try:
+        return relative_posix(path, posts_dir)  # as loading found it: no need to ask the disk
+    except ValueError:
+        pass
     try:
         return path.resolve().relative_to(posts_dir.resolve()).as_posix()
     except ValueError:
@@ -361,6 +365,7 @@ def _row(
 
 
 CHANNEL_ORDER = ("x", "bluesky", "mastodon")
+_CHANNEL_RANK = {name: index for index, name in enumerate(CHANNEL_ORDER)}
 
 
 def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announced, ...]:
@@ -374,8 +379,9 @@ def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announ
             )
     if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
         found["x"] = Announced("x", record.tweet_id, record.tweet_url)
-    order = {name: index for index, name in enumerate(CHANNEL_ORDER)}
-    return tuple(sorted(found.values(), key=lambda a: (order.get(a.channel, 99), a.channel)))
+    return tuple(
+        sorted(found.values(), key=lambda a: (_CHANNEL_RANK.get(a.channel, 99), a.channel))
+    )
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from pipeline.channels.base import ChannelSetup
 from pipeline.config import (
     Secret,
     WordPressCredentials,
@@ -31,7 +32,6 @@ from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.core.posts import Post
 from pipeline.errors import PipelineError
 from pipeline.journal import Journal
-from pipeline.publisher import ChannelSetup, Echo, Freshness, Publisher
 from pipeline.store import Store
 from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pipeline.auth.tokens import TokenManager
     from pipeline.channels.base import Channel
     from pipeline.channels.mastodon import MastodonChannel
+    from pipeline.publisher import Echo, Freshness, Publisher
     from pipeline.wordpress import WordPressClient
 
 X_LOGIN = "x"
@@ -68,6 +69,8 @@ class Services:
         )
 
     def publisher(self, echo: Echo = lambda line: None) -> Publisher:
+        from pipeline.publisher import Publisher
+
         return Publisher(
             self.workspace.settings,
             self.workspace.posts,
@@ -160,9 +163,9 @@ def channel_setups(
 
 def logged_in(workspace: Workspace, name: str) -> bool:
     """Whether `pipeline login NAME` saved tokens in this state folder."""
-    from pipeline.auth.tokens import TokenStore
+    from pipeline.auth import token_file
 
-    return TokenStore(workspace.settings.state_dir, name).path.exists()
+    return token_file(workspace.settings.state_dir, name).exists()
 
 
 def x_login(workspace: Workspace) -> Provider:

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pipeline import memofile
 from pipeline.config import (
     Credentials,
     Settings,
@@ -17,7 +16,6 @@ from pipeline.config import (
 )
 from pipeline.core.posts import LoadResult, Post
 from pipeline.errors import ConfigError, PipelineError, PostError, shown
-from pipeline.loading import load_posts
 from pipeline.redact import Redactor
 
 
@@ -84,6 +82,10 @@ def load_workspace(
             fix="create it, or set posts_dir in pipeline.toml",
         )
     credentials = load_credentials(settings.credentials_path)
+    # Here, not at the top: commands that read only the state (`log`, `retry`) load no posts.
+    from pipeline import memofile
+    from pipeline.loading import load_posts
+
     memofile.attach(settings.state_dir)  # parsed and rendered posts remembered there
     loaded = load_posts(settings.posts_dir, settings.timezone, pinned_slugs, bodies=bodies)
     return Workspace(settings=settings, credentials=credentials, loaded=loaded)

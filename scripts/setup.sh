@@ -11,3 +11,6 @@ if ! .venv/bin/python -c "import pipeline, pytest, ruff" 2>/dev/null \
     .venv/bin/python -m pip install --quiet -e '.[test]'
     touch .venv/.installed
 fi
+# Byte-code for the package, as an installed package has it: where PYTHONDONTWRITEBYTECODE is set
+# (as on CI's machines), every `pipeline` command would otherwise compile each module it imports.
+.venv/bin/python -m compileall -q pipeline >/dev/null

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -78,7 +79,8 @@ def imported_by(code: str) -> set[str]:
 def test_commands_do_not_load_what_they_never_use() -> None:
     """Start-up cost is paid for what runs: httpx's own command line (click, rich, pygments;
     encode/httpx#3547) never; the HTML parser and the Markdown parser only when a body is
-    parsed; the HTTP stack not for `--help`."""
+    parsed; for `--help` neither the HTTP stack nor the standard library's paths, logging, time
+    zones or JSON (a twentieth of a second on a slow machine)."""
     client = imported_by("import pipeline.wordpress.client")
     assert "pygments" not in client
     assert "httpx" in client
@@ -86,4 +88,55 @@ def test_commands_do_not_load_what_they_never_use() -> None:
         "import pipeline.cli, pipeline.checks, pipeline.workspace, pipeline.status"
     )
     assert {"justhtml", "markdown_it", "httpx"}.isdisjoint(listing)
-    assert "httpx" not in imported_by("import pipeline.cli")
+    help_only = imported_by("import pipeline.cli")
+    assert {"httpx", "pathlib", "logging", "zoneinfo", "json"}.isdisjoint(help_only)
+
+
+SITE_POST = (
+    "---\ntitle: Post {n}\nslug: post-{n}\nseries: A Series\npart: {n}\n"
+    "featured_image: pic.png\n---\nIntro ![A picture](pic.png) and [the other](post:post-{m}).\n"
+)
+
+
+def loaded_by_command(config: Path, *args: str) -> set[str]:
+    """The modules a fresh `pipeline` process has loaded after running a command."""
+    code = (
+        "import contextlib, io, sys\nfrom pipeline.cli import main\n"
+        f"sys.argv = ['pipeline', '--config', {str(config)!r}, *{list(args)!r}]\n"
+        "with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):"
+        "\n    try:\n        main()\n    except SystemExit:\n        pass"
+    )
+    return imported_by(code)
+
+
+def test_status_check_and_log_load_only_what_they_use(tmp_path: Path) -> None:
+    """Once an earlier command remembered the posts: no YAML parser, no Markdown parser, no image
+    library (each image's check is remembered while its file stays as it was), no HTTP, no
+    publisher or network client; `status` and `log` no grapheme counting either, and `log`
+    (the state alone) neither the posts' loader nor rich."""
+    from tests.images import png
+
+    posts = tmp_path / "posts"
+    posts.mkdir()
+    (posts / "pic.png").write_bytes(png())
+    for n in (1, 2):
+        (posts / f"post-{n}.md").write_text(SITE_POST.format(n=n, m=3 - n), encoding="utf-8")
+    config = tmp_path / "pipeline.toml"
+    config.write_text(
+        'posts_dir = "posts"\nstate_dir = "state"\n\n[wordpress]\nurl = "https://blog.example"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "state").mkdir()
+    # An image changed less than two seconds before it is read is read again by the next
+    # command (pipeline.loading.RACY_NS): this one is older than that when first read.
+    time.sleep(max(0.0, (posts / "pic.png").stat().st_ctime + 2.1 - time.time()))
+    never = {"markdown_it", "yaml", "frontmatter", "PIL", "httpx", "pipeline.publisher"}
+    never |= {"tweepy", "mastodon", "twitter_text", "http.server"}
+    loaded_by_command(config, "check")  # the first: reads and remembers the posts and images
+    checked = loaded_by_command(config, "check")
+    assert never.isdisjoint(checked), sorted(never & checked)
+    listing = loaded_by_command(config, "status")
+    assert (never | {"regex"}).isdisjoint(listing), sorted((never | {"regex"}) & listing)
+    logged = loaded_by_command(config, "log", "--post", "post-1")
+    quiet = never | {"regex", "rich", "pipeline.loading", "pipeline.memofile"}
+    assert quiet.isdisjoint(logged), sorted(quiet & logged)

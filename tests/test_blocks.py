@@ -27,8 +27,9 @@ from pipeline.core.blocks import (
     serialize,
     serialize_attributes,
 )
+from pipeline.core.dom import escape_attribute, escape_text, normal_html
 from pipeline.core.posts import Post
-from pipeline.core.render import SERIES_MARKER, Site, render, series_index
+from pipeline.core.render import SERIES_MARKER, Site, render, series_html, series_index
 from tests.blocks import corpus
 
 FIXTURES = {
@@ -366,6 +367,37 @@ def test_series_list_and_cross_references() -> None:
             "<li>Three <em>(coming soon)</em></li>\n</ol></nav>"
         },
     )
+
+
+# Titles and permalinks a browser's parser might read differently from how they are written.
+AWKWARD = [
+    "plain",
+    "Tom & Jerry <3 > 2",
+    "quotes \" and ' and `",
+    "non\xa0breaking\xa0space",
+    "&amp; already &nbsp; escaped &#39;",
+    "<script>alert(1)</script>",
+    "line\r\nbreaks\rand\nnewlines",
+    "nul\x00byte",
+    "emoji \U0001f600 and RTL \u202e and zero\u200bwidth",
+    "form\x0cfeed and bell\x07 and del\x7f",
+    "https://b.example/?a=1&b=\"2\"&c='3'<4>",
+]
+
+
+@pytest.mark.parametrize("text", AWKWARD)
+def test_the_series_list_reads_back_as_written(text: str) -> None:
+    """The series list is written as a browser writes it back, without parsing it (a render's
+    main cost): whatever its titles and permalinks, the block holds what parsing would give."""
+    parts = [
+        post("x", title=text, slug="one", series=text, part=1),
+        post(f"{SERIES_MARKER}\n", title="Two " + text, slug="two", series=text, part=2),
+        post("x", title="Three", slug="three", series=text, part=3),
+    ]
+    site = Site(live={"one": "https://b.example/" + text}, series=series_index(parts))
+    nodes, _ = post_blocks(parts[1], site)
+    written = series_html(parts[1], site, set(), escape_text, escape_attribute)
+    assert nodes == [Block("core/html", {"content": normal_html(written.strip("\n"))})]
 
 
 def test_render_blocks_depends_on_what_render_depends_on() -> None:

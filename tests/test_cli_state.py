@@ -23,8 +23,10 @@ import httpx
 import pytest
 from click.testing import CliRunner, Result
 
+from pipeline import memofile
 from pipeline.cli import cli
 from pipeline.config import ENV_KEYS
+from pipeline.core.memo import MEMO
 from pipeline.store import Store
 from tests.wp_local import LocalWordPress
 
@@ -120,6 +122,47 @@ def test_status_table_lists_every_post(site: Path, store: Store) -> None:
     assert "6 posts: 1 draft, 1 ready, 1 scheduled, 1 live, 1 failed, 1 invalid" in out
     assert SECRET not in result.output
     assert "********" in out
+
+
+def edit_keeping_size_and_times(path: Path, old: str, new: str) -> None:
+    """An edit within the same tick of the clock: same size, times put back as they were."""
+    assert len(old) == len(new)
+    before = path.stat()
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+
+
+def as_a_new_process() -> None:
+    """What the command remembered is in the state folder, not in memory."""
+    memofile.save()
+    MEMO.use(MEMO.loader)
+
+
+def test_status_and_check_see_an_edit_that_keeps_size_and_times(site: Path) -> None:
+    """The posts remembered by an earlier command are remembered by their content: an edit
+    made in the same second, of the same size, is always seen."""
+    post = site.parent / "posts" / "ready.md"
+    first = invoke(site, "status", "--json")
+    assert first.exit_code == 0, first.output
+    assert "Ready One" in first.stdout
+    as_a_new_process()
+    edit_keeping_size_and_times(post, "title: Ready One", "title: Ready Two")
+    again = invoke(site, "status", "--json")
+    assert again.exit_code == 0, again.output
+    titles = {row["slug"]: row["title"] for row in json.loads(again.stdout)}
+    assert titles["ready-one"] == "Ready Two"  # the slug is written in the file
+
+    checked = invoke(site, "check")
+    assert checked.exit_code == 2, checked.output  # broken.md
+    as_a_new_process()
+    edit_keeping_size_and_times(post, "title: Ready Two", "title: [eady Two")
+    broken = invoke(site, "check")
+    assert f"{post}:3: invalid YAML in front matter" in broken.stderr, broken.stderr
+    listing = invoke(site, "status", "--json")
+    states = {row["source"]: row["state"] for row in json.loads(listing.stdout)}
+    assert states["ready.md"] == "invalid"
 
 
 def test_status_json_is_one_document(site: Path, store: Store) -> None:

@@ -5,6 +5,8 @@ beyond what it was computed from."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -23,7 +25,7 @@ from pipeline.core.posts import Post
 from pipeline.core.promises import promise_warnings
 from pipeline.core.render import SERIES_MARKER, Site, render, series_index
 from pipeline.errors import PostError
-from pipeline.loading import load_posts
+from pipeline.loading import CHECKED_IMAGES, image_problem, load_posts
 from tests.images import png
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -52,6 +54,16 @@ def write_series(folder: Path, parts: int = 4) -> None:
         front = f"title: Part {part}\nslug: part-{part}\nseries: The Series\npart: {part}\n"
         front += f"publish_at: 2026-12-0{part} 09:00\n"
         (folder / f"part-{part}.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+
+
+def attached_series(tmp_path: Path, parts: int) -> tuple[Path, Path, tuple[Post, ...]]:
+    """A series in ``posts/``, loaded with the memo kept in ``state/``."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_series(posts_dir, parts)
+    memofile.attach(state)
+    return posts_dir, state, load(posts_dir)
 
 
 def load(folder: Path) -> tuple[Post, ...]:
@@ -131,12 +143,7 @@ def test_a_live_view_that_changes_in_place_is_asked_again(tmp_path: Path) -> Non
 
 
 def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: Path) -> None:
-    posts_dir, state = tmp_path / "posts", tmp_path / "state"
-    posts_dir.mkdir()
-    state.mkdir()
-    write_series(posts_dir)
-    memofile.attach(state)
-    posts = load(posts_dir)
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
     site = Site(live={"part-1": "https://blog.example/part-1/"}, series=series_index(posts))
     first = [render_post(post, in_blocks(site, posts)).html for post in posts]
     memofile.save()
@@ -155,6 +162,87 @@ def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: P
     fresh = [render_post(post, in_blocks(going_live, posts)).html for post in posts]
     assert fresh == [computed(post, in_blocks(going_live, posts)) for post in posts]
     assert fresh != first, "part 2 went live: the posts that link it were rendered again"
+
+
+def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill in a new process: the posts that link the part going live are rendered again,
+    from the tokens remembered for their bodies (no Markdown is parsed), giving what parsing
+    would give; a body edited since is parsed again."""
+    posts_dir, state, posts = attached_series(tmp_path, parts=4)
+    site = in_blocks(Site(series=series_index(posts)), posts)
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    assert len(list((state / "cache" / "parsed").iterdir())) == len(posts)
+
+    MEMO.use(MEMO.loader)  # a new process
+    render_module._PARSED.clear()
+    posts = load(posts_dir)
+    going_live = in_blocks(
+        Site(live={"part-2": "https://blog.example/part-2/"}, series=series_index(posts)), posts
+    )
+    with monkeypatch.context() as patched:
+        patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
+        rendered = [render_post(post, going_live).html for post in posts]
+    assert rendered == [computed(post, going_live) for post in posts]
+
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    edited = replace(posts[0], body=posts[0].body + "\nOne more line.\n")
+    assert render_post(edited, going_live).html == computed(edited, going_live)
+    assert "One more line." in render_post(edited, going_live).html
+
+
+def test_remembered_tokens_are_the_parsed_tokens() -> None:
+    """Tokens read back from their plain form equal the parser's, for every body of the block
+    corpus and the render tests' own Markdown."""
+    from tests.blocks import corpus
+
+    bodies = [post.body for post in corpus.load().values()]
+    bodies += ["| a | b |\n|:-|-:|\n| 1 | 2 |\n", "~~gone~~ *x* **y** `z` <span>h</span>\n"]
+    for body in bodies:
+        tokens = render_module._MD.parse(body)
+        plain = render_module.plain_tokens(tokens)
+        assert plain is not None
+        assert render_module.tokens_from_plain(json.loads(json.dumps(plain))) == tokens
+
+
+def test_the_token_fields_are_the_parsers() -> None:
+    """The plain form and the renderer's copy name every field markdown-it's Token has (a new
+    field in a later markdown-it fails here, not in a render)."""
+    from dataclasses import fields
+
+    from markdown_it.token import Token
+
+    names = tuple(each.name for each in fields(Token))
+    assert names == render_module._TOKEN_FIELDS
+    assert set(render_module._FIELDS) == set(names) - {"meta"}
+    token = render_module._MD.parse("[a](b)\n")[1].children[0]  # type: ignore[index]
+    changed = {"href": "c"}
+    assert render_module._copy(token, attrs=changed) == token.copy(attrs=changed)
+
+
+def test_damaged_remembered_tokens_are_parsed_again(tmp_path: Path) -> None:
+    _, state, posts = attached_series(tmp_path, parts=2)
+    site = Site(series=series_index(posts))
+    for post in posts:
+        render_post(post, site)
+    memofile.save()
+    files = sorted((state / "cache" / "parsed").iterdir())
+    files[0].write_bytes(b"not zlib")
+    import zlib
+
+    data = json.loads(zlib.decompress(files[1].read_bytes()))
+    data["value"]["tokens"] = [["paragraph_open", "p"]]  # the right stamp, a broken token
+    files[1].write_bytes(zlib.compress(json.dumps(data).encode()))
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    going_live = Site(live={"part-1": "https://blog.example/1/"}, series=site.series)
+    assert [render_post(p, going_live).html for p in posts] == [
+        computed(p, going_live) for p in posts
+    ]
 
 
 def in_blocks(site: Site, posts: tuple[Post, ...]) -> Site:
@@ -239,3 +327,141 @@ def test_the_stamp_covers_every_module_that_parses_or_renders() -> None:
         }
         assert imported <= listed, f"{module} imports {imported - listed}, not in the stamp"
     assert len(memofile.code_stamp()) == 16
+
+
+VARIED = {
+    # aliases, a Jekyll name (its date and slug), a table of announcements, a warning
+    "2016-05-10-jekyll-style.md": "---\ntitle: From Jekyll\ndate: 2016-05-10 14:30:00 +0100\n"
+    "summary: Old.\ncover: pic.png\nannounce: {x: false, bluesky: 'New: {title} {url}'}\n"
+    "colour: blue\n---\n\n\nBody ![A picture](pic.png)\n",
+    "retitled.md": "---\ntitle: A New Title\ntags: a, b, a\ndraft: true\n---\nBody.\n",
+    "sub/nested.md": "---\ntitle: Nested\nslug: nested\nseries: S\npart: 2\n"
+    "publish_at: 2026-12-01 09:00\ncategories: [One]\n---\nText [x](post:jekyll-style)\n",
+}
+
+
+def write_varied(folder: Path) -> None:
+    (folder / "sub").mkdir()
+    (folder / "pic.png").write_bytes(png())
+    for name, text in VARIED.items():
+        (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_a_post_remembered_by_its_file_is_what_loading_again_gives(tmp_path: Path) -> None:
+    """Every field, the warnings and a pinned slug, from the state folder as a new process
+    reads it, equal to a load with nothing remembered."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_varied(posts_dir)
+    pinned = {"retitled.md": "the-old-title"}
+    memofile.attach(state)
+    first = load_posts(posts_dir, NEW_YORK, pinned)
+    assert first.errors == ()
+    assert len(first.warnings) == 1, "the unknown key is warned about"
+    memofile.save()
+    assert "loaded.json" in {p.name for p in (state / "cache").iterdir()}
+    for pins in (pinned, {}):
+        MEMO.use(MEMO.loader)  # as a new process starts: nothing in memory
+        again = load_posts(posts_dir, NEW_YORK, pins)
+        listed = load_posts(posts_dir, NEW_YORK, pins, bodies=False)
+        assert "front-matter" not in MEMO.loaded(), "no YAML was parsed: all remembered"
+        MEMO.use(None)
+        computed_now = load_posts(posts_dir, NEW_YORK, pins)
+        assert again == computed_now
+        assert [p.key_lines for p in again.posts] == [p.key_lines for p in computed_now.posts]
+        assert [p.slug for p in listed.posts] == [p.slug for p in computed_now.posts]
+        MEMO.use(lambda name: memofile._load(state.absolute(), name))
+    assert "the-old-title" in first.by_slug(), "a published post keeps the slug it had"
+    MEMO.use(MEMO.loader)
+    berlin = load_posts(posts_dir, ZoneInfo("Europe/Berlin"))
+    assert [p.publish_at for p in berlin.posts] != [p.publish_at for p in first.posts], (
+        "naive times are read in the configured zone: in another, it is another post"
+    )
+
+
+def test_a_post_edited_in_the_same_second_with_the_same_size_is_read_again(
+    tmp_path: Path,
+) -> None:
+    """What a post gave is remembered by its content, never by the file's size and times: an
+    edit that keeps both (within one tick of the clock, times put back) is always seen."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    path = posts_dir / "post.md"
+    path.write_text("---\ntitle: Version A\n---\nBody A.\n", encoding="utf-8")
+    memofile.attach(state)
+    before = path.stat()
+    assert [p.title for p in load(posts_dir)] == ["Version A"]
+    memofile.save()
+    path.write_text("---\ntitle: Version B\n---\nBody B.\n", encoding="utf-8")
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    MEMO.use(MEMO.loader)  # a new process
+    (post,) = load(posts_dir)
+    assert (post.title, post.body) == ("Version B", "Body B.")
+
+
+SECOND = 1_000_000_000
+
+
+def test_an_image_check_is_trusted_only_while_its_file_is_as_it_was(tmp_path: Path) -> None:
+    """The check of an image's content is remembered by its file's size, times and inode. A
+    file changed less than two seconds before it was read is read again (another change in
+    the same tick of the clock would leave its times as they are); a file changed since is
+    read again whatever its size and modification time say (its change time moved)."""
+    path = tmp_path / "pic.png"
+    path.write_bytes(png())
+    assert image_problem(path) is None
+    _, read_at, _ = MEMO.get(CHECKED_IMAGES, str(path))
+    assert image_problem(path) is None
+    assert MEMO.get(CHECKED_IMAGES, str(path))[1] > read_at, "just written: read again"
+
+    # Read long after its last change: trusted, so a verdict put in the memo is what it says.
+    stamp, _, _ = MEMO.get(CHECKED_IMAGES, str(path))
+    forged = ["is a forged verdict", "none"]
+    MEMO.put(CHECKED_IMAGES, str(path), [stamp, time.time_ns() + 10 * SECOND, forged])
+    assert image_problem(path) == ("is a forged verdict", "none")
+
+    before = path.stat()
+    path.write_bytes(b"not an image".ljust(before.st_size, b"!"))
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were
+    problem = image_problem(path)
+    assert problem is not None
+    assert "is not an image" in problem[0]
+
+
+def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) -> None:
+    """Through the real `pipeline` command: a second `check` and `render` read the memo the
+    first left in the state folder and print the same; an edit made since is seen."""
+    from tests.test_cli import run_script
+
+    (tmp_path / "posts").mkdir()
+    write_series(tmp_path / "posts", parts=3)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "pipeline.toml").write_text(
+        'posts_dir = "posts"\nstate_dir = "state"\n\n[wordpress]\nurl = "https://blog.example"\n',
+        encoding="utf-8",
+    )
+    runs = [
+        (run_script("check", cwd=tmp_path), run_script("render", "part-1", cwd=tmp_path))
+        for _ in range(2)
+    ]
+    for check, rendered in runs:
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert rendered.returncode == 0, rendered.stderr
+        assert '<nav class="series-list">' in rendered.stdout
+    assert runs[1][0].stdout == runs[0][0].stdout
+    assert runs[1][1].stdout == runs[0][1].stdout
+    cache = tmp_path / "state" / "cache"
+    assert {"front-matter.json", "scanned.json", "rendered.json"} <= {
+        p.name for p in cache.iterdir()
+    }
+    assert len(list((cache / "parsed").iterdir())) == 1, "part 1 links the others: its tokens"
+
+    part_2 = tmp_path / "posts" / "part-2.md"
+    part_2.write_text(part_2.read_text(encoding="utf-8").replace("title: Part 2", "title: [x"))
+    edited = run_script("check", cwd=tmp_path)
+    assert edited.returncode == 2
+    assert "part-2.md:3: invalid YAML" in edited.stderr

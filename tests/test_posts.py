@@ -517,3 +517,21 @@ def test_an_alias_and_its_key_both_set_is_an_error_with_line_and_fix(
     assert error.fix is not None
     assert fix in error.fix
     assert [p.slug for p in result.posts] == ["good"]
+
+
+def test_post_files_are_what_rglob_gives_in_its_order(tmp_path: Path) -> None:
+    """The listing is pathlib's ``sorted(rglob("*.md"))``: nested folders, hidden files, a folder
+    named like a post, a name that sorts differently as text than as parts, a link to a folder
+    (not followed), a name in upper case (not matched)."""
+    from pipeline.loading import post_files
+
+    for name in ("a.md", "a-b.md", ".hidden.md", "A.MD", "notes.txt", "a/b.md", "a/c/d.md"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x", encoding="utf-8")
+    (tmp_path / "folder.md").mkdir()
+    (tmp_path / "folder.md" / "inner.md").write_text("x", encoding="utf-8")
+    (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
+    expected = sorted(tmp_path.rglob("*.md"))
+    assert post_files(tmp_path) == expected
+    assert tmp_path / "a" / "b.md" in expected
+    assert tmp_path / "linked" / "b.md" not in expected

@@ -136,6 +136,21 @@ def test_json_masks_values_keys_and_escapes(redactor: Redactor) -> None:
     assert redactor.json(clean) == json.dumps(clean, ensure_ascii=False)
 
 
+def test_json_lines_and_redact_all_are_each_item_masked(redactor: Redactor) -> None:
+    """Looked at once for a whole listing: where nothing is to be masked the items are as they
+    are; where one item holds a secret, each item is what masking it alone gives."""
+    from pipeline.cli.app import Context
+
+    values = [{"n": 1, "t": "clean"}, {"error": f"login {PASSWORD} refused", KEY: [KEY]}]
+    assert redactor.json_lines(values) == [redactor.json(value) for value in values]
+    assert redactor.json_lines(values[:1]) == [json.dumps(values[0], ensure_ascii=False)]
+    obj = Context(None)
+    obj.use(redactor)
+    cells = ["post-1", f"{KEY}x", "x" + KEY[:6], "", basic(USER, PASSWORD), "a\nb"]
+    assert obj.redact_all(cells) == [obj.redact(cell) for cell in cells]
+    assert obj.redact_all(cells[:1] + cells[2:4]) == cells[:1] + cells[2:4]
+
+
 def test_no_secrets_changes_nothing() -> None:
     assert Redactor()("anything at all") == "anything at all"
     assert not Redactor()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,3 +158,36 @@ def test_processes_creating_the_state_at_once_all_succeed(tmp_path: Path) -> Non
         store = Store.open(path)
         assert len(store.entries()) == 4
         store.close()
+
+
+def plans_of(store: Store, read: Callable[[], object]) -> list[str]:
+    """The query plans of the SELECTs that ``read`` sends."""
+    sent: list[str] = []
+    store.conn.set_trace_callback(sent.append)
+    try:
+        read()
+    finally:
+        store.conn.set_trace_callback(None)
+    plans = []
+    for sql in (s for s in sent if s.lstrip().upper().startswith("SELECT")):
+        rows = store.conn.execute(f"EXPLAIN QUERY PLAN {sql}").fetchall()
+        plans.append(" / ".join(str(row[-1]) for row in rows))
+    return plans
+
+
+def test_one_posts_log_and_steps_are_read_by_index(store: Store) -> None:
+    """`log --post` reads the newest entries of one post through the (post, id) index, not the
+    whole job log; a post's steps through theirs; the kind of step is chosen in SQL."""
+    for number in range(50):
+        store.log(f"post-{number % 5}", "publish", "done", f"entry {number}")
+        store.set_step(f"post-{number}", "publish", status="done")
+    store.conn.execute("ANALYZE")
+    (one_post,) = plans_of(store, lambda: store.entries(post="post-1", limit=50))
+    assert "USING INDEX log_post" in one_post, one_post
+    assert "TEMP B-TREE" not in one_post, "the index gives the order too"
+    (steps_of_post,) = plans_of(store, lambda: store.steps(post="post-1"))
+    assert "USING INDEX" in steps_of_post, steps_of_post
+    done = store.steps("done")
+    assert len(done) == 50
+    assert store.steps("done", kind="publish") == [s for s in done if s.kind == "publish"]
+    assert store.steps("done", kind="announce") == []

@@ -30,7 +30,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -39,6 +38,8 @@ from pipeline.errors import AuthError, RemoteError
 from pipeline.redact import Redactor
 
 if TYPE_CHECKING:  # imported where a request is sent: reading saved logins needs neither
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
     import httpx
 
 # X (https://docs.x.com/fundamentals/authentication/oauth-2-0/authorization-code, 2026)
@@ -287,6 +288,8 @@ class RedirectListener:
         self._expected: str | None = None
 
     def __enter__(self) -> RedirectListener:
+        from http.server import HTTPServer  # only a login listens: reading saved tokens does not
+
         try:
             self._server = HTTPServer((LOOPBACK, self._port), _handler(self))
         except OSError as exc:
@@ -345,6 +348,8 @@ class RedirectListener:
 
 
 def _handler(listener: RedirectListener) -> type[BaseHTTPRequestHandler]:
+    from http.server import BaseHTTPRequestHandler
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             status, text = listener._receive(self.path)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipeline.auth import token_file
 from pipeline.auth.oauth2 import Provider, TokenSet, refresh
 from pipeline.config import Secret
 from pipeline.errors import AuthError, PipelineError
@@ -47,8 +48,8 @@ class TokenStore:
     """One provider's saved tokens."""
 
     def __init__(self, state_dir: Path, name: str) -> None:
-        self.folder = state_dir / "tokens"
-        self.path = self.folder / f"{name}.json"
+        self.path = token_file(state_dir, name)
+        self.folder = self.path.parent
         self._lock_path = self.folder / f"{name}.lock"
 
     def load(self) -> TokenSet | None:

@@ -8,12 +8,15 @@ channel only says what its limits are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pipeline.core.announce import Limits
+
+if TYPE_CHECKING:
+    from pipeline.config import ChannelSettings
 
 
 @dataclass(frozen=True)
@@ -59,3 +62,30 @@ class Channel(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChannelSetup:
+    """One network as this site uses it: its settings, and its client when it has credentials.
+
+    ``inactive`` says why there is no client and nothing is owed (no credentials at all);
+    ``incomplete`` why there is none although the writer meant to set it up (held, not dropped).
+    """
+
+    name: str
+    settings: ChannelSettings
+    client: Channel | None = None
+    inactive: str | None = None
+    incomplete: str | None = None
+    limits: Limits | None = None  # known without asking the network (X's, Bluesky's)
+    where: str = ""  # the service's address, for messages
+    read_limits: Callable[[], Limits] | None = None  # asks the network once (Mastodon's)
+
+    def known_limits(self) -> Limits:
+        if self.limits is not None:
+            return self.limits
+        if self.read_limits is not None:
+            return self.read_limits()
+        if self.client is not None:
+            return self.client.limits()
+        raise ValueError(f"{self.name}: no limits known")

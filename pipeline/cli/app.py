@@ -22,6 +22,17 @@ if TYPE_CHECKING:  # the redactor is built when a command runs: `--help` needs n
     from pipeline.redact import Redactor
     from pipeline.workspace import Workspace
 
+
+class PathArg(click.Path):
+    """``click.Path`` giving a ``pathlib.Path`` (imported when a path is given: ``--help``
+    needs none)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from pathlib import Path
+
+        return Path(os.fsdecode(super().convert(value, param, ctx)))
+
+
 # An error, warning or skipped line is cut to this many characters, after masking.
 MESSAGE_CHARS = 1000
 
@@ -52,6 +63,14 @@ class Context:
     def redact(self, text: str) -> str:
         text = self.redactor(text)
         return self.follow()(text) if self.follow is not None else text
+
+    def redact_all(self, texts: list[str]) -> list[str]:
+        """Each text masked. Asked once of them all, joined: when nothing is masked there (the
+        common case), nothing is in any of them (a NUL is no part of any form of a secret)."""
+        joined = "\0".join(texts)
+        if self.redact(joined) == joined:
+            return texts
+        return [self.redact(text) for text in texts]
 
     def message(self, text: str) -> str:
         """One line for an error or warning: masked, then cut to MESSAGE_CHARS."""

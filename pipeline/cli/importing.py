@@ -9,15 +9,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from pipeline.cli.app import Context
+from pipeline.cli.app import Context, PathArg
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipeline.adopting import Adopted
     from pipeline.config import Credentials, Settings
     from pipeline.importer import ImportPlan, ImportResult
@@ -45,7 +46,7 @@ WORDPRESS_STATUSES = ("publish", "future", "draft", "pending", "private")
 @click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
 @click.option(
     "--wxr",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=PathArg(dir_okay=False),
     metavar="FILE",
     help="Read a WordPress export file (wp-admin: Tools → Export) instead of the site.",
 )

@@ -12,7 +12,6 @@ import click
 
 from pipeline.cli.app import Context
 from pipeline.errors import ConfigError
-from pipeline.timeutil import utc_now
 
 if TYPE_CHECKING:
     import httpx
@@ -122,6 +121,7 @@ def _browser(provider: Provider, http: httpx.Client, port: int, timeout: float) 
     import webbrowser
 
     from pipeline.auth.oauth2 import login as browser_login
+    from pipeline.timeutil import utc_now
 
     def open_url(url: str) -> None:
         click.echo(f"Open this address in your browser to log in to {provider.title}:")
@@ -136,6 +136,7 @@ def _browser(provider: Provider, http: httpx.Client, port: int, timeout: float) 
 
 def _paste(provider: Provider, http: httpx.Client, port: int) -> TokenSet:
     from pipeline.auth.oauth2 import LOOPBACK, exchange_code, parse_callback, start
+    from pipeline.timeutil import utc_now
 
     request = start(provider, f"http://{LOOPBACK}:{port}/callback")
     click.echo(f"Open this address in a browser on any machine to log in to {provider.title}:")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.app import Context
+from pipeline.cli.app import Context, PathArg
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pipeline.core.posts import Post
     from pipeline.core.render import Site
     from pipeline.wiring import Services
@@ -66,7 +67,7 @@ def check(obj: Context, online: bool) -> None:
 @click.option(
     "--out",
     "-o",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=PathArg(file_okay=False),
     help="folder to write the HTML into [default: STATE_DIR/preview]",
 )
 @click.pass_obj
@@ -200,7 +201,8 @@ def _site(workspace: Workspace) -> Site:
     the markup each post is written in (as publishing would write it)."""
     from pipeline.core.output import DIALECT_KEY, dialect_from, styles_for
     from pipeline.core.plan import live_map
-    from pipeline.core.render import Site, series_index
+    from pipeline.core.posts import series_index
+    from pipeline.core.render import Site
     from pipeline.store import Store
 
     slugs = [post.slug for post in workspace.posts]

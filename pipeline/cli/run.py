@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,8 @@ from pipeline.cli.app import Context
 
 
 def _log_to_stderr(redact: Callable[[str], str]) -> None:
+    import logging
+
     from pipeline.redact import RedactingFormatter
 
     handler = logging.StreamHandler(sys.stderr)

@@ -7,7 +7,6 @@ and rich are imported only where needed, so the commands start fast.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -19,7 +18,6 @@ import click
 
 from pipeline.cli.app import Context
 from pipeline.errors import InputError
-from pipeline.timeutil import BadTime, utc_now
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -144,6 +142,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     """
     from pipeline import status as state
     from pipeline.scheduler.slots import scheduled
+    from pipeline.timeutil import utc_now
 
     now = utc_now()
     with opened(obj) as found:
@@ -160,7 +159,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         ]
         steps = [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)]
         # Announcements done too: the id and URL of what went out, a column per channel.
-        steps += [step for step in found.store.steps("done") if step.kind == "announce"]
+        steps += found.store.steps("done", kind="announce")
         rows = state.status_rows(
             workspace.posts,
             slots,
@@ -176,7 +175,7 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
         click.echo(f"warning: {obj.message(problem.render())}", err=True)
     if as_json:
         # One document, a post per line: readable, and json's fast encoder (indent= is slow).
-        lines = (obj.redactor.json(row.to_json(settings.timezone)) for row in rows)
+        lines = obj.redactor.json_lines(row.to_json(settings.timezone) for row in rows)
         click.echo("[\n" + ",\n".join(lines) + "\n]")
     elif not rows:
         click.echo(f"No posts yet: add Markdown files to {settings.posts_dir}.")
@@ -198,6 +197,7 @@ def _x_month(found: Opened, now: datetime) -> str | None:
 def _rebuild(obj: Context, workspace: Workspace, store: Store, *, err: bool) -> None:
     from pipeline import status as state
     from pipeline.journal import Journal
+    from pipeline.timeutil import utc_now
     from pipeline.wiring import require, wordpress_client
 
     with require(wordpress_client(workspace), workspace) as wordpress:
@@ -262,18 +262,26 @@ def _headers(channels: Sequence[str]) -> list[str]:
     return [*HEADERS[:4], *(CHANNEL_HEADERS[name] for name in channels), HEADERS[4]]
 
 
-def _cells(
-    row: state.StatusRow, tz: ZoneInfo, obj: Context, sep: str, channels: Sequence[str]
-) -> list[str]:
+def _table(
+    rows: Sequence[state.StatusRow], tz: ZoneInfo, obj: Context, sep: str, channels: Sequence[str]
+) -> list[list[str]]:
+    """The cells of every row, masked (all at once: one look for secrets in the lot)."""
     from pipeline import status as state
 
-    when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
-    pending = [item.text for item in row.pending]
-    pending += [f"conflict: {text}" for text in row.conflicts]
-    pending += [f"note: {text}" for text in row.notes]
-    cells = [row.name, row.state, when, row.wordpress_url or ""]
-    cells += [row.on(name) for name in channels]
-    return [obj.redact(cell) for cell in [*cells, sep.join(pending)]]
+    table: list[list[str]] = []
+    for row in rows:
+        when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
+        pending = [item.text for item in row.pending]
+        pending += [f"conflict: {text}" for text in row.conflicts]
+        pending += [f"note: {text}" for text in row.notes]
+        cells = [row.name, row.state, when, row.wordpress_url or ""]
+        cells += [row.on(name) for name in channels]
+        table.append([*cells, sep.join(pending)])
+    if not table:
+        return []
+    width = len(table[0])
+    masked = obj.redact_all([cell for cells in table for cell in cells])
+    return [masked[start : start + width] for start in range(0, len(masked), width)]
 
 
 def _print_status(
@@ -300,8 +308,8 @@ def _print_status(
     for header in links:  # WordPress, then a column per channel
         table.add_column(header, overflow="fold")
     table.add_column(last, ratio=1, overflow="fold")
-    for row in rows:
-        name, status, *middle, pending = _cells(row, tz, obj, "\n", channels)
+    for row, cells in zip(rows, _table(rows, tz, obj, "\n", channels), strict=True):
+        name, status, *middle, pending = cells
         table.add_row(
             Text(name),
             Text(status, STATE_STYLES.get(row.state, "")),
@@ -319,7 +327,7 @@ def _print_columns(
     measures and wraps every cell, about a second for 2,000 posts)."""
     from pipeline import status as state
 
-    cells = [_cells(row, tz, obj, "; ", channels) for row in rows]
+    cells = _table(rows, tz, obj, "; ", channels)
     named = _headers(channels)
     headers = [*named[:2], f"{named[2]} ({tz.key})", *named[3:]]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
@@ -406,6 +414,7 @@ def log_command(
       pipeline log --follow
     """
     from pipeline import status as state
+    from pipeline.timeutil import BadTime, utc_now
 
     with opened(obj) as found:
         tz = found.settings.timezone
@@ -453,6 +462,8 @@ def _print_entries(
     entries: Sequence[LogEntry], tz: ZoneInfo, obj: Context, as_json: bool, *, widths: bool = True
 ) -> None:
     """Print entries in batches (one write per thousand lines, not one per line)."""
+    import json
+
     from pipeline import status as state
 
     if not entries:
@@ -553,6 +564,7 @@ def retry(
     """
     from pipeline import status as state
     from pipeline.journal import Journal
+    from pipeline.timeutil import utc_now
 
     if resend and mark_sent:
         raise click.UsageError("choose one of --resend and --mark-sent")

@@ -129,7 +129,7 @@ def render_blocks(post: Post, site: Site, dialect: Dialect = WORDPRESS_6_1) -> R
 def post_blocks(post: Post, site: Site) -> tuple[list[Node], frozenset[str]]:
     """The blocks of ``post`` and the slugs they depend on (as for ``render``)."""
     depends: set[str] = set()
-    tokens = resolve(parse(post.body), post, site, depends)
+    tokens = resolve(parse(post.body, post.slug), post, site, depends)
     builder = _Builder(post, site, depends, post.body.splitlines(keepends=True))
     blocks = builder.blocks(tokens, top=True)
     return blocks, frozenset(depends - {post.slug})
@@ -669,7 +669,7 @@ class _Builder:
         token = tokens[start]
         content = token.content.strip()
         if content == SERIES_MARKER:
-            return _html(series_html(self.post, self.site, self.depends))
+            return _series(self.post, self.site, self.depends)
         if _MORE.match(content):
             return [Block("core/more")]
         return _html(token.content)
@@ -701,6 +701,21 @@ def _html(content: str) -> list[Node]:
     as a stray end tag is)."""
     html = normal_html(content.strip("\n"))
     return [Block("core/html", {"content": html})] if html.strip() else []
+
+
+# What a browser's parser changes in text even when it is escaped: carriage returns (read as
+# newlines), NUL (dropped or replaced) and lone surrogates.
+_REREAD = re.compile("[\r\x00\ud800-\udfff]")
+
+
+def _series(post: Post, site: Site, depends: set[str]) -> list[Node]:
+    """The series list as an HTML block, written as a browser writes it back: escaped as the
+    browser escapes, it reads back as it is, so it is parsed again (the cost of most renders of
+    a series part) only when it holds what the parser would change."""
+    html = series_html(post, site, depends, escape_text, escape_attribute)
+    if _REREAD.search(html):
+        return _html(html)
+    return [Block("core/html", {"content": html.strip("\n")})]
 
 
 def _closing_html(tokens: list[Token], start: int) -> int:

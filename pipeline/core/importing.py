@@ -17,9 +17,8 @@ from urllib.parse import unquote, urlsplit
 
 import yaml
 
-from pipeline.core.posts import slugify
+from pipeline.core.posts import SeriesPart, slugify
 from pipeline.core.promises import Promise, find_promises
-from pipeline.core.render import SeriesPart
 from pipeline.core.wpmarkdown import to_markdown
 from pipeline.timeutil import utc_iso
 

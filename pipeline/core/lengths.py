@@ -9,22 +9,30 @@ default) and a remote mention ``@user@domain`` as ``@user``.
 
 from __future__ import annotations
 
-import regex
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import regex
 
 MASTODON_URL_LENGTH = 23  # Mastodon's default characters_reserved_per_url
 BLUESKY_MAX_GRAPHEMES = 300
 BLUESKY_MAX_BYTES = 3000
 
-_GRAPHEME = regex.compile(r"\X")
-# Mastodon's mention: a username, and optionally the domain, which does not count.
-_MENTION = regex.compile(
-    r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?", regex.IGNORECASE
-)
+
+@functools.cache
+def _patterns() -> tuple[regex.Pattern[str], regex.Pattern[str]]:
+    """Graphemes, and Mastodon's mention: a username, and optionally the domain, which does not
+    count. Compiled on first use: the settings need this module's limits, not its patterns."""
+    import regex
+
+    mention = r"(?<![=/\w])@([a-z0-9_]+(?:[.-]+[a-z0-9_]+)*)(?:@\w+(?:[.-]+\w+)*)?"
+    return regex.compile(r"\X"), regex.compile(mention, regex.IGNORECASE)
 
 
 def graphemes(text: str) -> int:
     """User-perceived characters: a flag, a family emoji or e + accent count once."""
-    return len(_GRAPHEME.findall(text))
+    return len(_patterns()[0].findall(text))
 
 
 def utf8_length(text: str) -> int:
@@ -56,7 +64,7 @@ def _mastodon_countable(text: str, url_length: int) -> str:
         (url["indices"][0], url["indices"][1], "x" * url_length)
         for url in extract_urls_with_indices(text, extract_urls_without_protocol=False)
     ]
-    entities += [(m.start(), m.end(), "@" + m.group(1)) for m in _MENTION.finditer(text)]
+    entities += [(m.start(), m.end(), "@" + m.group(1)) for m in _patterns()[1].finditer(text)]
     result: list[str] = []
     position = 0
     for start, end, replacement in sorted(entities):

@@ -58,6 +58,8 @@ class Memo:
         self.loader = loader
         self._spaces.clear()
         self.changed.clear()
+        for kept in (_PLAIN, _ANSWERS, _WHOLE_DIGESTS):
+            kept.clear()
 
     def loaded(self) -> dict[str, dict[str, Any]]:
         return self._spaces
@@ -79,15 +81,63 @@ def plain(value: object) -> object:
     """``value`` as JSON data, so that a read can be compared with one saved by another process."""
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    known = _PLAIN.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    result, frozen = _plain(value)
+    if frozen:  # cannot change: its plain form is asked again by every render that reads it
+        if len(_PLAIN) > _PLAIN_MAX:
+            _PLAIN.clear()
+        _PLAIN[id(value)] = (value, result)
+    return result
+
+
+def answer(value: object) -> object:
+    """What a read records of ``value``: its plain form, or for a list or mapping (a series' 50
+    parts, read by every render of each part) a digest of it, which is all a comparison needs."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    known = _ANSWERS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    shown = plain(value)
+    if isinstance(shown, list):
+        shown = _DIGEST + digest(json.dumps(shown))
+    if id(value) in _PLAIN:  # cannot change: remembered as its plain form is
+        if len(_ANSWERS) > _PLAIN_MAX:
+            _ANSWERS.clear()
+        _ANSWERS[id(value)] = (value, shown)
+    return shown
+
+
+_DIGEST = "\0digest:"
+_ANSWERS: dict[int, tuple[object, object]] = {}
+
+
+# The plain forms of values that cannot change (a series' parts: frozen dataclasses in a tuple),
+# by identity; each entry holds its value, so the identity is not reused while it is kept.
+_PLAIN: dict[int, tuple[object, object]] = {}
+_PLAIN_MAX = 4096
+
+
+def _plain(value: object) -> tuple[object, bool]:
+    """``value``'s plain form, and whether ``value`` is immutable all the way down."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value, True
     if isinstance(value, Path):
-        return str(value)
+        return str(value), True
     if is_dataclass(value) and not isinstance(value, type):
-        return [plain(getattr(value, each.name)) for each in fields(value)]
+        parts = [_plain(getattr(value, each.name)) for each in fields(value)]
+        frozen = bool(getattr(getattr(value, "__dataclass_params__", None), "frozen", False))
+        return [part for part, _ in parts], frozen and all(fixed for _, fixed in parts)
     if isinstance(value, tuple | list):
-        return [plain(item) for item in value]
+        parts = [_plain(item) for item in value]
+        frozen = isinstance(value, tuple) and all(fixed for _, fixed in parts)
+        return [part for part, _ in parts], frozen
     if isinstance(value, Mapping):
-        return sorted([plain(key), plain(item)] for key, item in value.items())
-    return repr(value)
+        pairs = [[plain(key), plain(item)] for key, item in value.items()]
+        return sorted(pairs), False
+    return repr(value), False
 
 
 _MISSING = object()
@@ -121,7 +171,7 @@ class Reads(Mapping[Any, Any]):
 
     def __getitem__(self, key: Any) -> Any:
         value = self.mapping.get(key, _MISSING)
-        self.log.append([self.name, _key(key), None if value is _MISSING else plain(value)])
+        self.log.append([self.name, _key(key), None if value is _MISSING else answer(value)])
         if value is _MISSING:
             raise KeyError(key)
         return value
@@ -168,7 +218,7 @@ def _lookup(mapping: Mapping[Any, Any], key: Any) -> object:
     """The plain answer of ``mapping`` for a recorded ``key``, asked now: a mapping may be a
     live view of the state (permalinks), whose answers change while it lives."""
     value = mapping.get(_unkey(key), _MISSING)
-    return None if value is _MISSING else plain(value)
+    return None if value is _MISSING else answer(value)
 
 
 _PATH = "\0path:"  # a key that was a Path (media are keyed by file), kept as text

@@ -16,7 +16,7 @@ from pipeline.core.blocks import WORDPRESS_6_1, Dialect, render_blocks
 from pipeline.core.memo import MEMO, Reads, digest, plain, still_true
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord
-from pipeline.core.render import Rendered, Site, render
+from pipeline.core.render import Rendered, Site, remember_tokens, render
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ def render_post(post: Post, site: Site) -> Rendered:
         rendered = render_blocks(post, watched, style.dialect)
     else:
         rendered = render(post, watched)
+    if rendered.depends_on:  # rendered again when one of those changes: keep its tokens
+        remember_tokens(post.slug, post.body)
     entry = {
         "from": made_from,
         "reads": reads,

@@ -20,9 +20,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from pipeline.core.output import Style, render_post
-from pipeline.core.posts import Image, Post, predicted_url
+from pipeline.core.posts import Image, Post, predicted_url, series_index
 from pipeline.core.records import PostRecord
-from pipeline.core.render import Rendered, Site, series_index
+from pipeline.core.render import Rendered, Site
 from pipeline.timeutil import utc_iso
 
 
@@ -72,10 +72,16 @@ class BackfillItem:
     slug: str
     because: tuple[str, ...]
     source_changed: bool
-    diff: str
+    before: str  # the post's markup as it is on WordPress, and as it will be
+    after: str
     seen: Seen = Seen()
     waits: str | None = None  # why it is not done now (a conflict waiting for --force)
     together: bool = False  # a post of this batch that links others of it: its record is new
+
+    @property
+    def diff(self) -> str:
+        """What changes, as a person reads it (made when shown: a publish shows none)."""
+        return text_diff(self.before, self.after)
 
     @property
     def kind(self) -> str:
@@ -375,7 +381,8 @@ def _backfill_item(
         slug=post.slug,
         because=tuple(changed_links),
         source_changed=source_changed,
-        diff=text_diff(old.html, new.rendered.html),
+        before=old.html,
+        after=new.rendered.html,
         seen=Seen.of(record),
         waits=None
         if force or record.conflict is None
@@ -390,7 +397,7 @@ def _together_item(post: Post, after: Site, going_live: set[str]) -> BackfillIte
     linked = sorted((render_post(post, after).depends_on & going_live) - {post.slug})
     if not linked:
         return None
-    return BackfillItem(post.slug, tuple(linked), False, "", together=True)
+    return BackfillItem(post.slug, tuple(linked), False, "", "", together=True)
 
 
 def _all_images(post: Post) -> list[Image]:
@@ -406,9 +413,13 @@ def text_diff(old_html: str, new_html: str) -> str:
 
 
 def _readable(html: str) -> list[str]:
-    text = re.sub(r'<a href="([^"]*)">(.*?)</a>', r"[\2](\1)", html)
-    text = re.sub(r"<[^>]+>", "", text)
+    text = _LINK.sub(lambda link: f"[{link[2]}]({link[1]})", html)
+    text = _TAG.sub("", text)
     return [line for line in text.splitlines() if line.strip()]
+
+
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>')
+_TAG = re.compile(r"<[^>]+>")
 
 
 def describe(plan: Plan, posts_dir: Path) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -177,3 +177,26 @@ def check_set(
 def predicted_url(site_url: str, slug: str) -> str:
     """The permalink a post will most likely have (WordPress's default /slug/ permalinks)."""
     return f"{site_url.rstrip('/')}/{slug}/"
+
+
+@dataclass(frozen=True)
+class SeriesPart:
+    slug: str
+    title: str
+    part: int | None
+
+
+def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
+    """Every series with its parts in order: numbered parts first, then the rest by title."""
+    groups: dict[str, list[Post]] = {}
+    for post in posts:
+        if post.series is not None:
+            groups.setdefault(post.series, []).append(post)
+
+    def order(post: Post) -> tuple[int, str]:
+        return (post.part if post.part is not None else 1 << 30, post.title)
+
+    return {
+        name: tuple(SeriesPart(p.slug, p.title, p.part) for p in sorted(members, key=order))
+        for name, members in groups.items()
+    }

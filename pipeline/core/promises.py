@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.core.memo import MEMO, digest, plain
-from pipeline.core.posts import Post
-from pipeline.core.render import SeriesPart, series_index
+from pipeline.core.posts import Post, SeriesPart, series_index
 
 # Phrases that promise something later, English; matched case-insensitively on text whose curly
 # apostrophes are straight. Each names what kind of promise it is, for the message.
@@ -111,19 +110,24 @@ def find_promises(
 def promise_warnings(posts: Sequence[Post]) -> list[str]:
     """``FILE:LINE: ... (fix: ...)`` for every promise in these posts (for ``pipeline check``)."""
     series = series_index(posts)
+    # A series's parts are part of each of its posts' key: made into text once per series.
+    keys = {name: json.dumps(plain(parts)) for name, parts in series.items()}
     return [
         promise.render(post.path)
         for post in posts
-        for promise in _remembered(post, series.get(post.series or "", ()))
+        for promise in _remembered(
+            post, series.get(post.series or "", ()), keys.get(post.series or "", "[]")
+        )
     ]
 
 
 PROMISES = "promises"  # the memo's namespace: a post's promises, by what they were found from
 
 
-def _remembered(post: Post, parts: Sequence[SeriesPart]) -> list[Promise]:
-    """:func:`find_promises`, remembered (:mod:`pipeline.core.memo`) by its arguments."""
-    key = digest(post.body, str(post.body_line), post.slug, json.dumps(plain(parts)))
+def _remembered(post: Post, parts: Sequence[SeriesPart], parts_key: str) -> list[Promise]:
+    """:func:`find_promises`, remembered (:mod:`pipeline.core.memo`) by its arguments
+    (``parts_key``: ``parts`` as JSON)."""
+    key = digest(post.body, str(post.body_line), post.slug, parts_key)
     found = MEMO.remembered(
         PROMISES,
         key,

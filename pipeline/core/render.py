@@ -6,29 +6,26 @@ parts of its series list): when one of those goes live or changes, this post mus
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from pipeline.core.posts import POST_SCHEME, Post, is_local
+from pipeline.core.memo import MEMO, digest
+
+# The series are the posts' (a check of promises needs them, not the Markdown parser).
+from pipeline.core.posts import POST_SCHEME, Post, SeriesPart, is_local
+from pipeline.core.posts import series_index as series_index
 
 SERIES_MARKER = "<!-- series -->"
 
 if TYPE_CHECKING:
     from pipeline.core.output import Style
-
-
-@dataclass(frozen=True)
-class SeriesPart:
-    slug: str
-    title: str
-    part: int | None
 
 
 @dataclass(frozen=True)
@@ -52,22 +49,6 @@ class Rendered:
     depends_on: frozenset[str]
 
 
-def series_index(posts: Iterable[Post]) -> dict[str, tuple[SeriesPart, ...]]:
-    """Every series with its parts in order: numbered parts first, then the rest by title."""
-    groups: dict[str, list[Post]] = {}
-    for post in posts:
-        if post.series is not None:
-            groups.setdefault(post.series, []).append(post)
-
-    def order(post: Post) -> tuple[int, str]:
-        return (post.part if post.part is not None else 1 << 30, post.title)
-
-    return {
-        name: tuple(SeriesPart(p.slug, p.title, p.part) for p in sorted(members, key=order))
-        for name, members in groups.items()
-    }
-
-
 _MD = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
 # A soft line break is only whitespace in Markdown, but WordPress's wpautop turns every newline
 # inside a paragraph of classic content into <br />: write it as a space.
@@ -83,23 +64,134 @@ _MD.add_render_rule("text", lambda _, tokens, idx, *args: escape(tokens[idx].con
 _PARSED: dict[str, list[Token]] = {}
 _PARSED_MAX = 4096
 
+# The memo's namespace of parsed bodies, by slug: the tokens of a post that links others, which
+# is rendered again, in a new process, each time one of them goes live (a series' backfills).
+# Reading them back costs an eighth of parsing.
+PARSED = "parsed"
 
-def parse(body: str) -> list[Token]:
-    """The tokens of ``body``, shared: never change them (copy a token to rewrite it)."""
+
+def parse(body: str, slug: str | None = None) -> list[Token]:
+    """The tokens of ``body``, shared: never change them (copy a token to rewrite it). For the
+    post ``slug``, the tokens remembered for the same body (:func:`remember_tokens`) if any."""
     tokens = _PARSED.get(body)
     if tokens is None:
+        tokens = _remembered_tokens(body, slug) if slug is not None else None
+        if tokens is None:
+            tokens = _MD.parse(body)
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.pop(next(iter(_PARSED)))
-        tokens = _PARSED[body] = _MD.parse(body)
+        _PARSED[body] = tokens
     return tokens
+
+
+def remember_tokens(slug: str, body: str) -> None:
+    """Remember the tokens of ``body`` for the post ``slug``, from now on and in later processes."""
+    made_from = digest(body)
+    earlier = MEMO.get(PARSED, slug)
+    if isinstance(earlier, dict) and earlier.get("from") == made_from:
+        return
+    saved = plain_tokens(parse(body))
+    if saved is not None:
+        MEMO.put(PARSED, slug, {"from": made_from, "tokens": saved})
+
+
+def _remembered_tokens(body: str, slug: str) -> list[Token] | None:
+    entry = MEMO.get(PARSED, slug)
+    if not isinstance(entry, dict) or entry.get("from") != digest(body):
+        return None
+    try:
+        return tokens_from_plain(entry["tokens"])
+    except (KeyError, TypeError, ValueError):  # a damaged entry: parse again
+        return None
+
+
+# A token's fields as its plain form lists them: those most often set first, so that the many
+# that end in defaults (a text token is its type and content) are written short.
+_FIELDS = ("type", "content", "children", "tag", "nesting", "level", "map", "attrs", "markup",
+           "info", "block", "hidden")  # fmt: skip
+_DEFAULTS: tuple[Any, ...] = ("", "", None, "", 0, 0, None, {}, "", "", False, False)
+
+
+def plain_tokens(tokens: list[Token]) -> list[list[Any]] | None:
+    """``tokens`` as JSON data (None if one holds what JSON cannot: plugins' ``meta``)."""
+    rows: list[list[Any]] = []
+    for token in tokens:
+        if token.meta:
+            return None
+        row = [getattr(token, name) for name in _FIELDS]
+        if token.children is not None:
+            row[2] = plain_tokens(token.children)
+            if row[2] is None:
+                return None
+        while row and row[-1] == _DEFAULTS[len(row) - 1]:
+            row.pop()
+        rows.append(row)
+    return rows
+
+
+def tokens_from_plain(rows: list[list[Any]]) -> list[Token]:
+    """The tokens :func:`plain_tokens` wrote (equal to the parsed ones)."""
+    tokens = []
+    for row in rows:
+        kind, content, children, tag, nesting, level, where, attrs, markup, info, block, hidden = (
+            *row,
+            *_DEFAULTS[len(row) :],
+        )
+        if not isinstance(attrs, dict) or not isinstance(kind, str) or len(row) > len(_FIELDS):
+            raise TypeError("not a token")
+        children = None if children is None else tokens_from_plain(children)
+        tokens.append(
+            _made(kind, tag, nesting, dict(attrs), where, level, children, content, markup, info,
+                  {}, block, hidden)
+        )  # fmt: skip
+    return tokens
+
+
+def _copy(
+    token: Token,
+    *,
+    attrs: dict[str, str | int | float] | None = None,
+    children: list[Token] | None = None,
+    content: str | None = None,
+) -> Token:
+    """``token.copy(...)`` of what a render rewrites, at a third of the cost of the
+    ``dataclasses.replace`` it calls (a render copies every inline token it resolves)."""
+    return _made(
+        token.type, token.tag, token.nesting, token.attrs if attrs is None else attrs,
+        token.map, token.level, token.children if children is None else children,
+        token.content if content is None else content, token.markup, token.info, token.meta,
+        token.block, token.hidden,
+    )  # fmt: skip
+
+
+def _made(
+    kind: str, tag: str, nesting: Any, attrs: dict[str, str | int | float], where: Any,
+    level: int, children: list[Token] | None, content: str, markup: str, info: str,
+    meta: dict[Any, Any], block: bool, hidden: bool,
+) -> Token:  # fmt: skip
+    """A token, made field by field: half the cost of ``Token(...)`` (its ``__init__`` and
+    ``__post_init__``), which was most of reading a body's tokens back."""
+    token = _NEW_TOKEN(Token)
+    token.type, token.tag, token.nesting, token.attrs = kind, tag, nesting, attrs
+    token.map, token.level, token.children, token.content = where, level, children, content
+    token.markup, token.info, token.meta, token.block, token.hidden = (
+        markup, info, meta, block, hidden
+    )  # fmt: skip
+    return token
+
+
+_NEW_TOKEN = Token.__new__
+# Token's fields, in its own order (a test checks them against markdown-it's).
+_TOKEN_FIELDS = ("type", "tag", "nesting", "attrs", "map", "level", "children", "content",
+                 "markup", "info", "meta", "block", "hidden")  # fmt: skip
 
 
 def render(post: Post, site: Site) -> Rendered:
     depends: set[str] = set()
-    tokens = resolve(_figures(parse(post.body), post, site), post, site, depends)
+    tokens = resolve(_figures(parse(post.body, post.slug), post, site), post, site, depends)
     for index, token in enumerate(tokens):
         if token.type == "html_block" and token.content.strip() == SERIES_MARKER:
-            tokens[index] = token.copy(content=series_html(post, site, depends))
+            tokens[index] = _copy(token, content=series_html(post, site, depends))
     return Rendered(html=render_tokens(tokens), depends_on=frozenset(depends - {post.slug}))
 
 
@@ -112,7 +204,7 @@ def render_tokens(tokens: list[Token]) -> str:
 def resolve(tokens: list[Token], post: Post, site: Site, depends: set[str]) -> list[Token]:
     """A copy of ``tokens`` with every inline token's links and images resolved."""
     return [
-        token.copy(children=_inline(token.children, post, site, depends))
+        _copy(token, children=_inline(token.children, post, site, depends))
         if token.type == "inline" and token.children
         else token
         for token in tokens
@@ -133,13 +225,15 @@ def _inline(children: list[Token], post: Post, site: Site, depends: set[str]) ->
                 url = site.live.get(slug)
             dropped_levels.append(url is None)
             if url is not None:
-                out.append(child if url == href else child.copy(attrs={**child.attrs, "href": url}))
+                out.append(
+                    child if url == href else _copy(child, attrs={**child.attrs, "href": url})
+                )
         elif child.type == "link_close":
             if not dropped_levels.pop():
                 out.append(child)
         elif child.type == "image":
             src = image_url(str(child.attrGet("src") or ""), post, site)
-            out.append(child.copy(attrs={**child.attrs, "src": src}))
+            out.append(_copy(child, attrs={**child.attrs, "src": src}))
         else:
             out.append(child)
     return out
@@ -201,23 +295,35 @@ def _figure_html(image: Token, post: Post, site: Site) -> str:
     )
 
 
-def series_html(post: Post, site: Site, depends: set[str]) -> str:
-    """The series list of ``post`` (the marker itself when it has none)."""
+def _classic_text(value: str) -> str:
+    return escape(value, quote=False)
+
+
+def series_html(
+    post: Post,
+    site: Site,
+    depends: set[str],
+    text: Callable[[str], str] = _classic_text,
+    attribute: Callable[[str], str] = escape,
+) -> str:
+    """The series list of ``post`` (the marker itself when it has none), its text and
+    attribute values written by ``text`` and ``attribute`` (classic HTML's escaping unless
+    told otherwise: block content writes them as a browser would)."""
     if post.series is None or post.series not in site.series:
         return SERIES_MARKER + "\n"
     items = []
     for part in site.series[post.series]:
         depends.add(part.slug)
-        title = escape(part.title, quote=False)
+        title = text(part.title)
         url = site.live.get(part.slug)
         if part.slug == post.slug:
             items.append(f'<li aria-current="page"><strong>{title}</strong></li>')
         elif url is not None:
-            items.append(f'<li><a href="{escape(url)}">{title}</a></li>')
+            items.append(f'<li><a href="{attribute(url)}">{title}</a></li>')
         else:
             items.append(f"<li>{title} <em>(coming soon)</em></li>")
     return (
-        f'<nav class="series-list"><p>{escape(post.series, quote=False)}</p>\n<ol>\n'
+        f'<nav class="series-list"><p>{text(post.series)}</p>\n<ol>\n'
         + "\n".join(items)
         + "\n</ol></nav>\n"
     )

@@ -55,12 +55,13 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from pipeline import memofile
+from pipeline.channels.base import ChannelSetup
 from pipeline.config import Settings, find_config, load_settings
 from pipeline.core import schedule
 from pipeline.core.announce import Limits, measure
 from pipeline.core.records import PostRecord, Step
 from pipeline.errors import InputError, LockedError, PipelineError
-from pipeline.publisher import ChannelSetup, Echo, Freshness
+from pipeline.publisher import Echo, Freshness
 from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.scheduler.runner import RunReport, run_due
 from pipeline.scheduler.slots import scheduled
