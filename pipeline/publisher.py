@@ -15,6 +15,8 @@ same text so that X's duplicate check decides).
 
 from __future__ import annotations
 
+import contextvars
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -124,6 +126,25 @@ class Result:
         self.executed.append((key, outcome))
 
 
+@dataclass
+class Freshness:
+    """When this process last read every known post from WordPress (:meth:`Publisher.refresh`).
+
+    A running scheduler keeps one: its runs come seconds apart and its own writes keep the state
+    true between them, so a run within ``every`` of the last refresh plans on the state as it
+    is. What someone else changes in WordPress meanwhile is noticed at the next refresh, at most
+    ``every`` (the scheduler's tick) later — as a change made just after a refresh always was;
+    every write still reads its post first (the slug lookup, or the edit check). A one-shot
+    command has none and always refreshes.
+    """
+
+    every: timedelta
+    at: datetime | None = None
+
+    def fresh(self, now: datetime) -> bool:
+        return self.at is not None and timedelta(0) <= now - self.at < self.every
+
+
 class Publisher:
     def __init__(
         self,
@@ -133,8 +154,10 @@ class Publisher:
         channels: Sequence[ChannelSetup],
         *,
         journal: Journal,
+        freshness: Freshness | None = None,
     ) -> None:
         self.settings = settings
+        self.freshness = freshness
         self.posts = {post.slug: post for post in posts}
         self.series = series_index(posts)
         self.journal = journal
@@ -174,8 +197,10 @@ class Publisher:
         wait for an earlier part (slug -> why): planned as waiting, nothing done.
         """
         if refresh:
-            with retries_recorded(self.journal), self._site_step("refresh"):
-                self.refresh(self._wordpress())
+            wordpress = self._wordpress()  # no credentials: said even when nothing is read
+            if self._refresh_needed(targets):
+                with retries_recorded(self.journal), self._site_step("refresh"):
+                    self.refresh(wordpress)
         recorded = self.store.posts()
         moved = renames(list(self.posts.values()), recorded, self.settings.posts_dir.resolve())
         records = dict(apply_renames(recorded, moved))
@@ -455,10 +480,10 @@ class Publisher:
         with retries_recorded(self.journal):
             self._apply_renames(plan)
             writes = [i for i in plan.publishes if i.action in ("create", "update")]
-            if writes:
-                with self._site_step("prepare"):  # terms, and the slugs of the creates
-                    self._resolve_terms(self._wordpress(), writes)
-                    self._look_up_slugs([i.slug for i in writes if i.action == "create"])
+            unread = self._unread(plan)
+            if writes or unread:
+                with self._site_step("prepare"):
+                    self._prepare(self._wordpress(), writes, unread)
             chains = _chains(plan.publishes, self.posts)
             workers = max(1, min(self.settings.wordpress.concurrency, len(chains)))
             with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -524,12 +549,13 @@ class Publisher:
     def refresh(self, wordpress: WordPressClient) -> None:
         """Notice posts unpublished, trashed, deleted or made live again in WordPress (one
         request per 100 posts): links to them follow in the plan."""
+        started = self.clock()
         self._read_dialect(wordpress)
         known = {r.wp_id: r for r in self.store.posts().values() if r.wp_id}
-        if not known:
-            return
-        found = wordpress.posts_by_ids(sorted(known))
+        found = wordpress.posts_by_ids(sorted(known)) if known else {}
         self._seen = dict(found)
+        if self.freshness is not None:
+            self.freshness.at = started
         for wp_id, record in known.items():
             remote = found.get(wp_id)
             status = remote.status if remote is not None else "deleted"
@@ -550,6 +576,27 @@ class Publisher:
             )
             self.journal.event(record.slug, "refresh", "done", f"{status} in WordPress; {what}")
 
+    def _refresh_needed(self, targets: Sequence[Post]) -> bool:
+        """Not when this process refreshed moments ago (:class:`Freshness`), nor when there is
+        nothing to publish and nothing on WordPress yet (a new site's scheduler makes no
+        request until a post is due)."""
+        if self.freshness is not None and self.freshness.fresh(self.clock()):
+            return False
+        return bool(targets) or any(r.wp_id for r in self.store.posts().values())
+
+    def _unread(self, plan: Plan) -> list[int]:
+        """The posts this plan overwrites that no refresh of this run read (it was skipped as
+        fresh), to read them in one request per 100 before the writes rather than one each at
+        its edit check; none when that is one request either way."""
+        slugs = [i.slug for i in plan.publishes if i.action == "update"]
+        slugs += [i.slug for i in plan.backfills if i.waits is None and not i.together]
+        ids = set()
+        for slug in slugs:
+            record = self.store.post(slug)
+            if record and record.wp_id and record.remote_hash and record.wp_id not in self._seen:
+                ids.add(record.wp_id)
+        return sorted(ids) if len(ids) > 1 else []
+
     def _wordpress(self) -> WordPressClient:
         if self.wordpress is None:
             raise missing_wordpress_credentials(self.settings.credentials_path)
@@ -562,15 +609,38 @@ class Publisher:
             found = self._wordpress().find_posts(slugs)
             self._looked_up = {slug: found.get(slug) for slug in slugs}
 
-    def _resolve_terms(self, wordpress: WordPressClient, items: Sequence[PublishItem]) -> None:
-        """Resolve the names of the posts about to be written, once, before the concurrent
-        publishes."""
-        categories = sorted({name for item in items for name in item.categories})
-        tags = sorted({name for item in items for name in item.tags})
+    def _prepare(
+        self, wordpress: WordPressClient, writes: Sequence[PublishItem], unread: Sequence[int]
+    ) -> None:
+        """The reads the writes need first, side by side (they do not depend on each other):
+        the ids of their categories and of their tags (creating the missing ones), the slugs of
+        the creates, and the posts to overwrite that no refresh read. The first publish after a
+        start waited for each in turn (6 requests on a new site)."""
+        categories = sorted({name for item in writes for name in item.categories})
+        tags = sorted({name for item in writes for name in item.tags})
+        creates = [item.slug for item in writes if item.action == "create"]
+        reads: list[Callable[[], object]] = []
         if categories:
-            wordpress.term_ids("categories", categories)
+            reads.append(functools.partial(wordpress.term_ids, "categories", categories))
         if tags:
-            wordpress.term_ids("tags", tags)
+            reads.append(functools.partial(wordpress.term_ids, "tags", tags))
+        if creates:
+            reads.append(functools.partial(self._look_up_slugs, creates))
+        if unread:
+            reads.append(functools.partial(self._read_posts, wordpress, unread))
+        if len(reads) <= 1:
+            for read in reads:
+                read()
+            return
+        workers = max(1, min(self.settings.wordpress.concurrency, len(reads)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # each in a copy of this context: client retries are logged under (site) prepare
+            futures = [pool.submit(contextvars.copy_context().run, read) for read in reads]
+            for future in futures:
+                future.result()
+
+    def _read_posts(self, wordpress: WordPressClient, ids: Sequence[int]) -> None:
+        self._seen.update(wordpress.posts_by_ids(ids))
 
     # -- publish items ---------------------------------------------------------------------
 

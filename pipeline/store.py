@@ -291,6 +291,15 @@ class Store:
                 params.append(value)
         return [_step(row) for row in _plain_rows(self.conn, query + " ORDER BY id", params)]
 
+    def retrying_steps(self) -> list[Step]:
+        """Failed and deferred steps with a time for their next attempt: what a scheduler polls
+        every few seconds, not every pending publish of a big schedule."""
+        query = (
+            f"SELECT {_STEP_COLUMNS} FROM steps WHERE status IN ('failed', 'pending') "  # noqa: S608
+            "AND next_attempt_at IS NOT NULL ORDER BY id"
+        )
+        return [_step(row) for row in _plain_rows(self.conn, query)]
+
     def set_step(
         self,
         post: str,

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from pipeline.auth.tokens import TokenManager
     from pipeline.channels.base import Channel
     from pipeline.channels.mastodon import MastodonChannel
-    from pipeline.publisher import Echo, Publisher
+    from pipeline.publisher import Echo, Freshness, Publisher
     from pipeline.wordpress import WordPressClient
 
 X_LOGIN = "x"
@@ -58,6 +58,7 @@ class Services:
     wordpress: WordPressClient | None
     channels: list[ChannelSetup]
     clock: Callable[[], datetime]
+    freshness: Freshness | None = None  # a running scheduler's: see Freshness
 
     def journal(self, echo: Echo = lambda line: None) -> Journal:
         return Journal(
@@ -76,6 +77,7 @@ class Services:
             self.wordpress,
             self.channels,
             journal=self.journal(echo),
+            freshness=self.freshness,
         )
 
     def targets(self, refs: Sequence[str]) -> list[Post]:

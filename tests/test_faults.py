@@ -386,3 +386,22 @@ def test_a_lost_first_announcement_holds_back_the_whole_thread(
     assert second.ok, second
     one, two, three = fake_x.tweets
     assert (one["reply_to"], two["reply_to"], three["reply_to"]) == (None, one["id"], two["id"])
+
+
+def test_a_run_killed_after_its_post_went_live_is_finished_by_the_next(tmp_path: Path) -> None:
+    """The kill landed between the record (live) and the publish step's done: the post is no
+    longer due by the schedule, yet its step is finished by the next run, with no second post."""
+    from pipeline.scheduler.runner import run_due
+
+    wp = MemoryWordPress()
+    config = scheduled_site(tmp_path, wp)
+    with open_site(config, transport=wp.transport()) as site:
+        assert run_due(site, site.clock()).result.ok
+        site.store.set_step(P2, "publish", status="running")  # as the killed run left it
+        report = run_due(site, site.clock())
+        assert report.result.ok, report.result
+        step = site.store.step(P2, "publish")
+        assert step is not None
+        assert step.status == "done"
+    assert sorted(row.name for row in wp.posts()) == sorted(SERIES)
+    assert len(wp.sent("POST", "/posts")) == len(SERIES), "no second create"

@@ -312,7 +312,8 @@ def test_jobs_are_built_from_the_state_follow_the_files_and_are_rebuilt_on_resta
         assert alpha.next_run_time == datetime(2030, 3, 9, 14, 0, tzinfo=UTC)
         assert jobs["publish:beta"].next_run_time == datetime(2030, 3, 11, 13, 0, tzinfo=UTC)
         assert alpha.func_ref == "pipeline.scheduler.service:run_job"
-        assert alpha.args == (str(config),)
+        # the post's time, to the microsecond: a run that already saw it due covers it
+        assert alpha.args == (str(config), "2030-03-09T14:00:00+00:00")
         assert alpha.misfire_grace_time is None
         assert alpha.coalesce is True
         assert jobs["tick"].trigger.interval == timedelta(seconds=30)

@@ -7,16 +7,19 @@ time has come and owed announcements go along.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pipeline.core import schedule
 from pipeline.core.posts import Post
+from pipeline.core.records import Step
 from pipeline.errors import InputError
 from pipeline.publisher import Echo, Result
 from pipeline.scheduler.slots import scheduled
 from pipeline.status import publishes_due_again
+from pipeline.store import Store
 from pipeline.timeutil import utc_iso
 from pipeline.wiring import Services
 
@@ -41,13 +44,26 @@ class DueWork:
 
 
 def due_now(found: Services, now: datetime) -> DueWork:
+    slots, problems = scheduled(found.workspace, found.store, now)
+    return _due_work(found, now, slots, problems, _publish_steps(found.store))
+
+
+def _publish_steps(store: Store) -> dict[str, Step]:
+    return {step.post: step for step in store.steps(kind="publish")}
+
+
+def _due_work(
+    found: Services,
+    now: datetime,
+    slots: Mapping[str, schedule.Slot],
+    problems: Sequence[InputError],
+    publish_steps: Mapping[str, Step],
+) -> DueWork:
     settings = found.workspace.settings
-    store = found.store
-    slots, problems = scheduled(found.workspace, store, now)
-    publish_steps = {s.post: s for s in store.steps() if s.kind == "publish"}
+    records = found.store.posts()
     held_before = {slug for slug, s in publish_steps.items() if s.status == "held"}
     retries = publishes_due_again(publish_steps.values(), now)
-    split = schedule.due(slots, store.posts(), held_before, now, settings.catch_up)
+    split = schedule.due(slots, records, held_before, now, settings.catch_up)
     by_slug = found.workspace.loaded.by_slug()
     due = [
         slot.slug
@@ -57,7 +73,14 @@ def due_now(found: Services, now: datetime) -> DueWork:
         if slot.slug not in publish_steps
         or publish_steps[slot.slug].status in ("pending", "running")
     ] + [s for s in retries if s in by_slug]
-    live = {slug for slug, record in store.posts().items() if record.live}
+    # A run killed after its post went live but before the step was marked done: the post is
+    # no longer due by the schedule, so it is planned again here (unchanged, its step done).
+    due += [
+        slug
+        for slug, step in publish_steps.items()
+        if step.status == "running" and slug in by_slug and slug in records and records[slug].live
+    ]
+    live = {slug for slug, record in records.items() if record.live}
     waiting = {
         slug: why
         for slug, why in schedule.waiting_for_earlier_parts(
@@ -78,9 +101,12 @@ def due_now(found: Services, now: datetime) -> DueWork:
 
 def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> RunReport:
     journal = found.journal(echo)
-    scheduled(found.workspace, found.store, now, assign=journal)
-    work = due_now(found, now)
     store = found.store
+    slots, problems = scheduled(found.workspace, store, now, assign=journal)
+    # One read of the publish steps serves the whole run: the held ones written below are
+    # not upcoming, so the loop over the upcoming posts needs no second read.
+    publish_steps = _publish_steps(store)
+    work = _due_work(found, now, slots, problems, publish_steps)
     catch_up = found.workspace.settings.catch_up
     for slot in work.newly_held:
         note = (
@@ -90,12 +116,18 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
             "backdated to it, not announced)"
         )
         journal.held(slot.slug, "publish", "", note, due_at=utc_iso(slot.at))
-    # one read for every upcoming post (2,000 single reads took ~0.15 s a run)
-    publish_steps = {s.post: s for s in store.steps() if s.kind == "publish"}
+    # One read for every upcoming post (2,000 single reads took ~0.15 s a run), and one commit
+    # for all that are new (the first start of a big schedule: 2,000 commits took seconds on a
+    # busy disk, and the first posts due waited for them).
+    queue = []
     for slot in work.upcoming:
-        step = publish_steps.get(slot.slug)
-        if step is None or (step.status == "pending" and step.due_at != utc_iso(slot.at)):
-            journal.queued(slot.slug, "publish", due_at=utc_iso(slot.at))
+        step, due_at = publish_steps.get(slot.slug), _stored(slot.at)
+        if step is None or (step.status == "pending" and step.due_at != due_at):
+            queue.append((slot.slug, due_at))
+    if queue:
+        with store.transaction():
+            for slug, due_at in queue:
+                journal.queued(slug, "publish", due_at=due_at)
     result = found.publisher(echo).publish(work.targets, owed=True, waiting=work.waiting)
     return RunReport(
         result,
@@ -103,3 +135,9 @@ def run_due(found: Services, now: datetime, echo: Echo = lambda line: None) -> R
         [s.slug for s in work.newly_held],
         list(work.problems),
     )
+
+
+@functools.lru_cache(maxsize=8192)
+def _stored(at: datetime) -> str:
+    """A due time as the state stores it: the same 2,000 times are compared in every run."""
+    return utc_iso(at)
