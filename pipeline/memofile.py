@@ -17,7 +17,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,6 @@ from pipeline.core.memo import MEMO, digest
 
 _attached: Path | None = None
 _stamp: str | None = None
-_saved_at = float("-inf")  # time.monotonic() of the last write
 
 
 # The modules whose code decides what is remembered (read as files: importing them to find
@@ -144,15 +142,11 @@ def _load(state_dir: Path, name: str) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def save(*, at_most_every: float = 0.0) -> None:
+def save() -> None:
     """Write the namespaces that changed, if the state folder exists (``check`` on a new site
-    creates nothing); not again within ``at_most_every`` seconds of the last write."""
-    global _saved_at
+    creates nothing). A running scheduler decides how often (``MEMO_SAVE_SECONDS``)."""
     if _attached is None or not MEMO.changed or not _attached.is_dir():
         return
-    if time.monotonic() - _saved_at < at_most_every:
-        return
-    _saved_at = time.monotonic()
     for name in sorted(MEMO.changed):
         space = MEMO.space(name)
         if isinstance(space, _OneFileEach):
