@@ -11,6 +11,8 @@ if ! .venv/bin/python -c "import pipeline, pytest, ruff" 2>/dev/null \
     .venv/bin/python -m pip install --quiet -e '.[test]'
     touch .venv/.installed
 fi
-# Byte-code for the package, as an installed package has it: where PYTHONDONTWRITEBYTECODE is set
-# (as on CI's machines), every `pipeline` command would otherwise compile each module it imports.
+# Byte-code for the package, as an installed package has it: the environment may set
+# PYTHONDONTWRITEBYTECODE=1 (CI's machines do), and without this every `pipeline` process
+# (hundreds in the tests) compiles the package from source again (~0.2 s CPU each). A .pyc older
+# than its source is recompiled in memory, so this is never stale; it writes what is out of date.
 .venv/bin/python -m compileall -q pipeline >/dev/null

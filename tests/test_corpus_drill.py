@@ -14,21 +14,29 @@ Run it (about five minutes)::
 
 All ``publish`` cases run first against an emptied WordPress, then all ``run --once`` cases
 against an emptied WordPress again, so that each good post is created by the command under test.
+The cases of one phase are independent (each its own site folder, fake X and good posts' slugs),
+so they run ``WORKERS`` at a time when the phase's first test asks for its outcome; each test then
+makes its checks on its own case's run. Cases whose folders share a file (the same image) run one
+after another in the order of the tests, as they would alone: the second finds the first's upload.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,29 +110,18 @@ class Others:
     x_url: str
 
 
-@pytest.fixture
-def others() -> Iterator[Others]:
-    """Fresh for each case: the fake X must not remember the other phase's announcements."""
+@contextmanager
+def others_running() -> Iterator[Others]:
+    """Fresh for each case: the fake X must not remember another case's announcements."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), NotWordPress)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    with FakeX() as fake:
-        yield Others(f"http://127.0.0.1:{server.server_address[1]}", fake.url)
-    server.shutdown()
-    server.server_close()
-
-
-_EMPTIED: set[str] = set()
-
-
-@pytest.fixture
-def site_for(wordpress_site: LocalWordPress, request: pytest.FixtureRequest) -> LocalWordPress:
-    """The local WordPress, emptied once per phase (publish, then run --once)."""
-    phase = request.function.__name__
-    if phase not in _EMPTIED:
-        wordpress_site.reset()
-        _EMPTIED.add(phase)
-    return wordpress_site
+    try:
+        with FakeX() as fake:
+            yield Others(f"http://127.0.0.1:{server.server_address[1]}", fake.url)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # Ten minutes ago: due now, well within the catch-up window. One time for the whole drill, so
@@ -176,6 +173,104 @@ def assert_clean(ran: Ran) -> None:
     assert all(len(line) <= 1100 for line in ran.output.splitlines()), "a message is unbounded"
 
 
+# --- the cases of a phase, several at a time ---------------------------------------------------
+
+# A run mostly waits: on its own start-up (one core) and on WordPress (php -S with 4 workers).
+# Four at once keep both cores busy without queueing at WordPress.
+WORKERS = 4
+
+# What a phase does with one case: (a fresh folder for its site, the case, WordPress, the other
+# servers) -> (the site, what the command did).
+Act = Callable[[Path, Any, LocalWordPress, Others], tuple[Path, Ran]]
+Outcome = tuple[Path, Ran] | Exception
+
+
+def shared_files(case: object) -> set[str]:
+    """Hashes of the files of a case's corpus folder: cases that share one (the same image)
+    share what WordPress keeps of it, so they must not run at once."""
+    name = case if isinstance(case, str) else getattr(case, "name", "")
+    folder = CORPUS / name if isinstance(case, str) else SETTINGS / name
+    if not folder.is_dir():
+        return set()
+    return {hashlib.sha256(f.read_bytes()).hexdigest() for f in folder.rglob("*") if f.is_file()}
+
+
+def chains(items: list[pytest.Function]) -> list[list[pytest.Function]]:
+    """The items in groups that share no file with each other, each group in the items' order."""
+    groups: list[tuple[set[str], list[pytest.Function]]] = []
+    for item in items:
+        files = shared_files(item.callspec.params["case"])
+        joined = [group for group in groups if group[0] & files]
+        for group in joined:
+            groups.remove(group)
+            files |= group[0]
+        members = sorted([*(m for g in joined for m in g[1]), item], key=items.index)
+        groups.append((files, members))
+    return sorted((members for _, members in groups), key=lambda m: items.index(m[0]))
+
+
+class Phases:
+    """Each phase (a test function) runs all its selected cases when its first test asks,
+    against a WordPress emptied once before them; each test then checks its own case's run."""
+
+    def __init__(self, wordpress: LocalWordPress, tmp: pytest.TempPathFactory) -> None:
+        self.wordpress = wordpress
+        self.tmp = tmp
+        self.outcomes: dict[str, dict[str, Outcome]] = {}
+
+    def outcome(self, request: pytest.FixtureRequest, act: Act) -> tuple[Path, Ran]:
+        phase = request.function.__name__
+        if phase not in self.outcomes:
+            items = [
+                item
+                for item in request.session.items
+                if isinstance(item, pytest.Function) and item.function is request.function
+            ]
+            self.outcomes[phase] = self.run_phase(act, items)
+        found = self.outcomes[phase][request.node.callspec.id]
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    def run_phase(self, act: Act, items: list[pytest.Function]) -> dict[str, Outcome]:
+        self.wordpress.reset()
+        # Named as pytest names a test's tmp_path, so that paths in messages are as long.
+        roots = {item.callspec.id: self.tmp.mktemp(safe_name(item.name)) for item in items}
+
+        def run_chain(members: list[pytest.Function]) -> dict[str, Outcome]:
+            done: dict[str, Outcome] = {}
+            for item in members:
+                key = item.callspec.id
+                try:
+                    with others_running() as others:
+                        case = item.callspec.params["case"]
+                        done[key] = act(roots[key] / "site", case, self.wordpress, others)
+                except Exception as exc:  # the case's test raises it
+                    done[key] = exc
+            return done
+
+        outcomes: dict[str, Outcome] = {}
+        with ThreadPoolExecutor(WORKERS) as pool:
+            for done in pool.map(run_chain, chains(items)):
+                outcomes |= done
+        return outcomes
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[\W]", "_", name)[:30]
+
+
+@pytest.fixture(scope="module")
+def phases(wordpress_site: LocalWordPress, tmp_path_factory: pytest.TempPathFactory) -> Phases:
+    return Phases(wordpress_site, tmp_path_factory)
+
+
+@pytest.fixture
+def drilled(phases: Phases, request: pytest.FixtureRequest) -> Callable[[Act], tuple[Path, Ran]]:
+    """This test's case as its phase ran it: (the site folder, what the command did)."""
+    return lambda act: phases.outcome(request, act)
+
+
 # --- the posts corpus: a folder of bad posts beside good ones ---------------------------------
 
 
@@ -225,14 +320,22 @@ def check_live(wordpress: LocalWordPress, slugs: set[str]) -> None:
         assert post["status"] == "publish", f"{slug} is {post['status']}"
 
 
-@pytest.mark.parametrize("case", POST_CASES)
-def test_publish_skips_bad_posts_and_publishes_the_rest(
-    case: str, site_for: LocalWordPress, others: Others, tmp_path: Path
-) -> None:
-    site = post_site(tmp_path / "site", case, site_for, others)
+def publish_posts(
+    root: Path, case: str, wordpress: LocalWordPress, others: Others
+) -> tuple[Path, Ran]:
+    site = post_site(root, case, wordpress, others)
     expected = expected_lines(case, site)
     good = GOOD.get(case, {"good-neighbour-of-huge-post"})
-    ran = run(site, "publish", *sorted(good), *sorted(str(p) for p in expected))
+    return site, run(site, "publish", *sorted(good), *sorted(str(p) for p in expected))
+
+
+@pytest.mark.parametrize("case", POST_CASES)
+def test_publish_skips_bad_posts_and_publishes_the_rest(
+    case: str, drilled: Callable[[Act], tuple[Path, Ran]], wordpress_site: LocalWordPress
+) -> None:
+    site, ran = drilled(publish_posts)
+    expected = expected_lines(case, site)
+    good = GOOD.get(case, {"good-neighbour-of-huge-post"})
     assert_clean(ran)
     if case == "unknown_key":  # a warning, not an error: everything goes out
         assert ran.code == 0, ran.output
@@ -240,15 +343,21 @@ def test_publish_skips_bad_posts_and_publishes_the_rest(
     else:
         assert ran.code == 2, ran.output
         check_post_messages(ran, expected, "skipped")
-    check_live(site_for, set(good))
+    check_live(wordpress_site, set(good))
+
+
+def run_posts_once(
+    root: Path, case: str, wordpress: LocalWordPress, others: Others
+) -> tuple[Path, Ran]:
+    site = post_site(root, case, wordpress, others)
+    return site, run(site, "run", "--once")
 
 
 @pytest.mark.parametrize("case", POST_CASES)
 def test_run_once_skips_bad_posts_and_publishes_the_rest(
-    case: str, site_for: LocalWordPress, others: Others, tmp_path: Path
+    case: str, drilled: Callable[[Act], tuple[Path, Ran]], wordpress_site: LocalWordPress
 ) -> None:
-    site = post_site(tmp_path / "site", case, site_for, others)
-    ran = run(site, "run", "--once")
+    site, ran = drilled(run_posts_once)
     assert_clean(ran)
     good = GOOD.get(case, {"good-neighbour-of-huge-post"})
     if case == "unknown_key":
@@ -257,7 +366,7 @@ def test_run_once_skips_bad_posts_and_publishes_the_rest(
     else:
         assert ran.code == 2, ran.output
         check_post_messages(ran, expected_lines(case, site), "skipped")
-    check_live(site_for, set(good))
+    check_live(wordpress_site, set(good))
 
 
 # --- pipeline.toml and credentials.toml --------------------------------------------------------
@@ -338,32 +447,48 @@ def no_retries(site: Path) -> None:
         store.close()
 
 
+def publish_settings(
+    root: Path, case: SettingsCase, wordpress: LocalWordPress, others: Others
+) -> tuple[Path, Ran]:
+    site = settings_site(root, case, wordpress, others)
+    return site, run(site, "publish", good_slug(case), env=case.environment(wordpress))
+
+
 @pytest.mark.parametrize("case", SETTINGS_CASES, ids=[c.name for c in SETTINGS_CASES])
 def test_publish_with_bad_settings(
-    case: SettingsCase, site_for: LocalWordPress, others: Others, tmp_path: Path
+    case: SettingsCase,
+    drilled: Callable[[Act], tuple[Path, Ran]],
+    wordpress_site: LocalWordPress,
 ) -> None:
-    site = settings_site(tmp_path / "site", case, site_for, others)
-    ran = run(site, "publish", good_slug(case), env=case.environment(site_for))
+    site, ran = drilled(publish_settings)
     assert_clean(ran)
     assert ran.code == case.publish_exit, ran.output
     if case.publish_exit != 0 or case.kind == "warning":
         check_settings_messages(ran, case, site)
-    check_live(site_for, {good_slug(case)} if case.goes_out else set())
+    check_live(wordpress_site, {good_slug(case)} if case.goes_out else set())
     if not case.goes_out:
-        assert remote(site_for, good_slug(case)) is None
+        assert remote(wordpress_site, good_slug(case)) is None
     no_retries(site)
+
+
+def run_settings_once(
+    root: Path, case: SettingsCase, wordpress: LocalWordPress, others: Others
+) -> tuple[Path, Ran]:
+    site = settings_site(root, case, wordpress, others)
+    return site, run(site, "run", "--once", env=case.environment(wordpress))
 
 
 @pytest.mark.parametrize("case", SETTINGS_CASES, ids=[c.name for c in SETTINGS_CASES])
 def test_run_once_with_bad_settings(
-    case: SettingsCase, site_for: LocalWordPress, others: Others, tmp_path: Path
+    case: SettingsCase,
+    drilled: Callable[[Act], tuple[Path, Ran]],
+    wordpress_site: LocalWordPress,
 ) -> None:
-    site = settings_site(tmp_path / "site", case, site_for, others)
-    ran = run(site, "run", "--once", env=case.environment(site_for))
+    site, ran = drilled(run_settings_once)
     assert_clean(ran)
     assert ran.code == case.once_exit, ran.output
     check_settings_messages(ran, case, site)
-    check_live(site_for, {good_slug(case)} if case.goes_out else set())
+    check_live(wordpress_site, {good_slug(case)} if case.goes_out else set())
     if not case.goes_out:
-        assert remote(site_for, good_slug(case)) is None
+        assert remote(wordpress_site, good_slug(case)) is None
     no_retries(site)

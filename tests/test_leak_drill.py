@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -250,6 +251,12 @@ class Drill:
     def collect(self, site: Site) -> None:
         self.evidence.add_files(f"{site.root.name}/state", site.root / "state")
 
+    def take(self, other: Drill) -> None:
+        """What another drill ran and gathered, after what this one has."""
+        for name, text in other.evidence.texts.items():
+            self.evidence.add(name.split(" ", 1)[1], text)
+        self.exits.extend(other.exits)
+
 
 def test_no_secret_leaks_in_any_encoding(
     wordpress: LocalWordPress, echo: str, tmp_path: Path
@@ -331,7 +338,8 @@ def test_no_secret_leaks_in_any_encoding(
         drill.collect(m_refused)
 
         # Servers that print the request's headers in their error pages: as WordPress ...
-        for mode in ("html500", "json500", "json401", "text200", "gateway"):
+        def echo_site(mode: str) -> tuple[Drill, Site]:
+            part = Drill()
             site = make_site(
                 tmp_path / f"echo-{mode}", f"{echo}/{mode}", user, password, fake.url, x_keys
             )
@@ -342,9 +350,18 @@ def test_no_secret_leaks_in_any_encoding(
                 ["status", "--rebuild"],
                 ["log", "--json"],
             ):
-                drill.run(site, *args)
-            drill.collect(site)
-        drill.scheduler(site, 4)
+                part.run(site, *args)
+            part.collect(site)
+            return part, site
+
+        # These sites never reach the real WordPress (nor one another's folders), so they run at
+        # once; what they gave is taken in the order they are listed, as if one after another.
+        modes = ("html500", "json500", "json401", "text200", "gateway")
+        with ThreadPoolExecutor(len(modes)) as pool:
+            echoed = list(pool.map(echo_site, modes))
+        for part, _ in echoed:
+            drill.take(part)
+        drill.scheduler(echoed[-1][1], 4)  # the gateway's site, retried then reported
         # ... and as X, with OAuth 1.0a and with a bearer token.
         for name, keys in (("oauth1", x_keys), ("bearer", {"bearer_token": bearer})):
             site = make_site(
