@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import re
@@ -24,11 +23,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any, Self
+from types import FrameType
+from typing import Any
 from urllib.parse import parse_qs
 
 from tests.fakex import Answer, Incoming, JSONDict, _Fault, _Server
+from tests.loopback import Loopback
 
 
 @dataclass
@@ -39,23 +39,20 @@ class Window:
     reset: int  # epoch seconds
 
 
-class LoopbackFake:
+class LoopbackFake(Loopback):
     """A fake service on 127.0.0.1. Subclasses implement ``endpoint``, ``serve``, ``error``."""
 
     thread_name = "fake"
     default_endpoint = ""  # the endpoint fault switches aim at unless told otherwise
 
     def __init__(self, *, port: int = 0) -> None:
-        self.port = port
+        super().__init__(port=port)
         self.clock: Callable[[], float] = time.time
         self.requests: list[JSONDict] = []
         self.verbose = False
         self._faults: list[_Fault] = []
         self._windows: dict[str, Window] = {}
         self._lock = threading.RLock()
-        self._stopping = threading.Event()  # read by tests.fakex's handler (delayed answers)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # -- what a subclass says --
 
@@ -74,40 +71,8 @@ class LoopbackFake:
     def state(self) -> JSONDict:
         raise NotImplementedError
 
-    # -- lifecycle --
-
-    def start(self) -> Self:
-        self._stopping.clear()
-        self._server = _Server(("127.0.0.1", self.port), self)  # type: ignore[arg-type]
-        self.port = self._server.server_address[1]
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
-        self._thread = threading.Thread(target=serve, name=self.thread_name, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def make_server(self) -> _Server:
+        return _Server(("127.0.0.1", self.port), self)  # type: ignore[arg-type]
 
     @property
     def now(self) -> float:

@@ -23,7 +23,6 @@ Tokens contain characters such as ``%``, ``&``, ``(`` and ``^``, as WordPress.co
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import secrets
@@ -31,13 +30,13 @@ import string
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import httpx
 
 from tests.fakex import Answer, Incoming, _Server
+from tests.loopback import Loopback
 from tests.wp_local import LocalWordPress
 
 CLIENT_SECRET = "fakeWpcomSecret-Lda6YrxyW2O49NsHiPpL2a44z7uTJn3TEp0NafyL8"
@@ -74,8 +73,10 @@ class _Token:
     revoked: bool = False
 
 
-class FakeWordPressCom:
+class FakeWordPressCom(Loopback):
     """See the module docstring. ``upstream`` is the real WordPress behind the wp/v2 route."""
+
+    thread_name = "fakewpcom"
 
     def __init__(
         self,
@@ -95,51 +96,20 @@ class FakeWordPressCom:
         self.client_secret = client_secret
         self.token_lifetime = token_lifetime
         self.redirect_uris: set[str] = set()
-        self.port = port
+        super().__init__(port=port)
         self.clock: Callable[[], float] = lambda: 0.0
         self.requests: list[JSONDict] = []
         self._codes: dict[str, _Code] = {}
         self._tokens: dict[str, _Token] = {}
         self._refresh: dict[str, bool] = {}  # refresh token -> spent
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
         self._http = httpx.Client(timeout=30.0)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --
+    def make_server(self) -> _Server:
+        return _Server(("127.0.0.1", self.port), self)  # type: ignore[arg-type]
 
-    def start(self) -> FakeWordPressCom:
-        self._server = _Server(("127.0.0.1", self.port), self)  # type: ignore[arg-type]
-        self.port = self._server.server_address[1]
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
-        self._thread = threading.Thread(target=serve, name="fakewpcom", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def stopped(self) -> None:
         self._http.close()
-
-    def __enter__(self) -> FakeWordPressCom:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def api_root(self) -> str:

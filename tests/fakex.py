@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import email.policy
-import functools
 import hashlib
 import hmac
 import html
@@ -46,7 +45,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import FrameType, TracebackType
+from types import FrameType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -56,6 +55,7 @@ from twitter_text import extract_urls, extract_urls_with_indices, parse_tweet
 
 from pipeline.config import Secret, XCredentials
 from tests.fakex_oauth import FakeOAuth
+from tests.loopback import Loopback
 
 # The hosts a client may have signed for; the signature names the URL it was meant for.
 PUBLIC_BASES = ("https://api.twitter.com", "https://api.x.com")
@@ -292,8 +292,10 @@ class _Validator(RequestValidator):
 # ---- the fake --------------------------------------------------------------------------------
 
 
-class FakeX:
+class FakeX(Loopback):
     """A fake X API v2 server on 127.0.0.1. See the module docstring."""
+
+    thread_name = "fakex"
 
     def __init__(
         self,
@@ -318,7 +320,7 @@ class FakeX:
         self.bearer_token = bearer_token
         self.app_bearer_token = app_bearer_token  # an app-only token: valid, but not for posting
         self.user = {"id": user_id, "name": name, "username": username}
-        self.port = port
+        super().__init__(port=port)
         self.clock: Callable[[], float] = time.time
         self.oauth = FakeOAuth(clock=lambda: self.now)
         self.account_id = ACCOUNT_ID
@@ -334,45 +336,9 @@ class FakeX:
         self._faults: list[_Fault] = []
         self._ids = itertools.count(FIRST_ID)
         self._lock = threading.RLock()
-        self._stopping = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
-    # -- lifecycle --
-
-    def start(self) -> FakeX:
-        self._stopping.clear()
-        self._server = _Server(("127.0.0.1", self.port), self)
-        self.port = self._server.server_address[1]
-        # A short poll keeps stop() quick: shutdown() waits for the next poll.
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.02)
-        self._thread = threading.Thread(target=serve, name="fakex", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # releases requests held by delay_next
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FakeX:
-        return self.start()
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def make_server(self) -> _Server:
+        return _Server(("127.0.0.1", self.port), self)
 
     def credentials(self) -> XCredentials:
         """The OAuth 1.0a keys this fake accepts."""

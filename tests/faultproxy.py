@@ -19,7 +19,6 @@ on the order requests arrive in.
 
 from __future__ import annotations
 
-import functools
 import http.client
 import json
 import random
@@ -33,6 +32,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.loopback import Loopback
 
 KINDS = ("500", "502", "503", "429", "reset", "delay", "drop", "500-after")
 EXECUTED = frozenset({"delay", "drop", "500-after"})
@@ -70,7 +71,7 @@ class Injected:
 
 
 @dataclass
-class FaultProxy:
+class FaultProxy(Loopback):
     upstream: str  # http://127.0.0.1:PORT
     flavour: str  # "wordpress" | "x": the shape of the faults' answers
     seed: int = 0
@@ -80,43 +81,19 @@ class FaultProxy:
     injected: list[Injected] = field(default_factory=list)
     requests: int = 0
 
+    thread_name = "faultproxy"
+
     def __post_init__(self) -> None:
+        Loopback.__init__(self)  # a dataclass's __init__ calls no base's
         self._rng = random.Random(self.seed)
         self._lock = threading.Lock()
         self.enabled = threading.Event()
         self.enabled.set()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
         parts = urlsplit(self.upstream)
         self._target = (parts.hostname or "127.0.0.1", parts.port or 80)
 
-    # -- lifecycle --
-
-    def start(self) -> FaultProxy:
-        self._server = _Server(("127.0.0.1", 0), self)
-        serve = functools.partial(self._server.serve_forever, poll_interval=0.05)
-        self._thread = threading.Thread(target=serve, name="faultproxy", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
-
-    def __enter__(self) -> FaultProxy:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def make_server(self) -> _Server:
+        return _Server(("127.0.0.1", 0), self)
 
     # -- deciding --
 
