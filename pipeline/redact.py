@@ -93,20 +93,23 @@ class Redactor:
 
     def json(self, value: Any) -> str:
         """``value`` as one line of JSON with no secret in it, however JSON escapes it."""
-        text = json.dumps(value, ensure_ascii=False)
-        if self(text) == text:
-            return text  # the fast path: nothing to mask
-        return self(json.dumps(self.scrub(value), ensure_ascii=False))
+        return self._json_of(value, _json_line(value))
 
     def json_lines(self, values: Iterable[Any]) -> list[str]:
         """Each value as :meth:`json` writes it, looked at once for them all (a line of JSON
         holds no newline, and none is part of any form of a secret)."""
         given = list(values)
-        lines = [json.dumps(value, ensure_ascii=False) for value in given]
+        lines = [_json_line(value) for value in given]
         joined = "\n".join(lines)
         if self(joined) == joined:
             return lines
-        return [self.json(value) for value in given]
+        return [self._json_of(value, line) for value, line in zip(given, lines, strict=True)]
+
+    def _json_of(self, value: Any, line: str) -> str:
+        """``line`` (``value`` as JSON) if it holds no secret, else ``value`` written scrubbed."""
+        if self(line) == line:
+            return line  # the fast path: nothing to mask
+        return self(_json_line(self.scrub(value)))
 
     def scrub(self, value: Any) -> Any:
         """Every string inside a JSON-able value masked (keys too)."""
@@ -223,3 +226,7 @@ class RedactingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def _json_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)

@@ -465,3 +465,9 @@ def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) 
     edited = run_script("check", cwd=tmp_path)
     assert edited.returncode == 2
     assert "part-2.md:3: invalid YAML" in edited.stderr
+
+
+def test_the_parsed_bodies_are_kept_one_file_each() -> None:
+    """The state folder keeps the tokens apart, one file per post, by the name the renderer
+    gives their namespace (a plan reads a few of them, not the whole catalogue's)."""
+    assert render_module.PARSED in memofile._ONE_FILE_EACH
