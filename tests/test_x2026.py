@@ -33,6 +33,7 @@ from pipeline.workspace import load_workspace
 from tests.fakewpcom import FakeWordPressCom
 from tests.fakex import FakeX
 from tests.sites import EXAMPLE_POSTS, SERIES, make_site, open_site, remote
+from tests.test_twittertext import without_pkg_resources
 from tests.wp_local import LocalWordPress, _state_dir
 
 pytestmark = pytest.mark.wordpress
@@ -47,10 +48,12 @@ TEMPLATE = "New on the blog: {title} {url} (more at blog.example.com)"
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def cli(config: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def cli(
+    config: Path, *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pipeline", "--config", str(config), *args],
-        env=_env(),
+        env=_env() | (env or {}),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -159,6 +162,26 @@ def pending(config: Path, slug: str) -> str:
 
 def tokens_in(config: Path, name: str) -> TokenStore:
     return TokenStore(load_settings(config).state_dir, name)
+
+
+# --- twitter-text without setuptools --------------------------------------------------------
+
+
+def test_announcing_on_x_needs_no_setuptools(
+    wordpress: LocalWordPress, fake_x: FakeX, tmp_path: Path
+) -> None:
+    """setuptools 82 removed pkg_resources, which twitter-text-parser imports to read its emoji
+    list (and Python 3.12+ venvs have no setuptools): plan and publish still measure and send."""
+    config = x_site(tmp_path, wordpress, fake_x)
+    blocked = {"PYTHONPATH": without_pkg_resources(tmp_path)["PYTHONPATH"]}
+
+    plan = cli(config, "plan", P1, env=blocked)
+    assert plan.returncode == 0, output(plan)
+    assert "[x, $0.200]" in plan.stdout
+    published = cli(config, "publish", P1, env=blocked)
+    assert published.returncode == 0, output(published)
+    assert "pkg_resources" not in output(published)
+    assert x_calls(fake_x) == [201]
 
 
 # --- 402: credits exhausted mid-series -------------------------------------------------------

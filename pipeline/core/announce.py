@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from string import Formatter
 
+from pipeline.core.twittertext import twitter_text
 from pipeline.errors import InputError
 
 MAX_LENGTH = 280
@@ -86,11 +87,9 @@ def measure(text: str, limits: Limits) -> int:
 
 def weighted_length(text: str) -> int:
     """X's weighted length of ``text``, as X counts it when the post is created."""
-    # Imported here: twitter_text takes 0.3 s to import, and reading a config checks a
+    # Loaded here: twitter_text takes 0.3 s to import, and reading a config checks a
     # template's placeholders (check_placeholders) without measuring anything.
-    from twitter_text import parse_tweet
-
-    return int(parse_tweet(text).weightedLength)
+    return int(twitter_text().parse_tweet(text).weightedLength)
 
 
 def check_placeholders(template: str) -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from pipeline.core.twittertext import twitter_text
 from pipeline.timeutil import from_iso
 
 PUBLISHED_PRICE_PER_POST = Decimal("0.015")
@@ -47,11 +48,9 @@ class XPrices:
 
 def has_link(text: str) -> bool:
     """Whether X would see a URL in the text (twitter-text is X's own entity extractor)."""
-    # Imported here: twitter-text compiles its patterns on import (about a second), and the
-    # config imports this module for the prices.
-    from twitter_text import extract_urls
-
-    return bool(extract_urls(text))
+    # Loaded here: twitter-text compiles its patterns on import (0.3 s), and the config
+    # imports this module for the prices.
+    return bool(twitter_text().extract_urls(text))
 
 
 def post_cost(text: str, prices: XPrices = XPrices()) -> Decimal:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from pipeline.core.twittertext import twitter_text
+
 if TYPE_CHECKING:
     import regex
 
@@ -58,12 +60,8 @@ def _mastodon_countable(text: str, url_length: int) -> str:
     URLs are found as Mastodon finds them (its Extractor is twitter-text's): a URL ends before
     trailing punctuation, so "read https://example.com/." counts the full stop.
     """
-    from twitter_text import extract_urls_with_indices  # 0.27 s to import: only for Mastodon
-
-    entities = [
-        (url["indices"][0], url["indices"][1], "x" * url_length)
-        for url in extract_urls_with_indices(text, extract_urls_without_protocol=False)
-    ]
+    found = twitter_text().extract_urls_with_indices(text, extract_urls_without_protocol=False)
+    entities = [(url["indices"][0], url["indices"][1], "x" * url_length) for url in found]
     entities += [(m.start(), m.end(), "@" + m.group(1)) for m in _patterns()[1].finditer(text)]
     result: list[str] = []
     position = 0
