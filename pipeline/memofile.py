@@ -87,12 +87,13 @@ class _OneFileEach(dict[str, Any]):
         return self.folder / f"{digest(key)}.json.z"
 
     def get(self, key: str, default: Any = None) -> Any:
-        if not dict.__contains__(self, key):
-            found = _read_entry(self.entry_file(key), key)
-            if found is None:
-                return default
-            dict.__setitem__(self, key, found)
-        return dict.get(self, key, default)
+        """The entry added in this process, or else the one saved, read afresh: not kept in
+        memory, as its reader keeps what it makes of it (a body's tokens), and the rows kept
+        would only make work for the garbage collector."""
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        found = _read_entry(self.entry_file(key), key)
+        return default if found is None else found
 
     def __setitem__(self, key: str, value: Any) -> None:
         dict.__setitem__(self, key, value)

@@ -23,7 +23,7 @@ from pipeline.core.memo import MEMO
 from pipeline.core.output import Style, render_post
 from pipeline.core.posts import Post
 from pipeline.core.promises import promise_warnings
-from pipeline.core.render import SERIES_MARKER, Site, render, series_index
+from pipeline.core.render import PARSED, SERIES_MARKER, Site, render, series_index
 from pipeline.errors import PostError
 from pipeline.loading import CHECKED_IMAGES, image_problem, load_posts
 from tests.images import png
@@ -187,6 +187,8 @@ def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
         patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
         rendered = [render_post(post, going_live).html for post in posts]
     assert rendered == [computed(post, going_live) for post in posts]
+    assert dict(MEMO.space(PARSED)) == {}, "the rows read back are not kept beside the tokens"
+    assert PARSED not in MEMO.changed, "the tokens read back are not written again"
 
     MEMO.use(MEMO.loader)
     render_module._PARSED.clear()

@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -148,6 +149,10 @@ class _Kind:
     sourced: frozenset[str]
     save: Callable[[Mapping[str, Any], str, Dialect], str]
 
+    @cached_property
+    def known(self) -> frozenset[str]:
+        return frozenset(key for key, _ in self.comment) | self.sourced
+
 
 def serialize(blocks: Sequence[Node], dialect: Dialect = WORDPRESS_6_1) -> str:
     """The editor's ``wp.blocks.serialize(blocks)``."""
@@ -158,10 +163,9 @@ def _serialize_node(node: Node, dialect: Dialect) -> str:
     if isinstance(node, Verbatim):
         return node.markup
     kind = _KINDS[node.name]
-    unknown = set(node.attrs) - {key for key, _ in kind.comment} - kind.sourced
-    if unknown:
-        raise ValueError(f"{node.name} has no attributes {sorted(unknown)}")
-    html = kind.save(node.attrs, serialize(node.inner, dialect), dialect)
+    if not kind.known.issuperset(node.attrs):
+        raise ValueError(f"{node.name} has no attributes {sorted(set(node.attrs) - kind.known)}")
+    html = kind.save(node.attrs, serialize(node.inner, dialect) if node.inner else "", dialect)
     attrs = {
         key: node.attrs[key]
         for key, default in kind.comment

@@ -31,6 +31,7 @@ class Memo:
         self.loader = loader
         self._spaces: dict[str, dict[str, Any]] = {}
         self.changed: set[str] = set()
+        self.started = 0  # counts the starts (use): what callers learned of one is for it only
 
     def space(self, name: str) -> dict[str, Any]:
         found = self._spaces.get(name)
@@ -58,6 +59,7 @@ class Memo:
         self.loader = loader
         self._spaces.clear()
         self.changed.clear()
+        self.started += 1
         for kept in (_PLAIN, _ANSWERS, _WHOLE_DIGESTS):
             kept.clear()
 

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -87,22 +88,41 @@ def parse(body: str, slug: str | None = None) -> list[Token]:
 def remember_tokens(slug: str, body: str) -> None:
     """Remember the tokens of ``body`` for the post ``slug``, from now on and in later processes."""
     made_from = digest(body)
-    earlier = MEMO.get(PARSED, slug)
-    if isinstance(earlier, dict) and earlier.get("from") == made_from:
+    if (slug, made_from) in _in_memo():
         return
-    saved = plain_tokens(parse(body))
-    if saved is not None:
+    earlier = MEMO.get(PARSED, slug)
+    if not (isinstance(earlier, dict) and earlier.get("from") == made_from):
+        saved = plain_tokens(parse(body))
+        if saved is None:
+            return
         MEMO.put(PARSED, slug, {"from": made_from, "tokens": saved})
+    _in_memo().add((slug, made_from))
 
 
 def _remembered_tokens(body: str, slug: str) -> list[Token] | None:
     entry = MEMO.get(PARSED, slug)
-    if not isinstance(entry, dict) or entry.get("from") != digest(body):
+    made_from = digest(body)
+    if not isinstance(entry, dict) or entry.get("from") != made_from:
         return None
     try:
-        return tokens_from_plain(entry["tokens"])
+        tokens = tokens_from_plain(entry["tokens"])
     except (KeyError, TypeError, ValueError):  # a damaged entry: parse again
         return None
+    _in_memo().add((slug, made_from))
+    return tokens
+
+
+# The bodies (slug, digest) whose tokens the memo holds, as this process has seen: the memo does
+# not keep the rows it reads (see pipeline.memofile), so asking it again would read the file
+# again. Known for one start of the memo (Memo.use): another may be another state folder.
+_IN_MEMO: tuple[int, set[tuple[str, str]]] = (-1, set())
+
+
+def _in_memo() -> set[tuple[str, str]]:
+    global _IN_MEMO
+    if _IN_MEMO[0] != MEMO.started:
+        _IN_MEMO = (MEMO.started, set())
+    return _IN_MEMO[1]
 
 
 # A token's fields as its plain form lists them: those most often set first, so that the many
@@ -139,12 +159,21 @@ def tokens_from_plain(rows: list[list[Any]]) -> list[Token]:
         )
         if not isinstance(attrs, dict) or not isinstance(kind, str) or len(row) > len(_FIELDS):
             raise TypeError("not a token")
-        children = None if children is None else tokens_from_plain(children)
-        tokens.append(
-            _made(kind, tag, nesting, dict(attrs), where, level, children, content, markup, info,
-                  {}, block, hidden)
-        )  # fmt: skip
+        # Made field by field, as _made does, written out here: the call was a third of it.
+        token = _NEW_TOKEN(Token)
+        token.type, token.tag, token.nesting, token.attrs = kind, tag, nesting, attrs or _NOTHING
+        token.map, token.level, token.content, token.markup = where, level, content, markup
+        token.children = None if children is None else tokens_from_plain(children)
+        token.info, token.meta, token.block, token.hidden = info, _NOTHING, block, hidden
+        tokens.append(token)
     return tokens
+
+
+# The empty attributes and meta of the tokens read back: one read-only mapping for all, where
+# two new dictionaries a token made every read count towards the garbage collector's next pass
+# (a backfill's plan reads ~12,000 tokens). Equal to ``{}``; changing it raises, as changing any
+# shared token should.
+_NOTHING: Any = MappingProxyType({})
 
 
 def _copy(
