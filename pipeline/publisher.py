@@ -104,6 +104,7 @@ NO_ID = (
 # Before a create whose outcome is unknown is tried again, so that a request WordPress may still
 # be working on (the answer timed out) has saved its post and the slug lookup finds it.
 SETTLE_PAUSE = 1.0
+FIRST_SENT = "first_sent_at"  # in an announcement step's detail: when it was first attempted
 
 
 @dataclass
@@ -1055,18 +1056,23 @@ class Publisher:
         if resumed and step is not None and step.detail.get("text") not in (None, fresh.text):
             why = "an earlier attempt may have posted a different text"
             return self._unknown(post.slug, item.channel, why)
+        first_sent = self._first_sent(step)
         with self.journal.working_on(post.slug, f"announce:{item.channel}"):
             if resumed:
-                adopted = self._find(post.slug, setup.client, outgoing)
+                adopted = self._find(post.slug, setup.client, outgoing, first_sent)
                 if adopted is not None:
                     return self._sent(post.slug, item, adopted, "found the earlier post", None)
             self.journal.begin(
                 post.slug,
                 "announce",
                 item.channel,
-                detail={"text": fresh.text, "reply_to": _sent_id(outgoing.reply_to)},
+                detail={
+                    "text": fresh.text,
+                    "reply_to": _sent_id(outgoing.reply_to),
+                    FIRST_SENT: None if first_sent is None else utc_iso(first_sent),
+                },
             )
-            return self._send(post, fresh, setup.client, outgoing, resumed)
+            return self._send(post, fresh, setup.client, outgoing, resumed, first_sent)
 
     def _send(
         self,
@@ -1075,6 +1081,7 @@ class Publisher:
         client: Channel,
         outgoing: Outgoing,
         resumed: bool,
+        first_sent: datetime | None,
     ) -> tuple[str, str]:
         slug, channel = post.slug, item.channel
         started = time.monotonic()
@@ -1083,7 +1090,7 @@ class Publisher:
         except DuplicatePost:
             if resumed:
                 why = f"already posted ({channel} reported a duplicate after an interrupted try)"
-                found = self._find(slug, client, outgoing)  # its id threads the next part
+                found = self._find(slug, client, outgoing, first_sent)  # threads the next part
                 if found is None:
                     why += NO_ID
                 return self._sent(slug, item, found, why, started)
@@ -1101,7 +1108,7 @@ class Publisher:
             self.journal.held(slug, "announce", channel, why, started=started)
             return "held", why
         except AmbiguousOutcome as exc:
-            adopted = self._find(slug, client, outgoing)
+            adopted = self._find(slug, client, outgoing, first_sent)
             if adopted is not None:
                 return self._sent(
                     slug, item, adopted, f"the answer was lost ({exc}); found it", started
@@ -1119,11 +1126,21 @@ class Publisher:
             return "failed", f"announce on {channel}: {exc}"
         return self._sent(slug, item, sent, f"posted {sent.url or sent.id}", started)
 
-    def _find(self, slug: str, client: Channel, outgoing: Outgoing) -> Sent | None:
+    def _first_sent(self, step: Step | None) -> datetime | None:
+        """When the first attempt of this announcement was sent (now, if this is it; None if an
+        earlier one's time was not recorded): a lookup need not look at older posts."""
+        earlier = step.detail.get(FIRST_SENT) if step is not None else None
+        if isinstance(earlier, str):
+            return from_iso(earlier)
+        return self.clock() if step is None or step.attempts == 0 else None
+
+    def _find(
+        self, slug: str, client: Channel, outgoing: Outgoing, first_sent: datetime | None
+    ) -> Sent | None:
         """The earlier post of ``outgoing``, if the network shows it; None when it cannot tell
         (or the look-up itself failed: it only ever decides whether to send again)."""
         try:
-            return client.find(outgoing)
+            return client.find(outgoing, attempted_at=first_sent)
         except CannotTell:
             return None
         except PipelineError as exc:

@@ -228,6 +228,37 @@ def test_every_answer_lost_is_settled_by_looking_the_post_up(
     assert any("the answer was lost" in d and d.endswith("found it") for d in details), details
 
 
+def test_a_lost_answer_in_a_long_history_is_looked_up_back_to_the_first_attempt_only(
+    site: Site, fake_mastodon: FakeMastodon
+) -> None:
+    """An account with 250 older statuses; every answer to the create is lost before Mastodon
+    acted. The lookup then, and the next run's before it posts, each read the one page that
+    reaches back past the first attempt (not the 5 pages, 200 statuses, read without knowing
+    when that was, which then cannot tell)."""
+    fake_mastodon.seed_statuses(250, at=time.time() - 2 * 24 * 3600)
+    statuses = "GET /api/v1/accounts/:id/statuses"
+    for _ in range(4):
+        fake_mastodon.drop_next(executed=False)
+
+    first = site.publish(P1)
+    looked = len(fake_mastodon.calls(statuses))
+    second = site.publish(P1)
+
+    assert first.failed, "every answer was lost: not announced, and not guessed"
+    assert second.ok, second.failed
+    assert len(fake_mastodon.live_statuses()) == 251
+    store = site.store()
+    try:
+        step = store.step(P1, "announce", "mastodon")
+        lookups = [e for e in store.entries(post=P1) if e.step == "announce:mastodon"]
+    finally:
+        store.close()
+    assert step is not None
+    assert step.status == "done"
+    assert looked == 1, "the lookup after the lost answers: one page"
+    assert fake_mastodon.calls(statuses) == [200, 200], [e.details for e in lookups]
+
+
 def test_an_edit_between_an_interrupted_try_and_the_next_is_still_one_post(
     site: Site, fake_bsky: FakeBluesky, fake_mastodon: FakeMastodon
 ) -> None:

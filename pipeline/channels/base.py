@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 from pipeline.core.announce import Limits
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pipeline.config import ChannelSettings
 
 
@@ -51,8 +53,10 @@ class Channel(Protocol):
         """Create the post. Raises AmbiguousOutcome when it may or may not exist now."""
         ...
 
-    def find(self, item: Outgoing) -> Sent | None:
-        """The post an earlier attempt made of ``item``, if any; CannotTell if unknowable."""
+    def find(self, item: Outgoing, *, attempted_at: datetime | None = None) -> Sent | None:
+        """The post an earlier attempt made of ``item``, if any; CannotTell if unknowable.
+        ``attempted_at``: when the first attempt was sent, if known (a network whose lookup
+        goes through the account's posts newest first need not look at older ones)."""
         ...
 
     def delete(self, sent: Sent) -> None: ...

@@ -237,8 +237,9 @@ class BlueskyChannel:
                 "exist; the next attempt looks it up by its key first"
             ) from exc
 
-    def find(self, item: Outgoing) -> Sent | None:
-        """The record under the item's key, if there is one (the PDS always knows)."""
+    def find(self, item: Outgoing, *, attempted_at: datetime | None = None) -> Sent | None:
+        """The record under the item's key, if there is one (the PDS always knows, whenever
+        the attempt was)."""
         return self._lookup(record_key(item.key))
 
     def delete(self, sent: Sent) -> None:

@@ -344,9 +344,10 @@ class XChannel:
         tweet = self.client.post(item.text, reply_to=reply_to, image=item.image)
         return Sent(tweet.id, tweet.url)
 
-    def find(self, item: Outgoing) -> Sent | None:
+    def find(self, item: Outgoing, *, attempted_at: datetime | None = None) -> Sent | None:
         """The post of ``item`` if the account's recent posts show it. Not shown proves nothing
-        (the timeline may lag, or it scrolled past), so that is ``CannotTell``."""
+        (the timeline may lag, or it scrolled past), so that is ``CannotTell``, whenever the
+        attempt was."""
         tweet = self.client.find_recent(item.text)
         if tweet is None:
             raise CannotTell("X's recent posts of the account do not show it")
