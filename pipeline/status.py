@@ -352,7 +352,7 @@ def _row(
         live=live,
         publish_at=publish_at,
         wordpress_url=record.permalink
-        if record is not None and record.wp_id and not gone
+        if record is not None and record.wp_id and record.wp_status not in _NOWHERE
         else None,
         tweet_url=record.tweet_url if record is not None else None,
         next_run=max(min(times), now) if times else None,
@@ -363,6 +363,10 @@ def _row(
         announced=_announced(steps, record),
     )
 
+
+# WordPress statuses whose post the permalink no longer leads to (a trashed post's slug is
+# renamed to ...__trashed; a deleted one is gone).
+_NOWHERE = frozenset({"trash", "deleted"})
 
 CHANNEL_ORDER = ("x", "bluesky", "mastodon")
 _CHANNEL_RANK = {name: index for index, name in enumerate(CHANNEL_ORDER)}

@@ -236,6 +236,19 @@ def test_posts_gone_from_the_folder_are_still_listed(store: Store, posts_dir: Pa
     assert found["orphan"].state == "failed"
 
 
+def test_a_post_trashed_or_deleted_in_wordpress_shows_no_url(store: Store, posts_dir: Path) -> None:
+    """Its old permalink leads nowhere (WordPress renames a trashed post's slug): not shown."""
+    for slug, status in (("trashed", "trash"), ("deleted", "deleted"), ("drafted", "draft")):
+        live(store, slug)
+        store.set_step(slug, "publish", status="done")
+        store.update_post(slug, wp_status=status)
+    found = rows(store, posts_dir, [post(posts_dir, s) for s in ("trashed", "deleted", "drafted")])
+    assert found["trashed"].wordpress_url is None
+    assert "on WordPress as post 10 with status trash" in found["trashed"].notes
+    assert found["deleted"].wordpress_url is None
+    assert found["drafted"].wordpress_url == "https://blog.example.com/drafted/", "it is there"
+
+
 def test_files_that_fail_to_load_are_invalid_rows(store: Store, posts_dir: Path) -> None:
     live(store, "was-fine", source_path="was-fine.md")
     invalid = [
