@@ -34,7 +34,7 @@ import time
 import zlib
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -229,12 +229,18 @@ def make_site(root: Path, env: Env, posts: dict[str, str], concurrency: int = 4)
     return config
 
 
-def connect(config: Path, recorder: Recorder) -> WordPressClient:
-    """The pipeline's own WordPress client, sending through ``recorder``."""
+@contextmanager
+def connect(config: Path, recorder: Recorder) -> Iterator[WordPressClient]:
+    """The pipeline's own WordPress client, sending through ``recorder``; as a command's, it
+    keeps the REST root it finds in the site's state, and uses the one found before."""
     settings = load_settings(config)
     credentials = load_credentials(settings.credentials_path).wordpress
     http = make_http_client(settings.wordpress, credentials, transport=recorder)
-    return WordPressClient.connect(http, settings.wordpress, credentials)
+    with (
+        closing(Store.open(settings.db_path, utc_now)) as state,
+        WordPressClient.connect(http, settings.wordpress, credentials, memory=state) as client,
+    ):
+        yield client
 
 
 @contextmanager
@@ -272,7 +278,8 @@ MIN_NEW = Counter({("GET", "/posts?slug[]"): 1, ("POST", "/media"): 1, ("POST", 
 MIN_UNCHANGED = Counter({("GET", "/posts?include"): 1})  # the one read allowed
 MIN_EDIT = Counter({("GET", "/posts/{id}"): 1, ("POST", "/posts/{id}"): 1})
 WHY = {
-    ("GET", "/wp-json/"): "REST root discovery: once per client, i.e. once per command",
+    ("GET", "/wp-json/"): "REST root discovery: once per site folder (the root is kept in the "
+    "state), and again only when the kept one answers as moved",
     ("GET", "/media?slug"): "the new image looked up in the media library by its content hash "
     "(its upload's slug) before it is sent: an image uploaded before -- from a state since "
     "lost, another site folder, or an upload whose answer was lost -- is used, not sent twice",
@@ -584,9 +591,10 @@ site folder and state. Requests are counted by a transport wrapped around the pi
 
 A "warm client" is one `WordPressClient` that has already discovered the REST root and resolved
 the terms (a first post with the same categories and tags was published through it, which created
-them); a "fresh command" is a new client, as a new `pipeline publish` process has. The new post has
-one new image (inline figure and featured image: the same file, uploaded once), two categories and
-three tags that already exist.{discarded(tries - 1)}
+them); a "fresh command" is a new client, as a new `pipeline publish` process has, with the state
+the commands before it left (the REST root they found is kept there). The new post has one new
+image (inline figure and featured image: the same file, uploaded once), two categories and three
+tags that already exist.{discarded(tries - 1)}
 
 {request_table(scenarios)}
 

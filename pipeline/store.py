@@ -404,6 +404,10 @@ class Store:
                 (key, value),
             )
 
+    def delete_meta(self, key: str) -> None:
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
     def reset_attempts(self, step: Step) -> None:
         with self.transaction() as conn:
             conn.execute("UPDATE steps SET attempts = 0 WHERE id = ?", (step.id,))

@@ -122,15 +122,19 @@ def wordpress_client(
     workspace: Workspace,
     clock: Callable[[], datetime] = utc_now,
     transport: httpx.BaseTransport | None = None,
+    store: Store | None = None,
 ) -> WordPressClient | None:
-    """The site's client; ``transport`` is the one seam tests swap (a fake WordPress)."""
+    """The site's client; ``transport`` is the one seam tests swap (a fake WordPress). With the
+    ``store``, the REST root an earlier command discovered is used without asking again."""
     access = wordpress_access(workspace, clock)
     if access is None:
         return None
     from pipeline.wordpress import WordPressClient, make_http_client
 
     http = make_http_client(access.settings, access.credentials, transport, auth=access.auth)
-    return WordPressClient.connect(http, access.settings, access.credentials, clock=clock)
+    return WordPressClient.connect(
+        http, access.settings, access.credentials, clock=clock, memory=store
+    )
 
 
 def announceable(workspace: Workspace, channels: Sequence[ChannelSetup]) -> Workspace:
@@ -340,7 +344,7 @@ def services(
     try:
         workspace = load_workspace(settings, store.pinned_slugs())
         store.redactor = workspace.redactor()
-        wordpress = wordpress_client(workspace, clock, transport) if online else None
+        wordpress = wordpress_client(workspace, clock, transport, store) if online else None
         channels = channel_setups(workspace, online=online, clock=clock, store=store)
         workspace = announceable(workspace, channels)
         yield Services(workspace, store, wordpress, channels, clock)

@@ -476,7 +476,13 @@ class MemoryWordPress:
         if request.url.path.startswith("/wp-content/uploads/"):
             return self._file(request.url.path.removeprefix("/wp-content/uploads/"))
         by_id = "p" in request.url.params
-        if not by_id and (request.url.path == "/" or not self.pretty_permalinks):
+        path = request.url.path
+        # redirect_canonical(): a GET of a path without its trailing slash is sent to it.
+        slash = not path.endswith(("/", ".php"))
+        if not self.pretty_permalinks and request.method in ("GET", "HEAD") and slash:
+            moved = request.url.copy_with(path=path + "/")
+            return httpx.Response(301, headers={**headers, "Location": str(moved)})
+        if not by_id and (path == "/" or not self.pretty_permalinks):
             # Without pretty permalinks WordPress reads no path: every page is the home page.
             return httpx.Response(200, headers=headers, text="<html><body>Home</body></html>")
         row = self._public_row(request.url)

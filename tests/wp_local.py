@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,31 @@ def site_env() -> dict[str, Any]:
     need more than the REST credentials, e.g. a wp-admin login in a browser."""
     env: dict[str, Any] = json.loads((_state_dir() / "env.json").read_text(encoding="utf-8"))
     return env
+
+
+def set_option(name: str, value: str) -> None:
+    """Set a WordPress option in the site's database, for what the REST API cannot set (such as
+    ``permalink_structure``: its rewrite rules are then built again on the next request)."""
+    env = site_env()
+
+    if not re.fullmatch(r"[a-z_]+", name):
+        raise ValueError(f"not an option name: {name!r}")
+    # The value as hex digits: nothing in it can end the string.
+    value_sql = f"CONVERT(X'{value.encode().hex()}' USING utf8mb4)"
+    sql = f"UPDATE wp_options SET option_value = {value_sql} WHERE option_name = '{name}';"  # noqa: S608
+    if name == "permalink_structure":
+        sql += " DELETE FROM wp_options WHERE option_name = 'rewrite_rules';"
+    done = subprocess.run(
+        ["mariadb", f"--socket={env['db_socket']}", "-u", str(env["db_user"]), str(env["db_name"])],
+        input=sql,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "MYSQL_PWD": str(env["db_password"])},  # not on the command line
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"setting the option {name} failed: {done.stderr.strip()}")
 
 
 def _load_site() -> tuple[LocalWordPress | None, str]:

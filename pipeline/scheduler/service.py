@@ -320,7 +320,8 @@ class Runtime:
         if self._hooks:
             hooks = http.event_hooks
             http.event_hooks = {**hooks, "request": [*hooks.get("request", []), *self._hooks]}
-        return WordPressClient.connect(http, settings, creds, clock=self.clock), http
+        client = WordPressClient.connect(http, settings, creds, clock=self.clock, memory=self.store)
+        return client, http
 
     def _close_retired(self) -> None:
         while self._retired:

@@ -35,7 +35,15 @@ from pipeline.errors import AmbiguousOutcome, ConfigError, WordPressError
 from pipeline.redact import NO_SECRETS, Redactor
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_iso, utc_now
-from pipeline.wordpress.discovery import ApiRoot, Params, discover, require_secure
+from pipeline.wordpress.discovery import (
+    API_INDEX_REL,
+    ApiRoot,
+    Memory,
+    Params,
+    RememberedRoot,
+    discover,
+    require_secure,
+)
 from pipeline.wordpress.models import (
     TERM_NOUNS,
     Action,
@@ -79,7 +87,9 @@ class WordPressClient:
         redactor: Redactor = NO_SECRETS,
         credentials_origin: str = "credentials.toml",
         settings: WordPressSettings | None = None,
+        memory: Memory | None = None,
     ) -> None:
+        """``memory`` keeps the discovered REST root between commands (the state's store)."""
         self._t = Transport(
             http,
             site_url,
@@ -95,6 +105,14 @@ class WordPressClient:
         self._lock = threading.Lock()  # the term cache
         self._discovery_lock = threading.Lock()  # so that threads discover the root once
         self._root = ApiRoot.from_setting(api_root) if api_root else None
+        self._remembered = (
+            RememberedRoot(memory, self._site, self._t.clean)
+            if memory is not None and self._root is None
+            else None
+        )
+        # The root the state remembered, until an answer says it is wrong (then discovered
+        # again, once: a root this client discovered or was given is never doubted).
+        self._recalled: ApiRoot | None = None
         # For errors that are the config's: where url and api_root are written.
         self._settings = settings or WordPressSettings(url=site_url, api_root=api_root)
         self._terms: dict[str, dict[str, int]] = {"categories": {}, "tags": {}}
@@ -108,8 +126,10 @@ class WordPressClient:
         *,
         retry: RetryPolicy | None = None,
         clock: Clock = utc_now,
+        memory: Memory | None = None,
     ) -> WordPressClient:
-        """A client for the configured site; the REST root is discovered on first use."""
+        """A client for the configured site; the REST root is discovered on first use (or read
+        from ``memory``, where an earlier command left it)."""
         require_secure(settings.url, settings.allow_insecure_http)
         if settings.api_root is not None:
             require_secure(settings.api_root, settings.allow_insecure_http)
@@ -127,6 +147,7 @@ class WordPressClient:
             redactor=Redactor(creds.secrets(), pairs=pairs),
             credentials_origin=creds.origin,
             settings=settings,
+            memory=memory,
         )
 
     def close(self) -> None:
@@ -148,16 +169,43 @@ class WordPressClient:
 
     @property
     def api_root(self) -> ApiRoot:
-        """The wp/v2 root, discovered once from the site URL unless configured."""
+        """The wp/v2 root: configured, else remembered from an earlier command, else discovered
+        from the site URL (once)."""
         with self._discovery_lock:
+            if self._root is None and self._remembered is not None:
+                self._root = self._recalled = self._remembered.recall(self._allow_insecure)
             if self._root is None:
-                try:
-                    self._root = discover(self._t, self._site, self._allow_insecure)
-                except ConfigError as exc:
-                    raise self._settings.error("url", exc.message, exc.fix or "") from exc
+                self._root = self._discover()
             root = self._root
         require_secure(root.base, self._allow_insecure)
         return root
+
+    def _discover(self) -> ApiRoot:
+        try:
+            root = discover(self._t, self._site, self._allow_insecure)
+        except ConfigError as exc:
+            raise self._settings.error("url", exc.message, exc.fix or "") from exc
+        if self._remembered is not None:
+            self._remembered.remember(root)
+        return root
+
+    def _rediscover(self, failed: ApiRoot, answer: httpx.Response) -> ApiRoot | None:
+        """The root found again after the remembered ``failed`` got ``answer``, or None when
+        there is none other to try. Once per client, whichever thread asks first."""
+        with self._discovery_lock:
+            if self._recalled == failed and self._remembered is not None:
+                self._recalled = None
+                log.info(
+                    "the REST API remembered for %s (%s) answered HTTP %d: finding it again",
+                    self._site,
+                    failed.base,
+                    answer.status_code,
+                )
+                self._root = None
+                self._remembered.forget()
+                self._root = self._discover()
+            root = self._root
+        return root if root is not None and root != failed else None
 
     # -- operations --------------------------------------------------------------------------
 
@@ -582,15 +630,22 @@ class WordPressClient:
         those in ``accept`` (404/410 too with ``missing_ok``); anything else becomes an error
         that says what to do.
         """
-        request = self._t.http.build_request(
-            method,
-            self.api_root.url(path, params),
-            json=json,
-            content=content,
-            headers=headers,
-        )
-        send = self._t.send_create if creates else self._t.send_idempotent
-        response = send(request, doing)
+        root = self.api_root
+
+        def send(to: ApiRoot) -> httpx.Response:
+            url = to.url(path, params)
+            request = self._t.http.build_request(
+                method, url, json=json, content=content, headers=headers
+            )
+            if creates:
+                return self._t.send_create(request, doing)
+            return self._t.send_idempotent(request, doing)
+
+        response = send(root)
+        if root == self._recalled and _root_moved(response, creates):
+            found = self._rediscover(root, response)
+            if found is not None:
+                response = send(found)
         if response.status_code == 404 and _no_route(response):
             raise self._wrong_root(response, f"{method} {path}")
         ok = (
@@ -638,6 +693,31 @@ class WordPressClient:
 def _no_route(response: httpx.Response) -> bool:
     error = _error_json(response)
     return error is None or error.get("code") == "rest_no_route"
+
+
+def _root_moved(response: httpx.Response, creates: bool) -> bool:
+    """Whether an answer says the REST API is not where the request went.
+
+    The REST API answers in JSON and never redirects. A site whose API moved answers at the old
+    place with a 404 page; with pretty permalinks switched off, a GET to ``/wp-json/...`` gets a
+    redirect (the canonical trailing slash) and a POST the theme's page, 200 in HTML; a moved
+    site, a redirect to elsewhere. ``rest_no_route`` is not one of them: the API answered, so it
+    is there, and only that route is missing (``/block-types`` on some sites).
+
+    For a create, only what proves the posts endpoint did not run it: a 404 page, or one of
+    WordPress's own pages (HTML advertising its REST index: had the REST server run the request,
+    it would have answered in JSON) -- so it is sent once more, to the root found again. A
+    redirect after a POST may follow work done ("see the result there"), and HTML without
+    WordPress's Link may be a PHP warning printed before the JSON of a post created: neither is
+    resent (the step fails, and its retry looks the slug up first).
+    """
+    status = response.status_code
+    if status == 404:
+        return _error_json(response) is None
+    json_answer = "json" in response.headers.get("Content-Type", "")
+    if creates:
+        return response.is_success and not json_answer and API_INDEX_REL in response.links
+    return response.is_redirect or (response.is_success and not json_answer)
 
 
 def _unique_names(names: Sequence[str]) -> list[str]:

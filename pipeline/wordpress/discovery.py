@@ -1,10 +1,12 @@
-"""Finding a site's REST API (``wp/v2``) from its address, and refusing plain http off this
-machine."""
+"""Finding a site's REST API (``wp/v2``) from its address, remembering it between commands, and
+refusing plain http off this machine."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import httpx
 
@@ -61,6 +63,59 @@ class ApiRoot:
             return httpx.URL(self.base + path).copy_merge_params(params)
         route = (("rest_route", self.route_prefix + path),)
         return httpx.URL(self.base).copy_merge_params(route + params)
+
+
+class Memory(Protocol):
+    """Small values kept between commands: the state's ``meta`` table (``pipeline.store``)."""
+
+    def meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+    def delete_meta(self, key: str) -> None: ...
+
+
+class RememberedRoot:
+    """The REST root discovered for one configured site address, kept in the state so that the
+    next command need not ask for it. Keyed by the address as configured: another ``url`` never
+    sees this one's root. What cannot be read back as a root that is allowed now (damaged, or
+    plain http that is no longer accepted) is as good as nothing remembered; a root or address
+    holding a secret (``clean`` masks something in it) is never written."""
+
+    def __init__(self, memory: Memory, site: str, clean: Callable[[str], str]) -> None:
+        self._memory = memory
+        self._key = f"api_root:wordpress:{site}"
+        self._clean = clean
+        self._site_has_login = bool(httpx.URL(site).userinfo)
+
+    def recall(self, allow_insecure: bool) -> ApiRoot | None:
+        raw = self._memory.meta(self._key)
+        if raw is None:
+            return None
+        try:
+            saved = json.loads(raw)
+            root = ApiRoot(str(saved["base"]), _prefix(saved.get("route_prefix")))
+            url = httpx.URL(root.base)
+            require_secure(root.base, allow_insecure)
+        except (ValueError, TypeError, KeyError, httpx.InvalidURL, ConfigError):
+            return None  # damaged: discovered again, and written over
+        return root if url.host and not url.userinfo else None
+
+    def remember(self, root: ApiRoot) -> None:
+        value = json.dumps({"base": root.base, "route_prefix": root.route_prefix})
+        written = self._key + value
+        if self._site_has_login or httpx.URL(root.base).userinfo or self._clean(written) != written:
+            return  # a login in an address is a secret: found again by each command instead
+        self._memory.set_meta(self._key, value)
+
+    def forget(self) -> None:
+        self._memory.delete_meta(self._key)
+
+
+def _prefix(value: object) -> str | None:
+    if value is None or (isinstance(value, str) and value.startswith("/")):
+        return value
+    raise ValueError(f"not a REST route prefix: {value!r}")
 
 
 def require_secure(url: str, allow_insecure_http: bool) -> None:
