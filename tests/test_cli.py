@@ -87,13 +87,48 @@ def test_the_group_has_help() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     assert "Publish Markdown posts to WordPress" in result.output
-    for name in cli.commands:
+    for name in cli.lazy:
         assert name in result.output
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(cli.lazy))
+def test_the_group_knows_each_command_as_it_is(name: str) -> None:
+    """The lazy group's name and summary of a command are the command's own: its name, and
+    the first paragraph of its docstring (what click shortens for the group's help)."""
+    lazy = cli.lazy[name]
+    command = lazy.load()
+    assert isinstance(command, click.Command)
+    assert command.name == name
+    assert command.help is not None
+    assert lazy.summary == " ".join(command.help.split("\n\n")[0].split())
+    assert not command.hidden
+    assert not command.deprecated
+    assert command.short_help is None
+
+
+def test_the_group_help_is_what_the_commands_themselves_give() -> None:
+    """`pipeline --help` from the summaries, at every width, is click's rendering of the group
+    with every command loaded."""
+    eager = click.Group(
+        cli.name,
+        params=cli.params,
+        callback=cli.callback,
+        help=cli.help,
+        context_settings=cli.context_settings,
+        commands=[lazy.load() for lazy in cli.lazy.values()],
+    )
+    for width in (50, 60, 80, 100, 200):
+        with cli.make_context("pipeline", ["--help"], resilient_parsing=True) as ctx:
+            ctx.terminal_width = width
+            lazily = cli.get_help(ctx)
+        with eager.make_context("pipeline", ["--help"], resilient_parsing=True) as ctx:
+            ctx.terminal_width = width
+            assert lazily == eager.get_help(ctx)
+
+
+@pytest.mark.parametrize("name", sorted(cli.lazy))
 def test_every_command_has_help(name: str) -> None:
-    command = cli.commands[name]
+    command = cli.lazy[name].load()
     assert command.help, f"pipeline {name} has no docstring"
     assert command.get_short_help_str().strip()
     result = invoke(name, "--help")
