@@ -502,7 +502,8 @@ def _duration(ms: int) -> str:
 # pipeline retry
 
 Mode = Literal["requeue", "resend", "mark-sent"]
-TWEET_ID = re.compile(r"/status(?:es)?/(\d+)")
+# Patterns of what `pipeline retry` is given, compiled when first used (by re's cache).
+TWEET_ID = r"/status(?:es)?/(\d+)"
 
 
 @dataclass(frozen=True)
@@ -524,6 +525,8 @@ class Change:
 
 @dataclass(frozen=True)
 class RetryPlan:
+    """What ``pipeline retry`` changes for one post, and what it leaves to the writer."""
+
     slug: str
     changes: tuple[Change, ...]
     unsettled: tuple[str, ...]  # what needs a choice (--resend or --mark-sent)
@@ -539,12 +542,12 @@ def tweet_id_from(url: str) -> str | None:
     value = url.strip()
     if value.isdigit():
         return value
-    match = TWEET_ID.search(value)
+    match = re.search(TWEET_ID, value)
     return match.group(1) if match else None
 
 
-BLUESKY_POST_URL = re.compile(r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$")
-MASTODON_STATUS_URL = re.compile(r"/(?:@[^/]+|statuses)/(\d+)/?$")
+BLUESKY_POST_URL = r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$"
+MASTODON_STATUS_URL = r"/(?:@[^/]+|statuses)/(\d+)/?$"
 
 
 def sent_id_from(url: str, channel: str = "x") -> str | None:
@@ -556,12 +559,12 @@ def sent_id_from(url: str, channel: str = "x") -> str | None:
     if channel == "bluesky":
         if value.startswith("at://"):
             return value
-        match = BLUESKY_POST_URL.search(value)
+        match = re.search(BLUESKY_POST_URL, value)
         return f"at://{match.group(1)}/app.bsky.feed.post/{match.group(2)}" if match else None
     if channel == "mastodon":
         if value.isdigit():
             return value
-        found = MASTODON_STATUS_URL.search(value)
+        found = re.search(MASTODON_STATUS_URL, value)
         return found.group(1) if found else None
     return tweet_id_from(value)
 
@@ -724,6 +727,8 @@ class PostFinder(Protocol):
 
 @dataclass(frozen=True)
 class Rebuilt:
+    """One post looked up on WordPress by ``pipeline status --rebuild``."""
+
     slug: str
     outcome: Literal["found", "missing", "kept"]
     wp_id: int | None = None
