@@ -282,8 +282,20 @@ def _row(
     waits: str | None = None,
 ) -> StatusRow:
     live = record is not None and record.live
-    publish = next((s for s in steps if s.kind == "publish"), None)
-    described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
+    # One pass over the steps (a listing asks this of thousands of posts).
+    publish: Step | None = None
+    waiting: list[Step] = []
+    sent_unseen: list[Step] = []  # announcements done whose post's id and URL are unknown
+    statuses: set[str] = set()
+    for step in steps:
+        statuses.add(step.status)
+        if publish is None and step.kind == "publish":
+            publish = step
+        if step.status in OPEN:
+            waiting.append(step)
+        elif step.kind == "announce" and step.status == "done" and _id_unknown(step):
+            sent_unseen.append(step)
+    described = (_pending(step, slug or "", now, tz, live) for step in waiting)
     pending = tuple(item for item in described if item is not None)
     if waits is not None:
         pending += (PendingStep("publish", "waiting", 0, None, None, f"publish {waits}"),)
@@ -292,13 +304,12 @@ def _row(
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
-    for step in steps:
-        if step.kind == "announce" and step.status == "done" and _id_unknown(step):
-            notes.append(
-                f"announce:{step.target} went out, but its post's id and URL are unknown ("
-                f"{step.target} refused the re-send of an interrupted post as a duplicate and "
-                "its recent posts did not show it): the next part is not threaded under it"
-            )
+    for step in sent_unseen:
+        notes.append(
+            f"announce:{step.target} went out, but its post's id and URL are unknown ("
+            f"{step.target} refused the re-send of an interrupted post as a duplicate and "
+            "its recent posts did not show it): the next part is not threaded under it"
+        )
     gone = record is not None and record.wp_status == "deleted"
     if gone and record is not None:
         notes.append(
@@ -308,7 +319,6 @@ def _row(
     elif not live and record is not None and record.wp_id is not None and record.wp_status:
         notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
 
-    statuses = {step.status for step in steps}
     if invalid:
         state = "invalid"
     elif conflicts:
@@ -379,6 +389,8 @@ def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announ
             )
     if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
         found["x"] = Announced("x", record.tweet_id, record.tweet_url)
+    if len(found) < 2:  # most posts: nothing to order
+        return tuple(found.values())
     return tuple(
         sorted(found.values(), key=lambda a: (_CHANNEL_RANK.get(a.channel, 99), a.channel))
     )

@@ -175,7 +175,7 @@ def check_set(
                     )
                 )
                 bad.add(post.path)
-    return [p for p in posts if p.path not in bad], errors
+    return ([p for p in posts if p.path not in bad] if bad else list(posts)), errors
 
 
 def predicted_url(site_url: str, slug: str) -> str:
