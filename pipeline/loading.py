@@ -366,9 +366,12 @@ def _read_bytes(path: Path) -> bytes:
                     line=1,
                     fix="is this really a post? move big files elsewhere",
                 )
-            chunks: list[bytes] = []
-            while chunk := os.read(handle, size + 1 if not chunks else 4096):
-                chunks.append(chunk)
+            # A read short of size + 1 bytes ends at the end of the file (no second read is
+            # needed to be told so); a full one means it grew since fstat: read on to its end.
+            chunks = [os.read(handle, size + 1)]
+            if len(chunks[0]) > size:
+                while chunk := os.read(handle, 4096):
+                    chunks.append(chunk)
         finally:
             os.close(handle)
         raw = b"".join(chunks)
