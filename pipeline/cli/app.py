@@ -206,10 +206,9 @@ class MaskedStream(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        lines = (self._pending + text).split("\n")
-        self._pending = lines.pop()
-        if lines:
-            self._send("\n".join(lines) + "\n")
+        whole, newline, self._pending = (self._pending + text).rpartition("\n")
+        if newline:
+            self._send(whole + newline)
         return len(text)
 
     def flush(self) -> None:
