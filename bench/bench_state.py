@@ -215,10 +215,14 @@ def section(rows: list[tuple[str, str, Sample]], runs: int) -> str:
         "(remembered in the state folder's memo by each file's bytes after the first run, so "
         "what is left is listing, reading and hashing the files and looking each featured "
         "image up on disk): that, not the state, "
-        f"is the difference to the {POST_FILES_SMALL}-file rows. `pipeline --help` alone is the "
-        "start-up floor. `status` takes the schedule from `pipeline.scheduler.slots` (cadence "
-        "slots included) and this month's X spend from `pipeline.status`, neither of which "
-        "imports the publisher or the network clients; which channels are set up comes from "
+        f"is the difference to the {POST_FILES_SMALL}-file rows. `pipeline --config ... --help` "
+        "is the start-up floor of a command: python, click and the group (click renders that "
+        "help; a bare `pipeline --help` prints the rendering kept in `pipeline/cli/_help.py` "
+        "without importing click, see bench_load). Each command imports only its own module "
+        "(the group knows the others by name and summary). `status` takes the schedule from "
+        "`pipeline.scheduler.slots` (cadence slots included) and this month's X spend from "
+        "`pipeline.status`, neither of which imports the publisher or the network clients; "
+        "which channels are set up comes from "
         "`pipeline.wiring`, which does not import them either. `log --post` reads the job log by "
         "its index on (post, id).",
         "",

@@ -82,6 +82,8 @@ def _late(name: str) -> Callable[[], Any]:
 
 @dataclass(frozen=True)
 class WordPressCredentials:
+    """The WordPress user and application password, or a token."""
+
     user: str | None = None
     app_password: Secret | None = None
     token: Secret | None = None
@@ -101,6 +103,8 @@ class WordPressCredentials:
 
 @dataclass(frozen=True)
 class XCredentials:
+    """X's OAuth 1.0a keys, bearer token, or OAuth 2.0 app."""
+
     consumer_key: Secret | None = None
     consumer_secret: Secret | None = None
     access_token: Secret | None = None
@@ -145,6 +149,8 @@ class XCredentials:
 
 @dataclass(frozen=True)
 class Credentials:
+    """Every service's credentials, from credentials.toml and the environment."""
+
     wordpress: WordPressCredentials = field(default_factory=WordPressCredentials)
     x: XCredentials = field(default_factory=XCredentials)
     warnings: tuple[str, ...] = ()
@@ -158,6 +164,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class WordPressSettings:
+    """The ``[wordpress]`` table of pipeline.toml."""
+
     url: str
     api_root: str | None = None
     allow_insecure_http: bool = False
@@ -190,6 +198,8 @@ class ChannelSettings:
 
 @dataclass(frozen=True)
 class XSettings(ChannelSettings):
+    """The ``[x]`` table of pipeline.toml."""
+
     api_url: str = DEFAULT_X_API
     timeout: float = 30.0  # seconds to wait for X's answer
     monthly_budget: Decimal | None = None  # dollars a calendar month; None: no cap
@@ -205,6 +215,8 @@ class XSettings(ChannelSettings):
 
 @dataclass(frozen=True)
 class Settings:
+    """pipeline.toml, checked, with every path absolute."""
+
     path: Path
     timezone: ZoneInfo
     posts_dir: Path
@@ -373,6 +385,13 @@ def line_of(path: Path, key: str, section: str | None = None) -> int | None:
     return _Locator(path, _read_text(path)).line(key, section)
 
 
+def _assigns(raw: str, key: str) -> bool:
+    """Whether the line sets ``key`` (``^\\s*key\\s*=``, without compiling a pattern per key:
+    settings keep the line of the keys they read)."""
+    rest = raw.lstrip()
+    return rest.startswith(key) and rest[len(key) :].lstrip().startswith("=")
+
+
 class _Locator:
     """Finds the line a key is written on, so errors can point at it."""
 
@@ -384,7 +403,6 @@ class _Locator:
         """The line of ``key = ...`` in ``[section]`` (top level: None), or of the table
         ``[key]`` itself at the top level."""
         in_section = section is None
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number, raw in enumerate(self.lines, start=1):
             stripped = raw.strip()
             if stripped.startswith("["):
@@ -393,7 +411,7 @@ class _Locator:
                     return number
                 in_section = name == section
                 continue
-            if in_section and pattern.match(raw):
+            if in_section and _assigns(raw, key):
                 return number
         return None
 
@@ -401,12 +419,11 @@ class _Locator:
         """The line of ``key`` in the table whose header is on line ``header``."""
         if header is None:
             return None
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
         for number in range(header + 1, len(self.lines) + 1):
             raw = self.lines[number - 1]
             if raw.strip().startswith("["):
                 return None
-            if pattern.match(raw):
+            if _assigns(raw, key):
                 return number
         return None
 

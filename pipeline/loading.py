@@ -106,15 +106,17 @@ ALIASES: Mapping[str, str] = {
     "cover": "featured_image",
     "draft": "status",
 }
-# Jekyll's posts are named YYYY-MM-DD-slug.md: the name gives the date and the slug.
-_JEKYLL_NAME = re.compile(r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)")
+# Jekyll's posts are named YYYY-MM-DD-slug.md: the name gives the date and the slug. The
+# patterns of this module are compiled when first used (by re's cache), not at import: a post
+# remembered from an earlier command uses none of them.
+_JEKYLL_NAME = r"(?P<date>\d{4}-\d{2}-\d{2})-(?P<slug>.+)"
 
 
-_JEKYLL_OFFSET = re.compile(r"(\d)\s+([+-]\d{2}):?(\d{2})$")
+_JEKYLL_OFFSET = r"(\d)\s+([+-]\d{2}):?(\d{2})$"
 
 
 def _jekyll_name(path: Path) -> re.Match[str] | None:
-    return _JEKYLL_NAME.fullmatch(path.stem)
+    return re.fullmatch(_JEKYLL_NAME, path.stem)
 
 
 def _file_slug(path: Path) -> str:
@@ -364,9 +366,12 @@ def _read_bytes(path: Path) -> bytes:
                     line=1,
                     fix="is this really a post? move big files elsewhere",
                 )
-            chunks: list[bytes] = []
-            while chunk := os.read(handle, size + 1 if not chunks else 4096):
-                chunks.append(chunk)
+            # A read short of size + 1 bytes ends at the end of the file (no second read is
+            # needed to be told so); a full one means it grew since fstat: read on to its end.
+            chunks = [os.read(handle, size + 1)]
+            if len(chunks[0]) > size:
+                while chunk := os.read(handle, 4096):
+                    chunks.append(chunk)
         finally:
             os.close(handle)
         raw = b"".join(chunks)
@@ -658,7 +663,7 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, str):  # Jekyll writes "2016-05-10 14:30:00 +0100"
-            value = _JEKYLL_OFFSET.sub(r"\1\2:\3", value.strip())
+            value = re.sub(_JEKYLL_OFFSET, r"\1\2:\3", value.strip())
         try:
             return to_utc(value, tz)
         except BadTime as exc:
@@ -857,7 +862,7 @@ def _scanner() -> MarkdownIt:
     return MarkdownIt("commonmark").disable("inline")
 
 
-_MAY_LINK = re.compile(r"!\[|post|&#?\w+;|\\")
+_MAY_LINK = r"!\[|post|&#?\w+;|\\"
 
 
 SCANNED = "scanned"  # the memo's namespace: a body's images and post: links, by its digest
@@ -889,7 +894,7 @@ def _scan(body: str) -> list[list[Any]]:
     tokens = scanner.parse(body, env)
     everywhere = bool(env.get("references"))  # [text][ref] may point at a post: link
     for token in tokens:
-        if token.type == "inline" and (everywhere or _MAY_LINK.search(token.content)):
+        if token.type == "inline" and (everywhere or re.search(_MAY_LINK, token.content)):
             token.children = []
             scanner.inline.parse(token.content, scanner, env, token.children)
     for token, line in _inline_children(tokens, 0):

@@ -282,8 +282,20 @@ def _row(
     waits: str | None = None,
 ) -> StatusRow:
     live = record is not None and record.live
-    publish = next((s for s in steps if s.kind == "publish"), None)
-    described = (_pending(step, slug or "", now, tz, live) for step in steps if step.status in OPEN)
+    # One pass over the steps (a listing asks this of thousands of posts).
+    publish: Step | None = None
+    waiting: list[Step] = []
+    sent_unseen: list[Step] = []  # announcements done whose post's id and URL are unknown
+    statuses: set[str] = set()
+    for step in steps:
+        statuses.add(step.status)
+        if publish is None and step.kind == "publish":
+            publish = step
+        if step.status in OPEN:
+            waiting.append(step)
+        elif step.kind == "announce" and step.status == "done" and _id_unknown(step):
+            sent_unseen.append(step)
+    described = (_pending(step, slug or "", now, tz, live) for step in waiting)
     pending = tuple(item for item in described if item is not None)
     if waits is not None:
         pending += (PendingStep("publish", "waiting", 0, None, None, f"publish {waits}"),)
@@ -292,13 +304,12 @@ def _row(
     notes = list(invalid)
     if post is None and record is not None and not invalid:
         notes.append("its file is no longer in the posts folder")
-    for step in steps:
-        if step.kind == "announce" and step.status == "done" and _id_unknown(step):
-            notes.append(
-                f"announce:{step.target} went out, but its post's id and URL are unknown ("
-                f"{step.target} refused the re-send of an interrupted post as a duplicate and "
-                "its recent posts did not show it): the next part is not threaded under it"
-            )
+    for step in sent_unseen:
+        notes.append(
+            f"announce:{step.target} went out, but its post's id and URL are unknown ("
+            f"{step.target} refused the re-send of an interrupted post as a duplicate and "
+            "its recent posts did not show it): the next part is not threaded under it"
+        )
     gone = record is not None and record.wp_status == "deleted"
     if gone and record is not None:
         notes.append(
@@ -308,7 +319,6 @@ def _row(
     elif not live and record is not None and record.wp_id is not None and record.wp_status:
         notes.append(f"on WordPress as post {record.wp_id} with status {record.wp_status}")
 
-    statuses = {step.status for step in steps}
     if invalid:
         state = "invalid"
     elif conflicts:
@@ -383,6 +393,8 @@ def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announ
             )
     if record is not None and record.tweet_url and not (found.get("x") and found["x"].url):
         found["x"] = Announced("x", record.tweet_id, record.tweet_url)
+    if len(found) < 2:  # most posts: nothing to order
+        return tuple(found.values())
     return tuple(
         sorted(found.values(), key=lambda a: (_CHANNEL_RANK.get(a.channel, 99), a.channel))
     )
@@ -506,7 +518,8 @@ def _duration(ms: int) -> str:
 # pipeline retry
 
 Mode = Literal["requeue", "resend", "mark-sent"]
-TWEET_ID = re.compile(r"/status(?:es)?/(\d+)")
+# Patterns of what `pipeline retry` is given, compiled when first used (by re's cache).
+TWEET_ID = r"/status(?:es)?/(\d+)"
 
 
 @dataclass(frozen=True)
@@ -528,6 +541,8 @@ class Change:
 
 @dataclass(frozen=True)
 class RetryPlan:
+    """What ``pipeline retry`` changes for one post, and what it leaves to the writer."""
+
     slug: str
     changes: tuple[Change, ...]
     unsettled: tuple[str, ...]  # what needs a choice (--resend or --mark-sent)
@@ -543,12 +558,12 @@ def tweet_id_from(url: str) -> str | None:
     value = url.strip()
     if value.isdigit():
         return value
-    match = TWEET_ID.search(value)
+    match = re.search(TWEET_ID, value)
     return match.group(1) if match else None
 
 
-BLUESKY_POST_URL = re.compile(r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$")
-MASTODON_STATUS_URL = re.compile(r"/(?:@[^/]+|statuses)/(\d+)/?$")
+BLUESKY_POST_URL = r"/profile/(did:[a-z]+:[^/]+)/post/([a-z2-7]{13})/?$"
+MASTODON_STATUS_URL = r"/(?:@[^/]+|statuses)/(\d+)/?$"
 
 
 def sent_id_from(url: str, channel: str = "x") -> str | None:
@@ -560,12 +575,12 @@ def sent_id_from(url: str, channel: str = "x") -> str | None:
     if channel == "bluesky":
         if value.startswith("at://"):
             return value
-        match = BLUESKY_POST_URL.search(value)
+        match = re.search(BLUESKY_POST_URL, value)
         return f"at://{match.group(1)}/app.bsky.feed.post/{match.group(2)}" if match else None
     if channel == "mastodon":
         if value.isdigit():
             return value
-        found = MASTODON_STATUS_URL.search(value)
+        found = re.search(MASTODON_STATUS_URL, value)
         return found.group(1) if found else None
     return tweet_id_from(value)
 
@@ -728,6 +743,8 @@ class PostFinder(Protocol):
 
 @dataclass(frozen=True)
 class Rebuilt:
+    """One post looked up on WordPress by ``pipeline status --rebuild``."""
+
     slug: str
     outcome: Literal["found", "missing", "kept"]
     wp_id: int | None = None

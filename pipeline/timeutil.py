@@ -88,7 +88,11 @@ def utc_now() -> datetime:
 
 def utc_iso(when: datetime) -> str:
     """The form times are stored in: ISO 8601 in UTC with a Z."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = when.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y is not padded to four digits there
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    # The same text at half the cost of strftime (a listing writes thousands).
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 def from_iso(text: str) -> datetime:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -31,7 +30,6 @@ from pipeline.config import (
 from pipeline.core.announce import X_LIMITS, Limits
 from pipeline.core.posts import Post
 from pipeline.errors import PipelineError
-from pipeline.journal import Journal
 from pipeline.store import Store
 from pipeline.timeutil import utc_now
 from pipeline.workspace import Workspace, load_workspace
@@ -43,16 +41,18 @@ if TYPE_CHECKING:
     from pipeline.auth.tokens import TokenManager
     from pipeline.channels.base import Channel
     from pipeline.channels.mastodon import MastodonChannel
+    from pipeline.journal import Journal
     from pipeline.publisher import Echo, Freshness, Publisher
     from pipeline.wordpress import WordPressClient
 
 X_LOGIN = "x"
 WPCOM_LOGIN = "wordpress.com"
-log = logging.getLogger(__name__)
 
 
 @dataclass
 class Services:
+    """The edges a command works through: the store, WordPress and the channels."""
+
     workspace: Workspace
     store: Store
     wordpress: WordPressClient | None
@@ -61,6 +61,8 @@ class Services:
     freshness: Freshness | None = None  # a running scheduler's: see Freshness
 
     def journal(self, echo: Echo = lambda line: None) -> Journal:
+        from pipeline.journal import Journal
+
         return Journal(
             self.store,
             clock=self.clock,
@@ -318,7 +320,11 @@ def _instance_limits(
             limits = client.limits()
         except PipelineError as exc:
             # Posting will meet the same trouble and say so; the plan goes on with the last.
-            log.warning("Mastodon's limits could not be read (%s); using %s", exc, remembered)
+            import logging  # `status` and the other offline commands never get here
+
+            logging.getLogger(__name__).warning(
+                "Mastodon's limits could not be read (%s); using %s", exc, remembered
+            )
             return remembered
         if store is not None and limits != remembered:
             value = {"max_length": limits.max_length, "url_length": limits.url_length}

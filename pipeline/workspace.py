@@ -21,6 +21,8 @@ from pipeline.redact import Redactor
 
 @dataclass(frozen=True)
 class Workspace:
+    """A site as a command sees it: its settings, credentials and loaded posts."""
+
     settings: Settings
     credentials: Credentials
     loaded: LoadResult

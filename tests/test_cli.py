@@ -87,13 +87,105 @@ def test_the_group_has_help() -> None:
     result = invoke("--help")
     assert result.exit_code == 0
     assert "Publish Markdown posts to WordPress" in result.output
-    for name in cli.commands:
+    for name in cli.lazy:
         assert name in result.output
 
 
-@pytest.mark.parametrize("name", sorted(cli.commands))
+@pytest.mark.parametrize("name", sorted(cli.lazy))
+def test_the_group_knows_each_command_as_it_is(name: str) -> None:
+    """The lazy group's name and summary of a command are the command's own: its name, and
+    the first paragraph of its docstring (what click shortens for the group's help)."""
+    lazy = cli.lazy[name]
+    command = lazy.load()
+    assert isinstance(command, click.Command)
+    assert command.name == name
+    assert command.help is not None
+    assert lazy.summary == " ".join(command.help.split("\n\n")[0].split())
+    assert not command.hidden
+    assert not command.deprecated
+    assert command.short_help is None
+
+
+def test_the_group_help_is_what_the_commands_themselves_give() -> None:
+    """`pipeline --help` from the summaries, at every width, is click's rendering of the group
+    with every command loaded."""
+    eager = click.Group(
+        cli.name,
+        params=cli.params,
+        callback=cli.callback,
+        help=cli.help,
+        context_settings=cli.context_settings,
+        commands=[lazy.load() for lazy in cli.lazy.values()],
+    )
+    for width in (50, 60, 80, 100, 200):
+        with cli.make_context("pipeline", ["--help"], resilient_parsing=True) as ctx:
+            ctx.terminal_width = width
+            lazily = cli.get_help(ctx)
+        with eager.make_context("pipeline", ["--help"], resilient_parsing=True) as ctx:
+            ctx.terminal_width = width
+            assert lazily == eager.get_help(ctx)
+
+
+REGENERATE = "the kept help is stale: run `python -m pipeline.cli.prerendered`"
+
+
+def test_the_kept_help_is_what_click_renders_now() -> None:
+    """`pipeline --help` prints a kept text (pipeline.cli._help) only while it is click's
+    rendering of the group and the digest of what that rendering read is the same."""
+    from pipeline.cli import _help, prerendered
+
+    assert prerendered.render() == _help.HELP, REGENERATE
+    assert prerendered.digest() == _help.DIGEST, REGENERATE
+
+
+def click_help(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`pipeline --help` as click itself prints it (the kept text left aside)."""
+    code = "from pipeline.cli import group\ngroup()(['--help'], prog_name='pipeline')"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize("columns", ["200", "80", "79", "60", ""])
+def test_help_is_clicks_at_every_width(tmp_path: Path, columns: str) -> None:
+    """The console script's `--help` and `-h` are what click prints, kept text or not (a
+    terminal under 80 columns gets click's own narrower rendering)."""
+    from pipeline.cli import _help
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    if columns:
+        env["COLUMNS"] = columns
+    expected = click_help(env)
+    assert expected.returncode == 0, expected.stderr
+    for flag in ("--help", "-h"):
+        result = run_script(flag, cwd=tmp_path, env=env)
+        assert (result.returncode, result.stdout, result.stderr) == (0, expected.stdout, "")
+    assert (expected.stdout == _help.HELP) == (not columns or int(columns) >= 80)
+
+
+def test_shell_completion_is_not_answered_with_the_help(tmp_path: Path) -> None:
+    env = dict(os.environ, _PIPELINE_COMPLETE="bash_complete", COMP_WORDS="pipeline st")
+    env["COMP_CWORD"] = "1"
+    result = run_script("--help", cwd=tmp_path, env=env)
+    assert result.stdout == click_help(env).stdout
+    assert "status" in result.stdout
+    assert "Usage:" not in result.stdout
+
+
+@pytest.mark.parametrize("columns", ["200", "80", "79", "1", "0", "-3", "wide", None])
+def test_the_width_is_shutils(monkeypatch: pytest.MonkeyPatch, columns: str | None) -> None:
+    from pipeline.cli.prerendered import columns as width
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert width() == shutil.get_terminal_size().columns
+
+
+@pytest.mark.parametrize("name", sorted(cli.lazy))
 def test_every_command_has_help(name: str) -> None:
-    command = cli.commands[name]
+    command = cli.lazy[name].load()
     assert command.help, f"pipeline {name} has no docstring"
     assert command.get_short_help_str().strip()
     result = invoke(name, "--help")

@@ -20,7 +20,8 @@ import pytest
 from pipeline.cli.app import MaskedStream
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings, load_credentials
 from pipeline.errors import WordPressError
-from pipeline.redact import MASK, RedactingFilter, RedactingFormatter, Redactor
+from pipeline.redact import MASK, Redactor
+from pipeline.redactlog import RedactingFilter, RedactingFormatter
 from pipeline.store import Store
 from pipeline.wordpress import PostFields, WordPressClient, make_http_client
 

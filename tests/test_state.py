@@ -620,3 +620,18 @@ def test_status_after_rebuild_asks_to_settle_the_announcement(
     assert row.state == "unknown"
     assert row.live
     assert row.publish_at == datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 12, 1, 18, 14, 19, 123456, tzinfo=UTC),
+        datetime(2026, 3, 8, 2, 30, tzinfo=ZoneInfo("America/New_York")),
+        datetime(1000, 1, 1, 0, 0, 1, tzinfo=UTC),
+        datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_stored_times_are_strftimes(when: datetime) -> None:
+    """utc_iso writes what strftime would (without its cost), in every year."""
+    assert utc_iso(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -29,11 +29,15 @@ MASTODON_DEFAULT_LIMITS = Limits(
 
 @dataclass(frozen=True)
 class BlueskySettings(ChannelSettings):
+    """The ``[bluesky]`` table of pipeline.toml."""
+
     service: str = DEFAULT_BLUESKY_SERVICE  # the PDS; image: the link card's thumbnail
 
 
 @dataclass(frozen=True)
 class BlueskyCredentials:
+    """Bluesky's handle and app password."""
+
     handle: str | None = None
     app_password: Secret | None = None
 
@@ -54,12 +58,16 @@ class BlueskyCredentials:
 
 @dataclass(frozen=True)
 class MastodonSettings(ChannelSettings):
+    """The ``[mastodon]`` table of pipeline.toml."""
+
     instance: str = DEFAULT_MASTODON_INSTANCE  # image: attached, with its alt text
     visibility: str = "public"
 
 
 @dataclass(frozen=True)
 class MastodonCredentials:
+    """Mastodon's access token."""
+
     access_token: Secret | None = None
 
     @property

@@ -47,7 +47,8 @@ from pipeline.errors import (
     RateLimited,
     XError,
 )
-from pipeline.redact import RedactingFilter, Redactor
+from pipeline.redact import Redactor
+from pipeline.redactlog import RedactingFilter
 from pipeline.retrying import RetryPolicy
 from pipeline.timeutil import utc_now
 

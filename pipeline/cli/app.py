@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, NoReturn
 
 import click
 
@@ -94,9 +94,53 @@ def _environment_redactor() -> Redactor:
     return Redactor(values, pairs=[(user, password)])
 
 
+class LazyCommand(NamedTuple):
+    """A command the group knows by name and summary; its module is imported when it runs."""
+
+    name: str
+    module: str  # e.g. "pipeline.cli.state"
+    attribute: str  # the click.Command in that module
+    summary: str  # the first paragraph of the command's help, for `pipeline --help`
+
+    def load(self) -> click.Command:
+        from importlib import import_module
+
+        command: click.Command = getattr(import_module(self.module), self.attribute)
+        return command
+
+
 class PipelineGroup(click.Group):
     """Turns pipeline errors into one clear line and an exit code; never a traceback. Every
-    line a command prints (stdout and stderr, logging too) is masked on its way out."""
+    line a command prints (stdout and stderr, logging too) is masked on its way out.
+
+    Commands are registered lazily (:meth:`add_lazy`): ``pipeline --help`` lists them from
+    their summaries, and running one imports its module alone."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, LazyCommand] = {}
+        self._listing = False
+
+    def add_lazy(self, command: LazyCommand) -> None:
+        self.lazy[command.name] = command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:  # the group's help: a stand-in that has the summary as its help
+            return click.Command(cmd_name, help=self.lazy[cmd_name].summary)
+        self.add_command(self.lazy[cmd_name].load())
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: click.Context) -> Any:
         with _masked_output(lambda: ctx.find_object(Context)):
@@ -162,10 +206,9 @@ class MaskedStream(io.TextIOBase):
     def write(self, text: str) -> int:
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        lines = (self._pending + text).split("\n")
-        self._pending = lines.pop()
-        if lines:
-            self._send("\n".join(lines) + "\n")
+        whole, newline, self._pending = (self._pending + text).rpartition("\n")
+        if newline:
+            self._send(whole + newline)
         return len(text)
 
     def flush(self) -> None:

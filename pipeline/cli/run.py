@@ -14,7 +14,7 @@ from pipeline.cli.app import Context
 def _log_to_stderr(redact: Callable[[str], str]) -> None:
     import logging
 
-    from pipeline.redact import RedactingFormatter
+    from pipeline.redactlog import RedactingFormatter
 
     handler = logging.StreamHandler(sys.stderr)
     # Masked here as well as by the stream: a traceback is formatted here, in one piece.

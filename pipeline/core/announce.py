@@ -53,6 +53,8 @@ X_LIMITS = Limits(MAX_LENGTH)
 
 @dataclass(frozen=True)
 class Announcement:
+    """A composed announcement: its text and its length as the network counts it."""
+
     text: str
     length: int  # as the network counts it
     limit: int = MAX_LENGTH

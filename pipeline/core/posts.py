@@ -56,6 +56,8 @@ class Link:
 
 @dataclass(frozen=True)
 class Post:
+    """One post as loaded from its file: front matter, body and where each key was written."""
+
     path: Path
     title: str
     slug: str
@@ -99,6 +101,8 @@ class Post:
 
 @dataclass(frozen=True)
 class LoadResult:
+    """What loading the posts folder gave: the good posts, the errors, the warnings."""
+
     posts: tuple[Post, ...]
     errors: tuple[PostError, ...]
     warnings: tuple[str, ...]
@@ -171,7 +175,7 @@ def check_set(
                     )
                 )
                 bad.add(post.path)
-    return [p for p in posts if p.path not in bad], errors
+    return ([p for p in posts if p.path not in bad] if bad else list(posts)), errors
 
 
 def predicted_url(site_url: str, slug: str) -> str:
@@ -181,6 +185,8 @@ def predicted_url(site_url: str, slug: str) -> str:
 
 @dataclass(frozen=True)
 class SeriesPart:
+    """One part of a series, as the series list shows it."""
+
     slug: str
     title: str
     part: int | None

@@ -10,6 +10,8 @@ STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "
 
 @dataclass(frozen=True)
 class PostRecord:
+    """What the state knows of one post: where it is on WordPress and what went out."""
+
     slug: str
     source_path: str | None = None
     source_hash: str | None = None
@@ -33,6 +35,8 @@ class PostRecord:
 
 @dataclass(frozen=True)
 class Step:
+    """One step of a post (publish, announce, backfill, update) and where it stands."""
+
     id: int
     post: str
     kind: str
@@ -51,6 +55,8 @@ class Step:
 
 @dataclass(frozen=True)
 class LogEntry:
+    """One line of the job log: a step's outcome, when, and how long it took."""
+
     id: int
     at: str
     post: str

@@ -20,6 +20,8 @@ from pipeline.timeutil import BadTime, to_utc
 
 @dataclass(frozen=True)
 class ScheduleEntry:
+    """One ``[[schedule]]`` entry of pipeline.toml: a post and its time."""
+
     post: str  # a slug, or a path under posts_dir
     at: datetime  # aware, UTC
     line: int
@@ -38,6 +40,8 @@ class Cadence:
 
 @dataclass(frozen=True)
 class Slot:
+    """A post's time to go live, and where that time was set."""
+
     slug: str
     at: datetime  # aware, UTC
     where: str  # "pipeline.toml:12" or "posts/x.md:5", for messages
@@ -45,6 +49,8 @@ class Slot:
 
 @dataclass(frozen=True)
 class Due:
+    """The posts whose time has come, those held (missed by too much), and the rest."""
+
     due: tuple[Slot, ...]
     held: tuple[Slot, ...]
     upcoming: tuple[Slot, ...]
