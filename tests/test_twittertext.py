@@ -77,3 +77,31 @@ def test_the_stand_in_is_gone_after_the_import() -> None:
     assert module.parse_tweet("hello").weightedLength == 5
     found = sys.modules.get("pkg_resources")
     assert found is None or hasattr(found, "working_set"), "only the real one, if any, is left"
+
+
+CONCURRENT = """
+import sys, threading
+from pipeline.core.announce import weighted_length
+results, errors = [], []
+def measure():
+    try:
+        results.append(weighted_length("Part 2 https://blog.example.com/part-2/"))
+    except Exception as exc:
+        errors.append(repr(exc))
+threads = [threading.Thread(target=measure) for _ in range(6)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(sorted(set(results)), errors)
+"""
+
+
+def test_threads_that_measure_at_once_all_wait_for_the_import() -> None:
+    """The scheduler warms twitter-text up in a thread while a run may measure in another:
+    neither may see the module half imported (sys.modules holds it from the import's start)."""
+    done = subprocess.run(
+        [sys.executable, "-c", CONCURRENT], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[30] []"

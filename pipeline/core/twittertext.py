@@ -20,21 +20,26 @@ from types import ModuleType
 from typing import Any
 
 _LOCK = threading.Lock()  # the scheduler warms twitter-text up in a thread of its own
+_LOADED: list[Any] = []  # the module once its import has finished (sys.modules has it before)
 
 
 def twitter_text() -> Any:
     """The ``twitter_text`` module (imported on first use: compiling its patterns is slow)."""
-    found = sys.modules.get("twitter_text")
-    if found is not None:
-        return found
-    with _LOCK:
-        stand_in = _stand_in()
-        placed = sys.modules.setdefault("pkg_resources", stand_in) is stand_in
-        try:
-            import twitter_text
-        finally:
-            if placed and sys.modules.get("pkg_resources") is stand_in:
-                del sys.modules["pkg_resources"]
+    if not _LOADED:
+        with _LOCK:
+            if not _LOADED:
+                _LOADED.append(_import())
+    return _LOADED[0]
+
+
+def _import() -> Any:
+    stand_in = _stand_in()
+    placed = sys.modules.setdefault("pkg_resources", stand_in) is stand_in
+    try:
+        import twitter_text
+    finally:
+        if placed and sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
     return twitter_text
 
 
