@@ -77,3 +77,30 @@ def test_the_stand_in_is_gone_after_the_import() -> None:
     assert module.parse_tweet("hello").weightedLength == 5
     found = sys.modules.get("pkg_resources")
     assert found is None or hasattr(found, "working_set"), "only the real one, if any, is left"
+
+
+RACED = """
+import json, sys, threading, time
+from pipeline.core.twittertext import twitter_text
+done = threading.Event()
+warm_up = threading.Thread(target=lambda: (twitter_text(), done.set()))
+warm_up.start()
+while "twitter_text" not in sys.modules:  # the warm-up's import has begun
+    time.sleep(0.001)
+during = not done.is_set()
+module = twitter_text()
+print(json.dumps([during, hasattr(module, "parse_tweet")]))
+"""
+
+
+def test_a_second_thread_waits_for_the_import_under_way(tmp_path: Path) -> None:
+    """The scheduler warms twitter-text up in a thread while the first job measures a text: that
+    job got the half-imported module (no parse_tweet) and failed with an AttributeError."""
+    done = subprocess.run(
+        [sys.executable, "-c", RACED],
+        env=without_pkg_resources(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[true, true]", "asked during the import, and got it whole"
