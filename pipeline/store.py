@@ -132,7 +132,12 @@ class Store:
     ) -> Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+            # Shared by the publisher's threads. No statement cache: from Python 3.12 two threads
+            # running the same SQL get one cached statement and read each other's rows, or
+            # "bad parameter or other API misuse" (python/cpython#118172, still open).
+            conn = sqlite3.connect(
+                path, timeout=30, check_same_thread=False, isolation_level=None, cached_statements=0
+            )
         except (sqlite3.Error, OSError) as exc:
             raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
         # A state file we cannot use is closed at once, not left to the collector (which

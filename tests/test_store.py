@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,3 +203,30 @@ def test_one_posts_log_and_steps_are_read_by_index(store: Store) -> None:
     assert len(done) == 50
     assert store.steps("done", kind="publish") == [s for s in done if s.kind == "publish"]
     assert store.steps("done", kind="announce") == []
+
+
+def test_threads_sharing_the_store_read_their_own_rows(tmp_path: Path) -> None:
+    """The publisher's threads share one store. With sqlite3's statement cache, Python 3.12+
+    handed two threads running the same SQL one statement: rows of the other thread's query,
+    None, or "bad parameter or other API misuse" (python/cpython#118172)."""
+    store = Store.open(tmp_path / "s.sqlite3")
+    for n in range(20):
+        store.set_step(f"p{n}", "publish", status="done")
+    wrong: list[str] = []
+
+    def read(n: int) -> None:
+        try:
+            for _ in range(300):
+                step = store.step(f"p{n}", "publish")
+                if step is None or step.post != f"p{n}":
+                    wrong.append(f"p{n}: {step!r}")
+        except Exception as exc:
+            wrong.append(f"p{n}: {exc!r}")
+
+    threads = [threading.Thread(target=read, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    store.close()
+    assert wrong == []
