@@ -132,15 +132,23 @@ class Store:
     ) -> Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=30000")
-            _use_wal(conn)
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # Shared by the publisher's threads. No statement cache: from Python 3.12 two threads
+            # running the same SQL get one cached statement and read each other's rows, or
+            # "bad parameter or other API misuse" (python/cpython#118172, still open).
+            conn = sqlite3.connect(
+                path, timeout=30, check_same_thread=False, isolation_level=None, cached_statements=0
+            )
         except (sqlite3.Error, OSError) as exc:
             raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
-        conn.row_factory = sqlite3.Row
-        store = cls(conn, clock or (lambda: datetime.now(UTC)), redactor)
-        store.migrate()
+        # A state file we cannot use is closed at once, not left to the collector (which
+        # Python 3.13 reports with a ResourceWarning, an error in the tests).
+        try:
+            _set_up(conn, path)
+            store = cls(conn, clock or (lambda: datetime.now(UTC)), redactor)
+            store.migrate()
+        except BaseException:
+            conn.close()
+            raise
         return store
 
     def close(self) -> None:
@@ -512,6 +520,16 @@ class LiveView(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self._store.live_permalinks())
+
+
+def _set_up(conn: sqlite3.Connection, path: Path) -> None:
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        _use_wal(conn)
+        conn.execute("PRAGMA synchronous=NORMAL")
+    except sqlite3.Error as exc:
+        raise PipelineError(f"cannot open the state file {path}: {exc}") from exc
+    conn.row_factory = sqlite3.Row
 
 
 def _use_wal(conn: sqlite3.Connection) -> None:

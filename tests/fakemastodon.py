@@ -44,10 +44,10 @@ from urllib.parse import parse_qs, urlencode
 
 import pytest
 import regex
-from twitter_text import extract_urls_with_indices
 
 from pipeline.channels.settings import MastodonCredentials
 from pipeline.config import Secret
+from pipeline.core.twittertext import twitter_text
 from tests.fakehttp import (
     LoopbackFake,
     Window,
@@ -58,6 +58,9 @@ from tests.fakehttp import (
     standalone_parser,
 )
 from tests.fakex import Answer, Incoming, JSONDict, multipart
+
+# Through the shim: twitter-text imports pkg_resources, which Python 3.12+ venvs do not have.
+extract_urls_with_indices = twitter_text().extract_urls_with_indices
 
 DEFAULT_TOKEN = "fakeMastodonAccessToken-0123456789abcdefghijklmnopq"
 ACCOUNT_ID = "109876543210987654"

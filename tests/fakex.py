@@ -51,11 +51,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from oauthlib.oauth1 import RequestValidator, SignatureOnlyEndpoint
-from twitter_text import extract_urls, extract_urls_with_indices, parse_tweet
 
 from pipeline.config import Secret, XCredentials
+from pipeline.core.twittertext import twitter_text
 from tests.fakex_oauth import FakeOAuth
 from tests.loopback import Loopback
+
+# Through the shim: twitter-text imports pkg_resources, which Python 3.12+ venvs do not have.
+extract_urls = twitter_text().extract_urls
+extract_urls_with_indices = twitter_text().extract_urls_with_indices
+parse_tweet = twitter_text().parse_tweet
 
 # The hosts a client may have signed for; the signature names the URL it was meant for.
 PUBLIC_BASES = ("https://api.twitter.com", "https://api.x.com")

@@ -349,8 +349,15 @@ def test_log_follow_tails_new_entries(site: Path) -> None:
     fill_log(site)
     script = shutil.which("pipeline", path=str(Path(sys.executable).parent)) or "pipeline"
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    # Ctrl-C as from a terminal: where these tests run as a background job of a shell without
+    # job control, SIGINT is ignored, and the command inherits that (and rightly keeps it).
+    as_at_a_terminal = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    command = [script, "--config", str(site), "log", "--follow", "--json", "--limit", "2"]
     process = subprocess.Popen(
-        [script, "--config", str(site), "log", "--follow", "--json", "--limit", "2"],
+        [sys.executable, "-c", as_at_a_terminal, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
