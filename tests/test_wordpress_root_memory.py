@@ -25,6 +25,7 @@ from pipeline.errors import ConfigError, WordPressError
 from pipeline.redact import Redactor
 from pipeline.store import Store
 from pipeline.wordpress import ApiRoot, PostFields, WordPressClient, make_http_client
+from pipeline.wordpress.discovery import RememberedRoot
 from tests.memwp import MemoryWordPress
 from tests.sites import WordPressSite, make_site, open_site, remote
 from tests.wp_local import LocalWordPress, set_option
@@ -70,6 +71,11 @@ def routes(wp: MemoryWordPress, since: int = 0) -> list[str]:
         where = f"?rest_route={route}" if route is not None else request.url.path
         sent.append(f"{request.method} {where}")
     return sent
+
+
+def keep(store: Store, root: ApiRoot, site: str = SITE) -> None:
+    """What an earlier command left in the state for ``site``, written as it writes it."""
+    RememberedRoot(store, site, lambda text: text).remember(root)
 
 
 def remembered(store: Store) -> ApiRoot | None:
@@ -147,7 +153,7 @@ def test_a_create_answered_in_html_without_wordpress_link_is_not_resent(
 ) -> None:
     """A PHP warning printed before the JSON of a post created: no proof it was not done. (The
     remembered ?rest_route= root still works, and discovery would now find /wp-json/.)"""
-    store.set_meta(KEY, json.dumps({"base": PLAIN.base, "route_prefix": PLAIN.route_prefix}))
+    keep(store, PLAIN)
 
     def warning_after_saving(request: httpx.Request) -> httpx.Response:
         answer = wp(request)
@@ -188,7 +194,7 @@ def test_a_create_answered_with_a_redirect_is_not_resent(wp: MemoryWordPress, st
 def test_a_root_found_again_that_still_fails_is_bad_config_and_not_tried_again(
     wp: MemoryWordPress, store: Store
 ) -> None:
-    store.set_meta(KEY, json.dumps({"base": f"{SITE}/wp-json/wp/v2", "route_prefix": None}))
+    keep(store, PRETTY)
 
     page = httpx.Response(404, text="<html>Not Found</html>")  # not WordPress's, nor JSON
     wp.fail_next("GET", "/posts", response=page, times=10)
@@ -217,10 +223,7 @@ def test_another_url_never_uses_the_root_remembered_for_the_old_one(
     wp: MemoryWordPress, store: Store
 ) -> None:
     old = "https://old.example.com"
-    store.set_meta(
-        f"api_root:wordpress:{old}",
-        json.dumps({"base": f"{old}/wp-json/wp/v2", "route_prefix": None}),
-    )
+    keep(store, ApiRoot(f"{old}/wp-json/wp/v2"), site=old)
     with command(wp, store) as client:
         client.find_post("hello")
     assert routes(wp) == ["GET /wp-json/", "GET /wp-json/wp/v2/posts"]
@@ -258,7 +261,7 @@ def test_a_damaged_entry_is_ignored_and_written_over(
 def test_a_configured_api_root_is_neither_recalled_nor_remembered(
     wp: MemoryWordPress, store: Store
 ) -> None:
-    store.set_meta(KEY, json.dumps({"base": f"{SITE}/elsewhere/wp/v2", "route_prefix": None}))
+    keep(store, ApiRoot(f"{SITE}/elsewhere/wp/v2"))
     with command(wp, store, api_root=f"{SITE}/wp-json/wp/v2") as client:
         client.find_post("hello")
     assert routes(wp) == ["GET /wp-json/wp/v2/posts"]
@@ -386,10 +389,7 @@ def test_a_site_that_moved_is_followed_to_its_new_address(
 ) -> None:
     """The configured address now redirects everything to another host (the site moved)."""
     old = "https://old.example.com"
-    store.set_meta(
-        f"api_root:wordpress:{old}",
-        json.dumps({"base": f"{old}/wp-json/wp/v2", "route_prefix": None}),
-    )
+    keep(store, ApiRoot(f"{old}/wp-json/wp/v2"), site=old)
 
     def moved(request: httpx.Request) -> httpx.Response:
         if request.url.host == "old.example.com":
