@@ -17,10 +17,11 @@ imported post is old, and announced only if the writer asks (``pipeline retry PO
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from pipeline.config import Settings
 from pipeline.core import edits
@@ -41,8 +42,7 @@ if TYPE_CHECKING:
 SETTLED = "imported: already on WordPress"
 
 
-@dataclass(frozen=True)
-class Adopted:
+class Adopted(Struct, frozen=True):
     slug: str
     path: Path
     wp_id: int

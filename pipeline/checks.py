@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
 
 from pipeline.config import ENV_KEYS, line_of
 from pipeline.core import schedule
@@ -197,8 +198,7 @@ def offline_setups(workspace: Workspace) -> list[ChannelSetup]:
         store.close()
 
 
-@dataclass(frozen=True)
-class Login:
+class Login(Struct, frozen=True):
     """One online check: what was checked, and the error if it failed."""
 
     what: str

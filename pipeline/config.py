@@ -12,13 +12,15 @@ import re
 import stat
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from pipeline.core.announce import check_placeholders
 from pipeline.core.costs import (
@@ -80,8 +82,7 @@ def _late(name: str) -> Callable[[], Any]:
     return make
 
 
-@dataclass(frozen=True)
-class WordPressCredentials:
+class WordPressCredentials(Struct, frozen=True):
     """The WordPress user and application password, or a token."""
 
     user: str | None = None
@@ -101,8 +102,7 @@ class WordPressCredentials:
         return [s.reveal() for s in values if s is not None]
 
 
-@dataclass(frozen=True)
-class XCredentials:
+class XCredentials(Struct, frozen=True):
     """X's OAuth 1.0a keys, bearer token, or OAuth 2.0 app."""
 
     consumer_key: Secret | None = None
@@ -147,8 +147,7 @@ class XCredentials:
         return [s.reveal() for s in values if s is not None]
 
 
-@dataclass(frozen=True)
-class Credentials:
+class Credentials(Struct, frozen=True):
     """Every service's credentials, from credentials.toml and the environment."""
 
     wordpress: WordPressCredentials = field(default_factory=WordPressCredentials)
@@ -162,8 +161,7 @@ class Credentials:
         return self.wordpress.secrets() + self.x.secrets() + channels
 
 
-@dataclass(frozen=True)
-class WordPressSettings:
+class WordPressSettings(Struct, frozen=True):
     """The ``[wordpress]`` table of pipeline.toml."""
 
     url: str
@@ -175,7 +173,7 @@ class WordPressSettings:
     format: str = "blocks"  # new posts: "blocks" (block-editor content) or "classic" HTML
     # Where url and api_root are written, for an error found only when the site answers.
     config_path: Path | None = None
-    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+    key_lines: Mapping[str, int] = field(default_factory=dict)
 
     def error(self, key: str, message: str, fix: str) -> ConfigError:
         """A ConfigError about ``key`` of [wordpress], pointing at its line."""
@@ -187,8 +185,7 @@ class WordPressSettings:
         )
 
 
-@dataclass(frozen=True)
-class ChannelSettings:
+class ChannelSettings(Struct, frozen=True):
     """What every channel's table in pipeline.toml says: how to announce there."""
 
     template: str = DEFAULT_TEMPLATE
@@ -196,8 +193,7 @@ class ChannelSettings:
     thread_series: bool = False
 
 
-@dataclass(frozen=True)
-class XSettings(ChannelSettings):
+class XSettings(ChannelSettings, frozen=True):
     """The ``[x]`` table of pipeline.toml."""
 
     api_url: str = DEFAULT_X_API
@@ -213,8 +209,7 @@ class XSettings(ChannelSettings):
         return XPrices(self.price_per_post, self.price_per_link_post)
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(Struct, frozen=True):
     """pipeline.toml, checked, with every path absolute."""
 
     path: Path

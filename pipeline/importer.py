@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +18,7 @@ from xml.etree.ElementTree import Element
 
 import defusedxml.ElementTree as SafeXML
 from defusedxml import DefusedXmlException
+from msgspec import Struct
 
 from pipeline.core.importing import Download, PostFile, SourcePost, post_file, series_parts
 from pipeline.errors import InputError, PipelineError
@@ -28,8 +28,7 @@ from pipeline.wordpress.models import RemotePost
 STATUSES = ("publish", "future", "draft")
 
 
-@dataclass(frozen=True)
-class ImportPlan:
+class ImportPlan(Struct, frozen=True):
     posts_dir: Path
     files: tuple[PostFile, ...]
     existing: tuple[Path, ...]  # post files already there: written only with --force
@@ -57,8 +56,7 @@ class ImportPlan:
         return out
 
 
-@dataclass(frozen=True)
-class ImportResult:
+class ImportResult(Struct, frozen=True):
     written: tuple[Path, ...]
     images: tuple[Path, ...]
     problems: tuple[str, ...]  # images that could not be fetched, and why

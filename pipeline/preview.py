@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
-from dataclasses import replace
 from html import escape
 from pathlib import Path
+
+from msgspec.structs import replace
 
 from pipeline.core.output import render_post
 from pipeline.core.posts import Post, series_index

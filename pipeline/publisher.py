@@ -25,11 +25,13 @@ import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from pipeline.channels.base import Channel, ChannelSetup, Outgoing, Sent
 from pipeline.config import Settings, XSettings, missing_wordpress_credentials
@@ -107,8 +109,7 @@ SETTLE_PAUSE = 1.0
 FIRST_SENT = "first_sent_at"  # in an announcement step's detail: when it was first attempted
 
 
-@dataclass
-class Result:
+class Result(Struct):
     """What one execution did, for the CLI's summary and exit code."""
 
     done: list[str] = field(default_factory=list)
@@ -127,8 +128,7 @@ class Result:
         self.executed.append((key, outcome))
 
 
-@dataclass
-class Freshness:
+class Freshness(Struct):
     """When this process last read every known post from WordPress (:meth:`Publisher.refresh`).
 
     A running scheduler keeps one: its runs come seconds apart and its own writes keep the state

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from pipeline.core.costs import MonthSummary, month_start, month_summary, recorded_costs
 from pipeline.core.records import LogEntry, PostRecord, Step
@@ -80,8 +81,7 @@ def _local_iso(when: datetime | None, tz: ZoneInfo) -> str | None:
 # pipeline status
 
 
-@dataclass(frozen=True)
-class PendingStep:
+class PendingStep(Struct, frozen=True):
     """A step that still needs something: waiting, running, failed, unknown or held."""
 
     step: str  # "publish", "announce", "backfill:part-2", "update"
@@ -102,8 +102,7 @@ class PendingStep:
         }
 
 
-@dataclass(frozen=True)
-class Announced:
+class Announced(Struct, frozen=True):
     """Where a post's announcement went out on one channel (the id and URL of what was sent)."""
 
     channel: str
@@ -115,8 +114,7 @@ class Announced:
         return self.url or self.id or "sent"
 
 
-@dataclass(frozen=True)
-class StatusRow:
+class StatusRow(Struct, frozen=True):
     """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
 
     slug: str | None  # None only for a file that failed to load and was never published
@@ -522,8 +520,7 @@ Mode = Literal["requeue", "resend", "mark-sent"]
 TWEET_ID = r"/status(?:es)?/(\d+)"
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(Struct, frozen=True):
     """One step moved by ``pipeline retry``, and the job-log line that records it."""
 
     kind: str
@@ -539,8 +536,7 @@ class Change:
         return f"{self.kind}:{self.target}" if self.target else self.kind
 
 
-@dataclass(frozen=True)
-class RetryPlan:
+class RetryPlan(Struct, frozen=True):
     """What ``pipeline retry`` changes for one post, and what it leaves to the writer."""
 
     slug: str
@@ -741,8 +737,7 @@ class PostFinder(Protocol):
     def find_post(self, slug: str) -> RemotePost | None: ...
 
 
-@dataclass(frozen=True)
-class Rebuilt:
+class Rebuilt(Struct, frozen=True):
     """One post looked up on WordPress by ``pipeline status --rebuild``."""
 
     slug: str

@@ -15,10 +15,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from msgspec.structs import fields, replace
 
 from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError

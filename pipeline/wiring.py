@@ -13,9 +13,11 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from pipeline.channels.base import ChannelSetup
 from pipeline.config import (
@@ -49,8 +51,7 @@ X_LOGIN = "x"
 WPCOM_LOGIN = "wordpress.com"
 
 
-@dataclass
-class Services:
+class Services(Struct):
     """The edges a command works through: the store, WordPress and the channels."""
 
     workspace: Workspace
@@ -89,8 +90,7 @@ class Services:
         return next((c.client for c in self.channels if c.name == name), None)
 
 
-@dataclass(frozen=True)
-class WordPressAccess:
+class WordPressAccess(Struct, frozen=True):
     """How this site is reached: its settings (the REST root derived for WordPress.com), the
     credentials to name and redact, and the authentication to send."""
 

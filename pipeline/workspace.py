@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from pipeline.config import (
     Credentials,
@@ -19,8 +21,7 @@ from pipeline.errors import ConfigError, PipelineError, PostError, shown
 from pipeline.redact import Redactor
 
 
-@dataclass(frozen=True)
-class Workspace:
+class Workspace(Struct, frozen=True):
     """A site as a command sees it: its settings, credentials and loaded posts."""
 
     settings: Settings

@@ -4,12 +4,13 @@ duplicate check keeps its id, URL and thread."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from msgspec.structs import replace
 
 from pipeline.channels.base import Channel, Outgoing, Sent
 from pipeline.core.posts import Post

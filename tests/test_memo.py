@@ -8,12 +8,12 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from msgspec.structs import replace
 
 from pipeline import memofile
 from pipeline.cli import cli

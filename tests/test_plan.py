@@ -6,6 +6,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from msgspec.structs import replace
 
 from pipeline.core.plan import (
     AnnounceItem,
@@ -102,7 +103,7 @@ def test_nothing_to_do_when_everything_is_live_and_current(posts: dict[str, Post
 
 def test_source_change_of_a_live_post_is_an_update(posts: dict[str, Post]) -> None:
     records = live(posts, "e")
-    changed = records["e"].__class__(**{**records["e"].__dict__, "sent_hash": "old"})
+    changed = replace(records["e"], sent_hash="old")
     plan = plan_for(posts, {"e": changed})
     assert [b.slug for b in plan.backfills] == ["e"]
     assert plan.backfills[0].because == ()
@@ -126,7 +127,7 @@ def test_fingerprint_covers_every_field(posts: dict[str, Post]) -> None:
     base = fingerprint(post, "<p>x</p>", None)
     assert fingerprint(post, "<p>y</p>", None) != base
     assert fingerprint(post, "<p>x</p>", "image-hash") != base
-    retitled = Post(**{**post.__dict__, "title": "Other"})
+    retitled = replace(post, title="Other")
     assert fingerprint(retitled, "<p>x</p>", None) != base
 
 

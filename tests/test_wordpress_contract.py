@@ -10,12 +10,13 @@ before each test.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from msgspec.structs import replace
 
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, AuthError, WordPressError

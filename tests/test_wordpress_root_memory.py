@@ -14,12 +14,12 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from msgspec.structs import replace
 
 from pipeline.errors import ConfigError, WordPressError
 from pipeline.redact import Redactor

@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import stamina
+from msgspec.structs import replace
 
 from pipeline.config import Secret, WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, AuthError, ConfigError, WordPressError

@@ -7,7 +7,6 @@ Everything runs against the fake X on loopback (tests/fakex.py, tests/fakex_oaut
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import socket
 import stat
@@ -17,6 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import msgspec.structs
 import pytest
 
 from pipeline.auth.bearer import BearerAuth
@@ -415,7 +415,7 @@ def test_an_expired_login_without_refresh_token_says_to_log_in_again(
     fake.oauth.register_redirect("http://127.0.0.1:1/callback")
     provider = provider_for(fake)
     # A login without offline.access gets no refresh token.
-    short = dataclasses.replace(provider, scopes=("tweet.read", "tweet.write", "users.read"))
+    short = msgspec.structs.replace(provider, scopes=("tweet.read", "tweet.write", "users.read"))
     request = start(short, "http://127.0.0.1:1/callback")
     code = parse_callback(short, httpx.get(request.url).headers["Location"], request.state)
     store.save(exchange_code(short, http, code, request, clock()))

@@ -27,11 +27,12 @@ import html
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+from msgspec import Struct, field
 
 from pipeline.config import Secret
 from pipeline.errors import AuthError, RemoteError
@@ -73,8 +74,7 @@ class ClientAuth(StrEnum):
     NONE = "none"  # a public client: only client_id in the form (X's native apps)
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(Struct, frozen=True):
     """One OAuth 2.0 service as the pipeline logs in to it."""
 
     name: str  # "x" | "wordpress.com": names the token file and the login command
@@ -156,8 +156,7 @@ def wordpress_com_api_root(site_url: str, template: str = WPCOM_API_ROOT) -> str
 # ---- tokens ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TokenSet:
+class TokenSet(Struct, frozen=True):
     """What a token endpoint granted. ``extra`` holds the non-secret rest (WP.com's blog_id)."""
 
     access_token: Secret
@@ -203,8 +202,7 @@ def token_set(body: Mapping[str, Any], now: datetime) -> TokenSet:
 # ---- the authorize step ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AuthorizationRequest:
+class AuthorizationRequest(Struct, frozen=True):
     """One login attempt: the address to open and what its answer must match."""
 
     url: str

@@ -10,7 +10,6 @@ because a spent refresh token sent twice can cost the whole login.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import fcntl
 import json
 import os
@@ -20,6 +19,8 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
+
+from msgspec.structs import replace
 
 from pipeline.auth import token_file
 from pipeline.auth.oauth2 import Provider, TokenSet, refresh
@@ -161,7 +162,7 @@ class TokenManager:
             except AuthError as exc:
                 raise self._log_in_again(f"renewing it was refused: {exc}") from exc
             if fresh.refresh_token is None:  # a server that does not rotate keeps the old one
-                fresh = dataclasses.replace(fresh, refresh_token=saved.refresh_token)
+                fresh = replace(fresh, refresh_token=saved.refresh_token)
             self._on_new_tokens(fresh)
             self._store.save(fresh)  # before the new access token is used anywhere
             self.refreshes += 1

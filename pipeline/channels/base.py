@@ -9,9 +9,10 @@ channel only says what its limits are.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+
+from msgspec import Struct, field
 
 from pipeline.core.announce import Limits
 
@@ -21,8 +22,7 @@ if TYPE_CHECKING:
     from pipeline.config import ChannelSettings
 
 
-@dataclass(frozen=True)
-class Sent:
+class Sent(Struct, frozen=True):
     """A post on a network: its id (tweet id, at:// URI, status id) and public URL."""
 
     id: str
@@ -30,8 +30,7 @@ class Sent:
     extra: Mapping[str, str] = field(default_factory=dict)  # e.g. Bluesky's cid, thread root
 
 
-@dataclass(frozen=True)
-class Outgoing:
+class Outgoing(Struct, frozen=True):
     """One announcement, ready to send."""
 
     key: str  # stable per (article, channel): an idempotency key, a record key's seed
@@ -68,8 +67,7 @@ class Channel(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass(frozen=True)
-class ChannelSetup:
+class ChannelSetup(Struct, frozen=True):
     """One network as this site uses it: its settings, and its client when it has credentials.
 
     ``inactive`` says why there is no client and nothing is owed (no credentials at all);

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ from urllib.parse import quote
 
 import httpx
 import stamina
+from msgspec import Struct
 
 from pipeline import __version__
 from pipeline.channels.base import Outgoing, Sent
@@ -101,8 +101,7 @@ def record_key(key: str) -> str:
     return "".join(TID_ALPHABET[(value >> (5 * i)) & 31] for i in reversed(range(13)))
 
 
-@dataclass(frozen=True)
-class BlueskySession:
+class BlueskySession(Struct, frozen=True):
     did: str
     handle: str
     access: Secret

@@ -7,8 +7,9 @@ same defaults as ``[x]``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from msgspec import Struct
 
 from pipeline.config import ChannelSettings, Secret, is_loopback
 from pipeline.core.announce import Limits
@@ -27,15 +28,13 @@ MASTODON_DEFAULT_LIMITS = Limits(
 )
 
 
-@dataclass(frozen=True)
-class BlueskySettings(ChannelSettings):
+class BlueskySettings(ChannelSettings, frozen=True):
     """The ``[bluesky]`` table of pipeline.toml."""
 
     service: str = DEFAULT_BLUESKY_SERVICE  # the PDS; image: the link card's thumbnail
 
 
-@dataclass(frozen=True)
-class BlueskyCredentials:
+class BlueskyCredentials(Struct, frozen=True):
     """Bluesky's handle and app password."""
 
     handle: str | None = None
@@ -56,16 +55,14 @@ class BlueskyCredentials:
         return [self.app_password.reveal()] if self.app_password is not None else []
 
 
-@dataclass(frozen=True)
-class MastodonSettings(ChannelSettings):
+class MastodonSettings(ChannelSettings, frozen=True):
     """The ``[mastodon]`` table of pipeline.toml."""
 
     instance: str = DEFAULT_MASTODON_INSTANCE  # image: attached, with its alt text
     visibility: str = "public"
 
 
-@dataclass(frozen=True)
-class MastodonCredentials:
+class MastodonCredentials(Struct, frozen=True):
     """Mastodon's access token."""
 
     access_token: Secret | None = None

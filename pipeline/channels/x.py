@@ -20,7 +20,6 @@ import logging
 import mimetypes
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -28,6 +27,7 @@ from typing import Any, TypeVar
 import requests
 import stamina
 import tweepy
+from msgspec import Struct
 from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -84,8 +84,7 @@ T = TypeVar("T")
 log = logging.getLogger("pipeline.x")
 
 
-@dataclass(frozen=True)
-class Tweet:
+class Tweet(Struct, frozen=True):
     id: str
     url: str
 

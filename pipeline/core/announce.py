@@ -10,8 +10,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from string import Formatter
+
+from msgspec import Struct
 
 from pipeline.core.twittertext import twitter_text
 from pipeline.errors import InputError
@@ -38,8 +39,7 @@ _FIX_PLACEHOLDER = (
 Parts = list[tuple[str, str | None]]
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(Struct, frozen=True):
     """How long a post on a network may be, and how that network counts."""
 
     max_length: int
@@ -51,8 +51,7 @@ class Limits:
 X_LIMITS = Limits(MAX_LENGTH)
 
 
-@dataclass(frozen=True)
-class Announcement:
+class Announcement(Struct, frozen=True):
     """A composed announcement: its text and its length as the network counts it."""
 
     text: str

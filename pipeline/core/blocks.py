@@ -26,13 +26,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import cached_property
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from markdown_it.token import Token
+from msgspec import Struct, field
 
 from pipeline.core.dom import (
     escape_attribute,
@@ -54,8 +54,7 @@ from pipeline.core.render import (
 )
 
 
-@dataclass(frozen=True)
-class Dialect:
+class Dialect(Struct, frozen=True):
     """The few blocks whose saved markup changed between WordPress versions, and how this site's
     editor saves them. :func:`dialect_of` reads it from the site's block registry."""
 
@@ -102,8 +101,7 @@ def dialect_of(block_types: Iterable[Mapping[str, Any]]) -> Dialect:
     )
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(Struct, frozen=True):
     """One block: its name, its attributes as the editor holds them, its inner blocks."""
 
     name: str
@@ -111,8 +109,7 @@ class Block:
     inner: tuple[Node, ...] = ()
 
 
-@dataclass(frozen=True)
-class Verbatim:
+class Verbatim(Struct, frozen=True):
     """Block markup written in the Markdown itself: kept byte for byte."""
 
     markup: str
@@ -140,8 +137,7 @@ def post_blocks(post: Post, site: Site) -> tuple[list[Node], frozenset[str]]:
 _NO_DEFAULT = object()
 
 
-@dataclass(frozen=True)
-class _Kind:
+class _Kind(Struct, frozen=True, dict=True):  # dict: room for the cached `known`
     """What the editor knows of a block type: comment attributes (in the order the block type
     declares them, with their defaults), attributes kept in the HTML instead, its save function."""
 

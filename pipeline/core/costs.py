@@ -12,10 +12,11 @@ Money is ``Decimal``: three posts at 0.20 must meet a 0.60 budget exactly, which
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from pipeline.core.twittertext import twitter_text
 from pipeline.timeutil import from_iso
@@ -38,12 +39,14 @@ def money(value: Decimal | float | int | str) -> Decimal:
     return amount
 
 
-@dataclass(frozen=True)
-class XPrices:
+class XPrices(Struct, frozen=True):
     """``[x] price_per_post`` and ``[x] price_per_link_post``; the published prices by default."""
 
     price_per_post: Decimal = PUBLISHED_PRICE_PER_POST
     price_per_link_post: Decimal = PUBLISHED_PRICE_PER_LINK_POST
+
+
+PUBLISHED_PRICES = XPrices()
 
 
 def has_link(text: str) -> bool:
@@ -53,7 +56,7 @@ def has_link(text: str) -> bool:
     return bool(twitter_text().extract_urls(text))
 
 
-def post_cost(text: str, prices: XPrices = XPrices()) -> Decimal:
+def post_cost(text: str, prices: XPrices = PUBLISHED_PRICES) -> Decimal:
     """The estimated charge for creating one post (or reply) with this text."""
     return prices.price_per_link_post if has_link(text) else prices.price_per_post
 
@@ -96,8 +99,7 @@ def within_budget(spend: Decimal, cost: Decimal, budget: Decimal | None) -> bool
     return budget is None or spend + cost <= budget
 
 
-@dataclass(frozen=True)
-class MonthSummary:
+class MonthSummary(Struct, frozen=True):
     """The month's X usage for ``pipeline status``."""
 
     month: str

@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import Protocol
+
+from msgspec import Struct
 
 FIELDS = ("title", "content", "excerpt", "categories", "tags", "featured_media", "status")
 LABELS = {
@@ -30,8 +31,7 @@ LABELS = {
 PREFIX = "fields:"  # marks a record of every field, as against the old body-only hash
 
 
-@dataclass(frozen=True)
-class Written:
+class Written(Struct, frozen=True):
     """A post's fields as the pipeline writes them. ``None``: the field is not written (left
     as WordPress has it), so a writer's change to it is no conflict."""
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 import yaml
+from msgspec import Struct, field
 
 from pipeline.core.posts import SeriesPart, slugify
 from pipeline.core.promises import Promise, find_promises
@@ -33,8 +33,7 @@ _PART_TITLE = re.compile(
 _MARKDOWN_IMAGE = re.compile(r"!\[(?P<alt>(?:\\.|[^\]\\])*)\]\((?P<src><[^>]*>|[^\s)]+)")
 
 
-@dataclass(frozen=True)
-class SourcePost:
+class SourcePost(Struct, frozen=True):
     """A post as WordPress holds it, whichever way it was read."""
 
     id: int
@@ -52,15 +51,13 @@ class SourcePost:
     attachments: Mapping[str, int] = field(default_factory=dict)  # the site's: URL -> id
 
 
-@dataclass(frozen=True)
-class Download:
+class Download(Struct, frozen=True):
     url: str
     path: str  # relative to the posts folder, e.g. "images/magnetic-rose-1.jpg"
     media_id: int | None = None  # the attachment, when the post names it (wp-image-N, featured)
 
 
-@dataclass(frozen=True)
-class PostFile:
+class PostFile(Struct, frozen=True):
     source: SourcePost
     path: str  # relative to the posts folder
     text: str

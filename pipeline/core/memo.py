@@ -16,9 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import fields
 
 Loader = Callable[[str], dict[str, Any]]
 WHOLE = "*"  # the key of a read of a whole mapping (iterated, measured)
@@ -116,7 +118,7 @@ _DIGEST = "\0digest:"
 _ANSWERS: dict[int, tuple[object, object]] = {}
 
 
-# The plain forms of values that cannot change (a series' parts: frozen dataclasses in a tuple),
+# The plain forms of values that cannot change (a series' parts: frozen structs in a tuple),
 # by identity; each entry holds its value, so the identity is not reused while it is kept.
 _PLAIN: dict[int, tuple[object, object]] = {}
 _PLAIN_MAX = 4096
@@ -128,9 +130,9 @@ def _plain(value: object) -> tuple[object, bool]:
         return value, True
     if isinstance(value, Path):
         return str(value), True
-    if is_dataclass(value) and not isinstance(value, type):
+    if isinstance(value, Struct):
         parts = [_plain(getattr(value, each.name)) for each in fields(value)]
-        frozen = bool(getattr(getattr(value, "__dataclass_params__", None), "frozen", False))
+        frozen = value.__struct_config__.frozen
         return [part for part, _ in parts], frozen and all(fixed for _, fixed in parts)
     if isinstance(value, tuple | list):
         parts = [_plain(item) for item in value]

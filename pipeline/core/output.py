@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import asdict
 
 from pipeline.core.blocks import WORDPRESS_6_1, Dialect, render_blocks
 from pipeline.core.memo import MEMO, Reads, digest, plain, still_true
@@ -19,8 +21,7 @@ from pipeline.core.records import PostRecord
 from pipeline.core.render import Rendered, Site, remember_tokens, render
 
 
-@dataclass(frozen=True)
-class Style:
+class Style(Struct, frozen=True):
     blocks: bool = False
     dialect: Dialect = WORDPRESS_6_1
 

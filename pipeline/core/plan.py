@@ -14,10 +14,12 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 from pipeline.core.output import Style, render_post
 from pipeline.core.posts import Image, Post, predicted_url, series_index
@@ -26,8 +28,7 @@ from pipeline.core.render import Rendered, Site
 from pipeline.timeutil import utc_iso
 
 
-@dataclass(frozen=True)
-class Seen:
+class Seen(Struct, frozen=True):
     """What an item was planned on: the post's record as read. Compared again before acting."""
 
     wp_id: int | None = None
@@ -49,8 +50,7 @@ class Seen:
         )
 
 
-@dataclass(frozen=True)
-class PublishItem:
+class PublishItem(Struct, frozen=True):
     slug: str
     action: str  # create | update | unchanged | blocked | waits (for an earlier part)
     title: str
@@ -67,8 +67,7 @@ class PublishItem:
         return f"publish {self.slug}"
 
 
-@dataclass(frozen=True)
-class BackfillItem:
+class BackfillItem(Struct, frozen=True):
     slug: str
     because: tuple[str, ...]
     source_changed: bool
@@ -96,8 +95,7 @@ class BackfillItem:
         return f"{self.kind} {self.slug}"
 
 
-@dataclass(frozen=True)
-class AnnounceItem:
+class AnnounceItem(Struct, frozen=True):
     """One announcement of one post on one channel, and what will be done with it.
 
     ``skip`` is recorded as skipped (announce: false, --no-announce, a channel not set up);
@@ -126,8 +124,7 @@ class AnnounceItem:
         return f"announce {self.slug} {self.channel}"
 
 
-@dataclass(frozen=True)
-class Plan:
+class Plan(Struct, frozen=True):
     publishes: tuple[PublishItem, ...]
     backfills: tuple[BackfillItem, ...]
     announcements: tuple[AnnounceItem, ...]
@@ -148,8 +145,7 @@ class Plan:
         return [item.key for item in items]
 
 
-@dataclass(frozen=True)
-class Desired:
+class Desired(Struct, frozen=True):
     """Everything the pipeline would write to one WordPress post, and its fingerprint."""
 
     rendered: Rendered

@@ -1,4 +1,4 @@
-"""Posts as the pipeline sees them: small frozen dataclasses, and the checks over the whole set.
+"""Posts as the pipeline sees them: small frozen structs, and the checks over the whole set.
 
 Reading the files is :mod:`pipeline.loading`'s job; everything here is pure.
 """
@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+
+from msgspec import Struct, field
 
 from pipeline.errors import PostError, shown
 
@@ -35,8 +36,7 @@ POST_SCHEME = "post:"
 CHANNELS = ("x", "bluesky", "mastodon")  # the networks a post can be announced on
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(Struct, frozen=True):
     """A local image the post uses, as written and as resolved inside the posts folder."""
 
     src: str
@@ -46,16 +46,14 @@ class Image:
     caption: str = ""
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(Struct, frozen=True):
     """A ``post:`` cross-reference and the line it is written on."""
 
     slug: str
     line: int
 
 
-@dataclass(frozen=True)
-class Post:
+class Post(Struct, frozen=True):
     """One post as loaded from its file: front matter, body and where each key was written."""
 
     path: Path
@@ -75,7 +73,7 @@ class Post:
     announce: str | bool | Mapping[str, str | bool] = True  # a table: by channel
     images: tuple[Image, ...] = ()
     links: tuple[Link, ...] = ()
-    key_lines: Mapping[str, int] = field(default_factory=dict, compare=False, hash=False)
+    key_lines: Mapping[str, int] = field(default_factory=dict)
 
     def line_of(self, key: str) -> int:
         return self.key_lines.get(key, 1)
@@ -99,8 +97,7 @@ class Post:
         return ()
 
 
-@dataclass(frozen=True)
-class LoadResult:
+class LoadResult(Struct, frozen=True):
     """What loading the posts folder gave: the good posts, the errors, the warnings."""
 
     posts: tuple[Post, ...]
@@ -183,8 +180,7 @@ def predicted_url(site_url: str, slug: str) -> str:
     return f"{site_url.rstrip('/')}/{slug}/"
 
 
-@dataclass(frozen=True)
-class SeriesPart:
+class SeriesPart(Struct, frozen=True):
     """One part of a series, as the series list shows it."""
 
     slug: str

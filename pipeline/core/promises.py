@@ -15,8 +15,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+
+from msgspec import Struct
 
 from pipeline.core.memo import MEMO, digest, plain
 from pipeline.core.posts import Post, SeriesPart, series_index
@@ -48,8 +49,7 @@ _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _PART_PREFIX = re.compile(r"^(?P<series>.*?)[\s:,–—-]*\bpart\s+\w+\s*[:.–—-]\s*(?P<rest>.+)$", re.I)
 
 
-@dataclass(frozen=True)
-class Promise:
+class Promise(Struct, frozen=True):
     line: int
     message: str
     fix: str
@@ -58,8 +58,7 @@ class Promise:
         return f"{path}:{self.line}: {self.message} (fix: {self.fix})"
 
 
-@dataclass(frozen=True)
-class _Sentence:
+class _Sentence(Struct, frozen=True):
     text: str
     line: int
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
 from typing import Any
+
+from msgspec import Struct
+from msgspec.structs import fields
 
 STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
 
 
-@dataclass(frozen=True)
-class PostRecord:
+class PostRecord(Struct, frozen=True):
     """What the state knows of one post: where it is on WordPress and what went out."""
 
     slug: str
@@ -33,8 +34,7 @@ class PostRecord:
         return self.wp_status == "publish" and self.permalink is not None
 
 
-@dataclass(frozen=True)
-class Step:
+class Step(Struct, frozen=True):
     """One step of a post (publish, announce, backfill, update) and where it stands."""
 
     id: int
@@ -53,8 +53,7 @@ class Step:
         return f"{self.kind}:{self.target}" if self.target else self.kind
 
 
-@dataclass(frozen=True)
-class LogEntry:
+class LogEntry(Struct, frozen=True):
     """One line of the job log: a step's outcome, when, and how long it took."""
 
     id: int

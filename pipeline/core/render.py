@@ -7,7 +7,6 @@ parts of its series list): when one of those goes live or changes, this post mus
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from html import escape
 from pathlib import Path
 from types import MappingProxyType
@@ -16,6 +15,7 @@ from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from msgspec import Struct, field
 
 from pipeline.core.memo import MEMO, digest
 
@@ -29,8 +29,7 @@ if TYPE_CHECKING:
     from pipeline.core.output import Style
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(Struct, frozen=True):
     """What rendering may know of the world: live permalinks, series, uploaded media.
 
     ``media`` maps a local image to its URL on WordPress; ``media_ids`` to its attachment id
@@ -44,8 +43,7 @@ class Site:
     styles: Mapping[str, Style] = field(default_factory=dict)  # by slug; none: classic
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(Struct, frozen=True):
     html: str
     depends_on: frozenset[str]
 

@@ -7,10 +7,11 @@ window (held and reported, never published silently late).
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
+
+from msgspec import Struct
 
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord
@@ -18,8 +19,7 @@ from pipeline.errors import ConfigError, InputError, PostError, shown
 from pipeline.timeutil import BadTime, to_utc
 
 
-@dataclass(frozen=True)
-class ScheduleEntry:
+class ScheduleEntry(Struct, frozen=True):
     """One ``[[schedule]]`` entry of pipeline.toml: a post and its time."""
 
     post: str  # a slug, or a path under posts_dir
@@ -30,16 +30,14 @@ class ScheduleEntry:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-@dataclass(frozen=True)
-class Cadence:
+class Cadence(Struct, frozen=True):
     """Regular slots that take ``ready`` posts without a time of their own, in series order."""
 
     days: tuple[int, ...]  # 0 = Monday
     at: time  # local time in the site's timezone
 
 
-@dataclass(frozen=True)
-class Slot:
+class Slot(Struct, frozen=True):
     """A post's time to go live, and where that time was set."""
 
     slug: str
@@ -47,8 +45,7 @@ class Slot:
     where: str  # "pipeline.toml:12" or "posts/x.md:5", for messages
 
 
-@dataclass(frozen=True)
-class Due:
+class Due(Struct, frozen=True):
     """The posts whose time has come, those held (missed by too much), and the rest."""
 
     due: tuple[Slot, ...]

@@ -20,13 +20,13 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Tag
 from bs4.element import AttributeValueList, NavigableString
 from bs4.formatter import HTMLFormatter
 from markdownify import MarkdownConverter
+from msgspec import Struct, field
 
 # --- top-level blocks -----------------------------------------------------------------------
 
@@ -38,8 +38,7 @@ _DELIMITER = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(Struct, frozen=True):
     """One top-level block: its name (``None`` for classic content), attributes and source."""
 
     name: str | None

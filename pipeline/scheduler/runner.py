@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
+
+from msgspec import Struct, field
 
 from pipeline.core import schedule
 from pipeline.core.posts import Post
@@ -24,16 +25,14 @@ from pipeline.timeutil import utc_iso
 from pipeline.wiring import Services
 
 
-@dataclass
-class RunReport:
+class RunReport(Struct):
     result: Result
     published: list[str] = field(default_factory=list)
     held: list[str] = field(default_factory=list)
     problems: list[InputError] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class DueWork:
+class DueWork(Struct, frozen=True):
     """What is due now, read from the schedule and the state without changing either."""
 
     targets: tuple[Post, ...]

@@ -49,10 +49,12 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import TYPE_CHECKING, Any
+
+from msgspec import Struct, field
+from msgspec.structs import replace
 
 from pipeline import memofile
 from pipeline.channels.base import ChannelSetup
@@ -105,8 +107,7 @@ Fingerprint = tuple[tuple[str, int, int], ...]
 # What the jobs should be: pure, ``now`` is a parameter
 
 
-@dataclass(frozen=True)
-class JobSpec:
+class JobSpec(Struct, frozen=True):
     """The date job of one scheduled post."""
 
     id: str
@@ -329,7 +330,9 @@ class Runtime:
 
 
 def _wordpress_config(workspace: Workspace) -> tuple[object, ...]:
-    return (workspace.settings.wordpress, workspace.credentials.wordpress)
+    # Where each key is written (its line) changes nothing the client is built from.
+    where_written_aside = replace(workspace.settings.wordpress, key_lines={})
+    return (where_written_aside, workspace.credentials.wordpress)
 
 
 def _channels_config(workspace: Workspace) -> tuple[object, ...]:
@@ -414,8 +417,7 @@ def _failed(slug: str, failed: Sequence[str]) -> bool:
     return any(line.startswith(f"{slug}: publish:") for line in failed)
 
 
-@dataclass(frozen=True)
-class Upcoming:
+class Upcoming(Struct, frozen=True):
     slug: str
     at: datetime  # aware, UTC
 
@@ -531,8 +533,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     """Nothing to do here: the signal's number is already on the inbox's socket."""
 
 
-@dataclass
-class SyncReport:
+class SyncReport(Struct):
     jobs: list[JobSpec] = field(default_factory=list)  # the publish jobs wanted now
     added: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)

@@ -24,11 +24,11 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import httpx
+from msgspec.structs import replace
 
 from pipeline.config import WordPressCredentials, WordPressSettings
 from pipeline.errors import AmbiguousOutcome, ConfigError, WordPressError

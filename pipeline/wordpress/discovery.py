@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import httpx
+from msgspec import Struct
 
 from pipeline.config import is_loopback
 from pipeline.errors import ConfigError, WordPressError
@@ -20,8 +20,7 @@ API_INDEX_REL = "https://api.w.org/"
 Params = tuple[tuple[str, str | int], ...]
 
 
-@dataclass(frozen=True)
-class ApiRoot:
+class ApiRoot(Struct, frozen=True):
     """Where the ``wp/v2`` routes live.
 
     Either a path prefix (``https://blog/wp-json/wp/v2`` + ``/posts``), or, on sites without

@@ -6,10 +6,12 @@ import html
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 from urllib.parse import quote, unquote
+
+from msgspec import Struct
+from msgspec.structs import replace
 
 Status = Literal["publish", "future", "draft"]
 Taxonomy = Literal["categories", "tags"]
@@ -18,8 +20,7 @@ TERM_NOUNS: dict[str, str] = {"categories": "category", "tags": "tag"}
 WP_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
 
 
-@dataclass(frozen=True)
-class RemotePost:
+class RemotePost(Struct, frozen=True):
     id: int
     slug: str
     status: str
@@ -34,16 +35,14 @@ class RemotePost:
     tags: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class RemoteMedia:
+class RemoteMedia(Struct, frozen=True):
     id: int
     source_url: str
     alt_text: str = ""
     caption_raw: str = ""
 
 
-@dataclass(frozen=True)
-class PostFields:
+class PostFields(Struct, frozen=True):
     """What the pipeline wants a post to look like. ``None`` means "leave as it is"."""
 
     title: str

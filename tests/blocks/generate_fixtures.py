@@ -23,11 +23,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import stamina
+from msgspec.structs import asdict
 
 from pipeline.core.blocks import Block, dialect_of, post_blocks
 from tests.blocks import corpus
