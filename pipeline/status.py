@@ -81,7 +81,7 @@ def _local_iso(when: datetime | None, tz: ZoneInfo) -> str | None:
 # pipeline status
 
 
-class PendingStep(Struct, frozen=True):
+class PendingStep(Struct, frozen=True, gc=False):
     """A step that still needs something: waiting, running, failed, unknown or held."""
 
     step: str  # "publish", "announce", "backfill:part-2", "update"
@@ -102,7 +102,7 @@ class PendingStep(Struct, frozen=True):
         }
 
 
-class Announced(Struct, frozen=True):
+class Announced(Struct, frozen=True, gc=False):
     """Where a post's announcement went out on one channel (the id and URL of what was sent)."""
 
     channel: str
@@ -114,7 +114,7 @@ class Announced(Struct, frozen=True):
         return self.url or self.id or "sent"
 
 
-class StatusRow(Struct, frozen=True):
+class StatusRow(Struct, frozen=True, gc=False):
     """One post as ``pipeline status`` shows it. Times are aware UTC datetimes."""
 
     slug: str | None  # None only for a file that failed to load and was never published

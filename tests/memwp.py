@@ -48,6 +48,7 @@ import re
 import secrets
 import string
 import struct
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -298,6 +299,9 @@ class MemoryWordPress:
         role: str = "administrator",
     ) -> None:
         self.url = url.rstrip("/")
+        # The publisher sends from several threads; WordPress runs each request against one
+        # database, so requests are served one at a time here (as MySQL serialises its writes).
+        self._serving = threading.RLock()
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.pretty_permalinks = pretty_permalinks
         self.report_auth_errors = report_auth_errors
@@ -424,11 +428,13 @@ class MemoryWordPress:
     def _serve(self, request: httpx.Request) -> httpx.Response:
         route = self._rest_route(request.url)
         if route is None:
-            return self._page(request)
+            with self._serving:
+                return self._page(request)
         headers = self._rest_headers()
         try:
-            call = self._call(request, route)
-            response = self._dispatch(call)
+            with self._serving:
+                call = self._call(request, route)
+                response = self._dispatch(call)
         except RestError as error:
             response = httpx.Response(error.status, json=error.body)
         # The answer's own headers win, as PHP's header() replaces one sent earlier (so a

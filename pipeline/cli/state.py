@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from pipeline.cli.app import Context
+from pipeline.cli.app import Context, collector_paused
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:
@@ -140,6 +140,14 @@ def status(obj: Context, as_json: bool, rebuild: bool) -> None:
     `pipeline retry POST --mark-sent [--tweet-url URL]` or `--resend`, so that nothing is
     announced twice. Needs the WordPress credentials.
     """
+    from contextlib import nullcontext
+
+    # --rebuild goes online and may take long: the collector stays on for that.
+    with nullcontext() if rebuild else collector_paused():
+        _status(obj, as_json, rebuild)
+
+
+def _status(obj: Context, as_json: bool, rebuild: bool) -> None:
     from pipeline import status as state
     from pipeline.scheduler.slots import scheduled
     from pipeline.timeutil import utc_now

@@ -36,7 +36,7 @@ POST_SCHEME = "post:"
 CHANNELS = ("x", "bluesky", "mastodon")  # the networks a post can be announced on
 
 
-class Image(Struct, frozen=True):
+class Image(Struct, frozen=True, gc=False):
     """A local image the post uses, as written and as resolved inside the posts folder."""
 
     src: str
@@ -46,14 +46,14 @@ class Image(Struct, frozen=True):
     caption: str = ""
 
 
-class Link(Struct, frozen=True):
+class Link(Struct, frozen=True, gc=False):
     """A ``post:`` cross-reference and the line it is written on."""
 
     slug: str
     line: int
 
 
-class Post(Struct, frozen=True):
+class Post(Struct, frozen=True, gc=False):
     """One post as loaded from its file: front matter, body and where each key was written."""
 
     path: Path
@@ -180,7 +180,7 @@ def predicted_url(site_url: str, slug: str) -> str:
     return f"{site_url.rstrip('/')}/{slug}/"
 
 
-class SeriesPart(Struct, frozen=True):
+class SeriesPart(Struct, frozen=True, gc=False):
     """One part of a series, as the series list shows it."""
 
     slug: str

@@ -10,7 +10,7 @@ from msgspec.structs import fields
 STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
 
 
-class PostRecord(Struct, frozen=True):
+class PostRecord(Struct, frozen=True, gc=False):
     """What the state knows of one post: where it is on WordPress and what went out."""
 
     slug: str
@@ -34,7 +34,7 @@ class PostRecord(Struct, frozen=True):
         return self.wp_status == "publish" and self.permalink is not None
 
 
-class Step(Struct, frozen=True):
+class Step(Struct, frozen=True, gc=False):
     """One step of a post (publish, announce, backfill, update) and where it stands."""
 
     id: int
@@ -53,7 +53,7 @@ class Step(Struct, frozen=True):
         return f"{self.kind}:{self.target}" if self.target else self.kind
 
 
-class LogEntry(Struct, frozen=True):
+class LogEntry(Struct, frozen=True, gc=False):
     """One line of the job log: a step's outcome, when, and how long it took."""
 
     id: int

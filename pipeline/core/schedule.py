@@ -37,7 +37,7 @@ class Cadence(Struct, frozen=True):
     at: time  # local time in the site's timezone
 
 
-class Slot(Struct, frozen=True):
+class Slot(Struct, frozen=True, gc=False):
     """A post's time to go live, and where that time was set."""
 
     slug: str
