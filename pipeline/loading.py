@@ -853,7 +853,9 @@ def _verify_image(path: Path) -> tuple[str, str] | None:
 
 
 # Only the block structure is parsed for all of the body; the inline content (the slow part) only
-# of the blocks that may hold an image or a post: link (entities and escapes can spell "post:").
+# of the blocks that may hold an image or a post: link: "![", or "post:" as written (the scheme
+# is matched as written, so "POST:" is none), or an entity or escape (which can spell "post:").
+# A block that merely says "post" (as most blog posts do) is not parsed.
 @functools.cache
 def _scanner() -> MarkdownIt:
     """Made on first use: a listing (``bodies=False``) or a remembered body needs no parser."""
@@ -862,7 +864,7 @@ def _scanner() -> MarkdownIt:
     return MarkdownIt("commonmark").disable("inline")
 
 
-_MAY_LINK = r"!\[|post|&#?\w+;|\\"
+_MAY_LINK = r"!\[|post:|&#?\w+;|\\"
 
 
 SCANNED = "scanned"  # the memo's namespace: a body's images and post: links, by its digest

@@ -81,7 +81,7 @@ def run(obj: Context, once: bool, check_every: float, watch_every: float) -> Non
     )
     obj.follow = scheduler.redactor
     _log_to_stderr(obj.redact)
-    scheduler.run()
+    scheduler.run(settings)
 
 
 def _once(obj: Context) -> None:
