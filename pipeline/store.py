@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from msgspec.structs import fields, replace
+from msgspec.structs import replace
 
 from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError
@@ -227,7 +227,7 @@ class Store:
         return LiveView(self)
 
     def save_post(self, record: PostRecord) -> None:
-        names = [f.name for f in fields(PostRecord)]
+        names = list(PostRecord.__struct_fields__)
         values = [getattr(record, name) for name in names]
         updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
         with self.transaction() as conn:
@@ -564,9 +564,9 @@ def _alive(pid: int, host: str) -> bool:
     return True
 
 
-_POST_FIELDS = tuple(f.name for f in fields(PostRecord))
+_POST_FIELDS = PostRecord.__struct_fields__
 _POST_COLUMNS = ", ".join(_POST_FIELDS)
-_STEP_COLUMNS = ", ".join(f.name for f in fields(Step))
+_STEP_COLUMNS = ", ".join(Step.__struct_fields__)
 
 
 def _plain_rows(

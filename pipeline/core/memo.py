@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from msgspec import Struct
-from msgspec.structs import fields
 
 Loader = Callable[[str], dict[str, Any]]
 WHOLE = "*"  # the key of a read of a whole mapping (iterated, measured)
@@ -131,7 +130,7 @@ def _plain(value: object) -> tuple[object, bool]:
     if isinstance(value, Path):
         return str(value), True
     if isinstance(value, Struct):
-        parts = [_plain(getattr(value, each.name)) for each in fields(value)]
+        parts = [_plain(getattr(value, name)) for name in value.__struct_fields__]
         frozen = value.__struct_config__.frozen
         return [part for part, _ in parts], frozen and all(fixed for _, fixed in parts)
     if isinstance(value, tuple | list):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from msgspec import Struct
-from msgspec.structs import fields
 
 STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
 
@@ -65,4 +64,4 @@ class LogEntry(Struct, frozen=True, gc=False):
     duration_ms: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in self.__struct_fields__}
