@@ -322,6 +322,33 @@ def test_the_scheduler_rebuilds_the_channels_when_their_settings_change(
         store.close()
 
 
+def test_the_scheduler_keeps_its_wordpress_client_when_only_lines_of_the_config_move(
+    tmp_path: Path,
+) -> None:
+    from pipeline.scheduler.service import Runtime
+
+    wordpress = '[wordpress]\nuser = "editor"\napp_password = "abcd efgh ijkl mnop qrst uvwx"\n'
+    config = site(tmp_path, credentials=wordpress)
+    store = Store.open(tmp_path / "state" / "pipeline.sqlite3")
+    runtime = Runtime(load_settings(config), store)
+    try:
+        before = runtime.current()
+        assert before.wordpress is not None
+        time.sleep(0.01)  # a new mtime
+        config.write_text("# the site's settings\n\n" + config.read_text())
+        moved = runtime.current()
+        where = moved.workspace.settings.wordpress.key_lines
+        assert where != before.workspace.settings.wordpress.key_lines, "the url moved down"
+        assert moved.wordpress is before.wordpress, "same site, same login: same client"
+
+        time.sleep(0.01)
+        config.write_text(config.read_text().replace("blog.example.com", "other.example.com"))
+        assert runtime.current().wordpress is not before.wordpress, "another site"
+    finally:
+        runtime.close()
+        store.close()
+
+
 # --- pipeline retry for Bluesky and Mastodon ---------------------------------------------------
 
 

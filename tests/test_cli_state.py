@@ -237,6 +237,35 @@ def test_status_of_many_posts_is_plain_columns(site: Path, store: Store) -> None
     assert "155 posts:" in lines[-1]
 
 
+def test_status_pauses_the_collector_while_listing_and_turns_it_back_on(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    from pipeline.cli import state as cli_state
+    from pipeline.cli.app import collector_paused
+
+    seen: list[bool] = []
+    listing = cli_state.load_posts
+
+    def load_and_look(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return listing(*args, **kwargs)
+
+    monkeypatch.setattr(cli_state, "load_posts", load_and_look)  # a probe, not a stand-in
+    assert invoke(site, "status").exit_code == 0
+    assert seen == [False], "off while the rows are built"
+    assert gc.isenabled(), "and on again after"
+
+    gc.disable()  # a caller that had it off keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_status_with_no_posts(tmp_path: Path) -> None:
     (tmp_path / "posts").mkdir()
     config = tmp_path / "pipeline.toml"

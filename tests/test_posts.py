@@ -414,6 +414,31 @@ def test_links_and_images_are_found_wherever_markdown_puts_them(tmp_path: Path) 
     ]
 
 
+def test_every_spelling_of_a_post_link_is_found_without_references(tmp_path: Path) -> None:
+    # No reference definitions: only the paragraphs that may hold a post: link are parsed
+    # inline, so each way of writing one must be seen as such, and "post" alone must not be.
+    write(tmp_path, "target.md", "title: Target")
+    body = (
+        "A post about [links](https://example.com/post) and nothing else.\n"  # line 4: none
+        "\n"
+        "Plain: [one](post:target).\n"  # line 6
+        "\n"
+        "Escaped: [two](post\\:target).\n"  # line 8
+        "\n"
+        "Entity: [three](post&#58;target) and [four](&#112;ost:target).\n"  # line 10
+        "\n"
+        "Autolink: <post:target>.\n"  # line 12
+        "\n"
+        "Not ours: [shouting](POST:target).\n"  # line 14: the scheme is matched as written
+    )
+    write(tmp_path, "source.md", "title: Source", body)
+
+    result = load(tmp_path)
+    assert result.errors == ()
+    links = [(link.slug, link.line) for link in result.by_slug()["source"].links]
+    assert links == [("target", 6), ("target", 8), ("target", 10), ("target", 10), ("target", 12)]
+
+
 def test_a_dangling_reference_style_link_is_reported(tmp_path: Path) -> None:
     path = write(tmp_path, "p.md", "title: P", "See [it][ref].\n\n[ref]: post:ghost\n")
     (error,) = load(tmp_path).errors
