@@ -135,6 +135,10 @@ def test_the_kept_help_is_what_click_renders_now() -> None:
     from pipeline.cli import _help, prerendered
 
     assert prerendered.render() == _help.HELP, REGENERATE
+    if prerendered.running() != _help.PYTHON:
+        # Kept under another Python (CI's): here it is never printed, click renders the help.
+        assert not prerendered.print_help()
+        pytest.skip(f"the help is kept for Python {_help.PYTHON}; click renders it here")
     assert prerendered.digest() == _help.DIGEST, REGENERATE
 
 
