@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from msgspec.structs import replace
+from msgspec.structs import astuple, replace
 
 from pipeline.core.records import STEP_STATUSES, LogEntry, PostRecord, Step
 from pipeline.errors import LockedError, PipelineError
@@ -227,15 +227,13 @@ class Store:
         return LiveView(self)
 
     def save_post(self, record: PostRecord) -> None:
-        names = list(PostRecord.__struct_fields__)
-        values = [getattr(record, name) for name in names]
-        updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+        updates = ", ".join(f"{name} = excluded.{name}" for name in _POST_FIELDS[1:])
         with self.transaction() as conn:
             conn.execute(
-                f"INSERT INTO posts ({', '.join(names)}, updated_at) "  # noqa: S608
-                f"VALUES ({', '.join('?' * len(names))}, ?) "
+                f"INSERT INTO posts ({_POST_COLUMNS}, updated_at) "  # noqa: S608
+                f"VALUES ({', '.join('?' * len(_POST_FIELDS))}, ?) "
                 f"ON CONFLICT (slug) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
-                [*values, self.now()],
+                [*astuple(record), self.now()],
             )
 
     def update_post(self, slug: str, **changes: Any) -> PostRecord:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from msgspec import Struct
+from msgspec.structs import astuple
 
 Loader = Callable[[str], dict[str, Any]]
 WHOLE = "*"  # the key of a read of a whole mapping (iterated, measured)
@@ -130,7 +131,7 @@ def _plain(value: object) -> tuple[object, bool]:
     if isinstance(value, Path):
         return str(value), True
     if isinstance(value, Struct):
-        parts = [_plain(getattr(value, name)) for name in value.__struct_fields__]
+        parts = [_plain(part) for part in astuple(value)]
         frozen = value.__struct_config__.frozen
         return [part for part, _ in parts], frozen and all(fixed for _, fixed in parts)
     if isinstance(value, tuple | list):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from msgspec import Struct
+from msgspec.structs import asdict
 
 STEP_STATUSES = ("pending", "running", "done", "failed", "unknown", "skipped", "held", "conflict")
 
@@ -64,4 +65,4 @@ class LogEntry(Struct, frozen=True, gc=False):
     duration_ms: int | None
 
     def to_json(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__struct_fields__}
+        return asdict(self)
