@@ -68,9 +68,9 @@ def code_stamp() -> str:
 
 
 # Namespaces whose entries are large and read a few at a time: one file each, read when first
-# asked for (pipeline.core.render.PARSED: a plan reads the tokens of the posts it renders again,
-# not the whole catalogue's).
-_ONE_FILE_EACH = frozenset({"parsed"})
+# asked for (pipeline.core.render.PARSED and pipeline.core.output.PIECES: a plan reads the
+# tokens of the posts it renders again, not the whole catalogue's).
+_ONE_FILE_EACH = frozenset({"parsed", "pieces"})
 
 
 def _file(state_dir: Path, name: str) -> Path:

@@ -34,6 +34,7 @@ from msgspec import Struct, field
 from msgspec.structs import replace
 
 from pipeline.channels.base import Channel, ChannelSetup, Outgoing, Sent
+from pipeline.collector import collector_paused
 from pipeline.config import Settings, XSettings, missing_wordpress_credentials
 from pipeline.core import edits
 from pipeline.core.announce import compose
@@ -218,20 +219,21 @@ class Publisher:
         items = self._announcements(
             targets, announced, announce=announce, owed=owed, backdates=backdates
         )
-        plan = make_plan(
-            list(self.posts.values()),
-            records,
-            targets,
-            site_url=self.settings.wordpress.url,
-            media=self._known_media(*self.posts.values()),
-            image_hashes=self._image_hashes(),
-            announcements=items,
-            force=force,
-            renames=moved,
-            backdates=backdates,
-            styles=self._styles(records),
-            media_ids=self._known_media_ids(*self.posts.values()),
-        )
+        with collector_paused():  # every post rendered again is kept to the plan's end
+            plan = make_plan(
+                list(self.posts.values()),
+                records,
+                targets,
+                site_url=self.settings.wordpress.url,
+                media=self._known_media(*self.posts.values()),
+                image_hashes=self._image_hashes(),
+                announcements=items,
+                force=force,
+                renames=moved,
+                backdates=backdates,
+                styles=self._styles(records),
+                media_ids=self._known_media_ids(*self.posts.values()),
+            )
         waits = tuple(
             PublishItem(p.slug, "waits", p.title, (), p.categories, p.tags, waiting[p.slug])
             for p in held_back

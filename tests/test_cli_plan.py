@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import cli
@@ -63,3 +65,26 @@ def test_dry_run_with_a_bad_post_reports_it_and_plans_the_rest(tmp_path: Path) -
     assert result.exit_code == 2
     assert "broken.md:2: invalid YAML" in result.output
     assert "create    paper-lanterns-part-3" in result.output
+
+
+def test_the_plan_is_made_with_the_collector_paused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The renders a plan makes and reads back are kept to its end: the cycle collector is off
+    while it is made (its passes would free nothing), and on again after."""
+    import gc
+
+    from pipeline import publisher
+
+    seen: list[bool] = []
+    planning = publisher.make_plan
+
+    def plan_and_look(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return planning(*args, **kwargs)
+
+    monkeypatch.setattr(publisher, "make_plan", plan_and_look)  # a probe, not a stand-in
+    result = CliRunner().invoke(cli, ["--config", str(site(tmp_path)), "plan"])
+    assert result.exit_code == 0, result.output
+    assert seen == [False], "off while the plan is made"
+    assert gc.isenabled(), "and on again after"

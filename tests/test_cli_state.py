@@ -243,7 +243,7 @@ def test_status_pauses_the_collector_while_listing_and_turns_it_back_on(
     import gc
 
     from pipeline.cli import state as cli_state
-    from pipeline.cli.app import collector_paused
+    from pipeline.collector import collector_paused
 
     seen: list[bool] = []
     listing = cli_state.load_posts

@@ -13,19 +13,23 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from markdown_it.token import Token
 from msgspec.structs import replace
 
 from pipeline import memofile
 from pipeline.cli import cli
+from pipeline.core import blocks as blocks_module
 from pipeline.core import render as render_module
-from pipeline.core.blocks import render_blocks
+from pipeline.core.blocks import LATEST, WORDPRESS_6_1, Dialect, render_blocks
 from pipeline.core.memo import MEMO
-from pipeline.core.output import Style, render_post
+from pipeline.core.output import PIECES, Style, render_post
 from pipeline.core.posts import Post
 from pipeline.core.promises import promise_warnings
 from pipeline.core.render import PARSED, SERIES_MARKER, Site, render, series_index
 from pipeline.errors import PostError
 from pipeline.loading import CHECKED_IMAGES, image_problem, load_posts
+from tests.blocks import corpus
+from tests.blocks.corpus import NOT_LIVE
 from tests.images import png
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -164,31 +168,34 @@ def test_a_new_process_renders_from_the_state_folder_without_parsing(tmp_path: P
     assert fresh != first, "part 2 went live: the posts that link it were rendered again"
 
 
+@pytest.mark.parametrize("style", [Style(), BLOCKS], ids=["classic", "blocks"])
 def test_a_part_going_live_renders_its_linking_posts_from_remembered_tokens(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, style: Style
 ) -> None:
     """A backfill in a new process: the posts that link the part going live are rendered again,
-    from the tokens remembered for their bodies (no Markdown is parsed), giving what parsing
-    would give; a body edited since is parsed again."""
+    from the tokens remembered for their bodies (classic: the whole body's; blocks: those of
+    the pieces that looked something up), giving what parsing would give; a body edited since
+    is parsed again."""
     posts_dir, state, posts = attached_series(tmp_path, parts=4)
-    site = in_blocks(Site(series=series_index(posts)), posts)
+    site = replace(Site(series=series_index(posts)), styles={p.slug: style for p in posts})
     for post in posts:
         render_post(post, site)
     memofile.save()
-    assert len(list((state / "cache" / "parsed").iterdir())) == len(posts)
+    kept, other = (PIECES, PARSED) if style.blocks else (PARSED, PIECES)
+    assert len(list((state / "cache" / kept).iterdir())) == len(posts)
+    assert not (state / "cache" / other).exists()
 
     MEMO.use(MEMO.loader)  # a new process
     render_module._PARSED.clear()
     posts = load(posts_dir)
-    going_live = in_blocks(
-        Site(live={"part-2": "https://blog.example/part-2/"}, series=series_index(posts)), posts
-    )
+    going_live = replace(site, live={"part-2": "https://blog.example/part-2/"})
     with monkeypatch.context() as patched:
         patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
         rendered = [render_post(post, going_live).html for post in posts]
     assert rendered == [computed(post, going_live) for post in posts]
-    assert dict(MEMO.space(PARSED)) == {}, "the rows read back are not kept beside the tokens"
     assert PARSED not in MEMO.changed, "the tokens read back are not written again"
+    if not style.blocks:  # (in blocks, the pieces built again are new ones to keep)
+        assert dict(MEMO.space(PARSED)) == {}, "the rows read back are not kept beside them"
 
     MEMO.use(MEMO.loader)
     render_module._PARSED.clear()
@@ -460,7 +467,8 @@ def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) 
     assert {"front-matter.json", "scanned.json", "rendered.json"} <= {
         p.name for p in cache.iterdir()
     }
-    assert len(list((cache / "parsed").iterdir())) == 1, "part 1 links the others: its tokens"
+    # A new post is rendered in blocks: part 1's pieces, with the tokens of those that link.
+    assert len(list((cache / PIECES).iterdir())) == 1, "part 1 links the others: its pieces"
 
     part_2 = tmp_path / "posts" / "part-2.md"
     part_2.write_text(part_2.read_text(encoding="utf-8").replace("title: Part 2", "title: [x"))
@@ -470,6 +478,113 @@ def test_the_console_script_remembers_and_still_sees_every_edit(tmp_path: Path) 
 
 
 def test_the_parsed_bodies_are_kept_one_file_each() -> None:
-    """The state folder keeps the tokens apart, one file per post, by the name the renderer
-    gives their namespace (a plan reads a few of them, not the whole catalogue's)."""
-    assert render_module.PARSED in memofile._ONE_FILE_EACH
+    """The state folder keeps the tokens apart, one file per post, by the name the renderers
+    give their namespaces (a plan reads a few of them, not the whole catalogue's)."""
+    assert {render_module.PARSED, PIECES} == memofile._ONE_FILE_EACH
+
+
+# A post whose block markup has pieces of every kind: static, reading the series, a list whose
+# items each link a part, an image, a quote that links a part.
+PIECED = """Intro to {slug}: it looks nothing up.
+
+<!-- series -->
+
+The other parts:
+
+- [Part one](post:part-1)
+- [Part two](post:part-2)
+- [Part three](post:part-3)
+- A plain item
+
+A picture: ![A picture](pic.png)
+
+> A quote that links [part three](post:part-3).
+"""
+
+
+def write_pieced(folder: Path) -> None:
+    (folder / "pic.png").write_bytes(png())
+    for part in range(1, 4):
+        front = f"title: Part {part}\nslug: part-{part}\nseries: Pieces\npart: {part}\n"
+        body = PIECED.format(slug=f"part-{part}")
+        (folder / f"part-{part}.md").write_text(f"---\n{front}---\n{body}", encoding="utf-8")
+
+
+def test_a_render_builds_again_only_the_pieces_whose_lookups_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 3 goes live, in a new process: in each post the series list, the list item that
+    links part 3 and the quote are built again, from their own remembered tokens (nothing is
+    parsed); the intro, the other items and the picture are kept; the markup is what building
+    the post whole gives."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    write_pieced(posts_dir)
+    memofile.attach(state)
+    posts = load(posts_dir)
+    picture = (posts_dir / "pic.png").resolve()
+    live = {"part-1": "https://blog.example/1/", "part-2": "https://blog.example/2/"}
+    media = {picture: "https://blog.example/uploads/pic.png"}
+    before = Site(live=live, series=series_index(posts), media=media, media_ids={picture: 7})
+    for post in posts:
+        render_post(post, in_blocks(before, posts))
+    memofile.save()
+
+    MEMO.use(MEMO.loader)  # a new process
+    render_module._PARSED.clear()
+    posts = load(posts_dir)
+    after = in_blocks(replace(before, live={**live, "part-3": "https://blog.example/3/"}), posts)
+    rebuilt: list[str] = []
+    real = blocks_module.tokens_from_plain
+
+    def counted(rows: list[list[object]]) -> list[Token]:
+        tokens = real(rows)  # type: ignore[arg-type]
+        rebuilt.append(tokens[0].type)
+        return tokens
+
+    with monkeypatch.context() as patched:
+        patched.setattr(render_module._MD, "parse", lambda *_: pytest.fail("parsed again"))
+        patched.setattr(blocks_module, "tokens_from_plain", counted)
+        rendered = [render_post(post, after).html for post in posts]
+    assert rendered == [computed(post, after) for post in posts]
+    assert rebuilt == ["html_block", "list_item_open", "blockquote_open"] * 3
+    assert all('<a href="https://blog.example/3/">Part three</a>' in html for html in rendered)
+
+
+def corpus_sites(posts: Mapping[str, Post]) -> Iterator[Site]:
+    """The block corpus's site as its life changes it: nothing live, then its posts going live a
+    few at a time, its images uploaded (URLs, then ids), a permalink moved, a series retitled."""
+    example = corpus.example_site(posts)
+    everything = dict(example.live)
+    slugs = sorted(everything)
+    series = example.series
+    for count in (0, 1, len(slugs) // 2, len(slugs)):
+        yield Site(live={slug: everything[slug] for slug in slugs[:count]}, series=series)
+    yield Site(live=everything, series=series, media=example.media)
+    yield example
+    moved = {**everything, slugs[0]: "https://blog.example/moved/?a=1&b=2"}
+    yield replace(example, live=moved)
+    parts = [*posts.values()]
+    retitled = series_index([replace(parts[0], title="Retitled & <new>"), *parts[1:]])
+    yield replace(example, live={**moved, **{s: f"https://x.example/{s}/" for s in NOT_LIVE}})
+    yield replace(example, series={**series, **retitled})
+
+
+@pytest.mark.parametrize("dialect", [WORDPRESS_6_1, LATEST], ids=["6.1", "latest"])
+def test_the_corpus_rendered_piece_by_piece_is_the_corpus_built_whole(
+    tmp_path: Path, dialect: Dialect
+) -> None:
+    """Every post of the block corpus, through the memo as its site changes (in this process and
+    in a new one at every other change), gives what building it whole gives."""
+    memofile.attach(tmp_path)
+    posts = corpus.load()
+    style = Style(blocks=True, dialect=dialect)
+    for number, site in enumerate(corpus_sites(posts)):
+        site = replace(site, styles={slug: style for slug in posts})
+        if number % 2:
+            memofile.save()
+            MEMO.use(MEMO.loader)
+            render_module._PARSED.clear()
+        for post in posts.values():
+            assert render_post(post, site) == render_blocks(post, site, dialect), post.slug

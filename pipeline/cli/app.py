@@ -158,22 +158,6 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cycle collector off while a listing builds what it prints (Mercurial's ``nogc``):
-    thousands of rows stay alive until printed, so a pass finds nothing to free and only
-    costs (~20 ms at 2,000 posts). The command prints and exits; nothing accrues."""
-    import gc
-
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-@contextmanager
 def _masked_output(context: Callable[[], Context | None]) -> Iterator[None]:
     """sys.stdout and sys.stderr through the context's redactor while a command runs."""
 

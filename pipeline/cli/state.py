@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from pipeline.cli.app import Context, collector_paused
+from pipeline.cli.app import Context
+from pipeline.collector import collector_paused
 from pipeline.errors import InputError
 
 if TYPE_CHECKING:

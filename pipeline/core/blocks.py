@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from html.parser import HTMLParser
 from typing import Any
@@ -48,9 +48,11 @@ from pipeline.core.render import (
     Site,
     image_alt,
     parse,
+    plain_tokens,
     render_tokens,
     resolve,
     series_html,
+    tokens_from_plain,
 )
 
 
@@ -120,17 +122,90 @@ Node = Block | Verbatim
 
 def render_blocks(post: Post, site: Site, dialect: Dialect = WORDPRESS_6_1) -> Rendered:
     """Like :func:`~pipeline.core.render.render`, in block-editor markup for ``dialect``."""
-    blocks, depends = post_blocks(post, site)
-    return Rendered(html=serialize(blocks, dialect), depends_on=depends)
+    return joined(block_pieces(post, site, dialect), post.slug)
 
 
 def post_blocks(post: Post, site: Site) -> tuple[list[Node], frozenset[str]]:
     """The blocks of ``post`` and the slugs they depend on (as for ``render``)."""
-    depends: set[str] = set()
-    tokens = resolve(parse(post.body, post.slug), post, site, depends)
-    builder = _Builder(post, site, depends, post.body.splitlines(keepends=True))
-    blocks = builder.blocks(tokens, top=True)
-    return blocks, frozenset(depends - {post.slug})
+    builder = _Builder(post, site)
+    tokens = parse(post.body, post.slug)
+    blocks = [node for start, end, kept in builder.ranges(tokens) for node in
+              builder.range_nodes(tokens[start:end], kept)]  # fmt: skip
+    return blocks, frozenset(builder.depends - {post.slug})
+
+
+# ------------------------------------------------------------------------------------ pieces
+class Piece(Struct, frozen=True, gc=False):
+    """A post's block markup is built piece by piece: each top-level block from its own tokens,
+    and each item of a top-level list from its own. A piece keeps the lookups in the site its
+    build made (``reads``, as :class:`pipeline.core.memo.Reads` logs them) and, when it made
+    any, its tokens: when the site changes (a part of the series goes live), a render builds
+    again only the pieces whose lookups give other answers now (:func:`pieces_again`)."""
+
+    markup: str  # its block markup; "" when it makes no block
+    depends: frozenset[str] = frozenset()
+    reads: tuple[list[Any], ...] = ()
+    tokens: list[list[Any]] | None = None  # plain_tokens of its own; None if none are kept
+    items: tuple[Piece, ...] = ()  # a list's items (its markup is made of theirs)
+    attrs: Mapping[str, Any] = field(default_factory=dict)  # a list's attributes
+
+    def all_reads(self) -> list[list[Any]]:
+        return [read for item in self.items for read in item.reads] + list(self.reads)
+
+    def plain(self) -> dict[str, Any]:
+        """As JSON data (the memo keeps it)."""
+        if self.items:
+            return {"markup": self.markup, "attrs": dict(self.attrs),
+                    "items": [item.plain() for item in self.items]}  # fmt: skip
+        return {"markup": self.markup, "depends": sorted(self.depends),
+                "reads": list(self.reads), "tokens": self.tokens}  # fmt: skip
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> Piece:
+        if "items" in data:
+            items = tuple(cls.from_plain(item) for item in data["items"])
+            depends = frozenset(slug for item in items for slug in item.depends)
+            return cls(data["markup"], depends, items=items, attrs=data["attrs"])
+        return cls(data["markup"], frozenset(data["depends"]), tuple(data["reads"]), data["tokens"])
+
+
+def block_pieces(
+    post: Post, site: Site, dialect: Dialect = WORDPRESS_6_1, log: list[list[Any]] | None = None
+) -> list[Piece]:
+    """``post``'s markup as pieces; ``log`` is where ``site``'s views record their lookups
+    (:class:`pipeline.core.memo.Reads`), if they do: each piece keeps those its build made."""
+    builder = _Builder(post, site, dialect, log)
+    tokens = parse(post.body, post.slug)
+    return [builder.piece(tokens[start:end], kept) for start, end, kept in builder.ranges(tokens)]
+
+
+def pieces_again(
+    post: Post,
+    site: Site,
+    dialect: Dialect,
+    log: list[list[Any]],
+    pieces: Sequence[Piece],
+    unchanged: Callable[[Sequence[list[Any]]], bool],
+) -> list[Piece] | None:
+    """The ``pieces`` of the same post, text and dialect, each kept while ``unchanged`` says its
+    lookups give the same answers in ``site``, the others built again from their own tokens;
+    None when one cannot be (no tokens kept, or a list item that is no block any more): then
+    the post is built whole (:func:`block_pieces`)."""
+    builder = _Builder(post, site, dialect, log)
+    again: list[Piece] = []
+    for piece in pieces:
+        found = builder.again(piece, unchanged)
+        if found is None:
+            return None
+        again.append(found)
+    return again
+
+
+def joined(pieces: Sequence[Piece], slug: str) -> Rendered:
+    """The post's markup and what it depends on, from its pieces."""
+    depends = frozenset(name for piece in pieces for name in piece.depends)
+    html = "\n\n".join(piece.markup for piece in pieces if piece.markup)
+    return Rendered(html=html, depends_on=depends - {slug})
 
 
 # --------------------------------------------------------------------------------- serialising
@@ -509,35 +584,147 @@ _DELIMITER = re.compile(  # WordPress's block delimiter grammar (class-wp-block-
 )
 _LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.-]+$")
 _PREFORMATTED = frozenset({"pre", "preformatted"})
+_LISTS = frozenset({"bullet_list_open", "ordered_list_open"})
 
 
 class _Builder:
-    def __init__(self, post: Post, site: Site, depends: set[str], lines: list[str]) -> None:
-        self.post, self.site, self.depends, self.lines = post, site, depends, lines
-        # Images are already resolved to their WordPress URL: their attachment ids by that URL.
-        self.ids_by_url = {
-            url: site.media_ids[path] for path, url in site.media.items() if path in site.media_ids
-        }
+    def __init__(
+        self,
+        post: Post,
+        site: Site,
+        dialect: Dialect = WORDPRESS_6_1,
+        log: list[list[Any]] | None = None,
+    ) -> None:
+        self.post, self.site, self.dialect, self.log = post, site, dialect, log
+        self.depends: set[str] = set()
+        self._ids_by_url: dict[str, int] | None = None
 
-    def blocks(self, tokens: list[Token], top: bool = False) -> list[Node]:
-        """Blocks of a token sequence: the body's (``top``) or a quote's."""
-        out: list[Node] = []
+    @cached_property
+    def lines(self) -> list[str]:
+        return self.post.body.splitlines(keepends=True)
+
+    @property
+    def ids_by_url(self) -> dict[str, int]:
+        """Images are already resolved to their WordPress URL: their attachment ids by that
+        URL. Made once per piece, so that each piece that asks records the lookup."""
+        if self._ids_by_url is None:
+            media, ids = self.site.media, self.site.media_ids
+            self._ids_by_url = {url: ids[path] for path, url in media.items() if path in ids}
+        return self._ids_by_url
+
+    def ranges(
+        self, tokens: list[Token], top: bool = True
+    ) -> Iterator[tuple[int, int, str | None]]:
+        """Where each block of the body's tokens (``top``) or a quote's starts and ends, and
+        the block markup written in the Markdown that it is, if it is such (top level only)."""
         index = 0
         while index < len(tokens):
             end = _end_of(tokens, index)
             markup = self.block_markup(tokens[index]) if top else None
             if markup is not None:
-                text, last_line = markup
-                out.append(Verbatim(text))
+                last_line = markup[1]
                 while end < len(tokens) and (tokens[end].map or [last_line])[0] < last_line:
                     end += 1
             elif tokens[index].type == "html_block" and _left_open(tokens[index].content) > 0:
                 end = _closing_html(tokens, index)
-                out.extend(_html(render_tokens(tokens[index:end])))
-            else:
-                out.extend(self.block(tokens, index, end))
+            yield index, end, markup[0] if markup else None
             index = end
-        return out
+
+    def range_nodes(self, tokens: list[Token], kept: str | None) -> list[Node]:
+        """The blocks of one top-level range of tokens (``kept``: its block markup as written)."""
+        if kept is not None:
+            return [Verbatim(kept)]
+        return self._resolved_range(resolve(tokens, self.post, self.site, self.depends))
+
+    def _resolved_range(self, tokens: list[Token]) -> list[Node]:
+        if tokens[0].type == "html_block" and _left_open(tokens[0].content) > 0:
+            return _html(render_tokens(tokens))  # HTML around Markdown, to where it closes
+        return self.block(tokens, 0, len(tokens))
+
+    def blocks(self, tokens: list[Token]) -> list[Node]:
+        """Blocks of a quote's (resolved) tokens."""
+        ranges = self.ranges(tokens, top=False)
+        return [
+            node for start, end, _ in ranges for node in self._resolved_range(tokens[start:end])
+        ]
+
+    # --- pieces
+    def piece(self, tokens: list[Token], kept: str | None) -> Piece:
+        """One top-level range as a piece: a list item by item, where the list is a block."""
+        if kept is None and tokens[0].type in _LISTS:
+            listed = self.list_piece(tokens)
+            if listed is not None:
+                return listed
+        mark = self._begin()
+        nodes = self.range_nodes(tokens, kept)
+        return self._made(mark, tokens, serialize(nodes, self.dialect))
+
+    def list_piece(self, tokens: list[Token]) -> Piece | None:
+        """A top-level list, each item its own piece; None if an item is no list item block."""
+        items = []
+        index = 1
+        while index < len(tokens) - 1:
+            end = _end_of(tokens, index)
+            item = self.item_piece(tokens[index:end])
+            if item is None:
+                return None
+            items.append(item)
+            index = end
+        return self._list_of(self._list_attrs(tokens[0]), tuple(items))
+
+    def item_piece(self, tokens: list[Token]) -> Piece | None:
+        mark = self._begin()
+        resolved = resolve(tokens, self.post, self.site, self.depends)
+        try:
+            item = self.list_item(resolved, 1, len(resolved) - 1)
+        except _Unsuitable:
+            return None
+        return self._made(mark, tokens, _serialize_node(item, self.dialect))
+
+    def again(self, piece: Piece, unchanged: Callable[[Sequence[list[Any]]], bool]) -> Piece | None:
+        """``piece`` if its lookups give the same answers, else built again (see
+        :func:`pieces_again`)."""
+        if piece.items:
+            items = [
+                item if unchanged(item.reads) else self._rebuilt(item, self.item_piece)
+                for item in piece.items
+            ]
+            if any(item is None for item in items):
+                return None
+            kept = tuple(item for item in items if item is not None)
+            if all(new is old for new, old in zip(kept, piece.items, strict=True)):
+                return piece
+            return self._list_of(piece.attrs, kept)
+        if unchanged(piece.reads):
+            return piece
+        return self._rebuilt(piece, lambda tokens: self.piece(tokens, None))
+
+    def _rebuilt(self, piece: Piece, build: Callable[[list[Token]], Piece | None]) -> Piece | None:
+        if piece.tokens is None:
+            return None
+        try:
+            tokens = tokens_from_plain(piece.tokens)
+        except (KeyError, TypeError, ValueError):  # a damaged memo: build the post whole
+            return None
+        return build(tokens)
+
+    def _list_of(self, attrs: Mapping[str, Any], items: tuple[Piece, ...]) -> Piece:
+        inner = tuple(Verbatim(item.markup) for item in items)
+        markup = _serialize_node(Block("core/list", attrs, inner), self.dialect)
+        depends = frozenset(slug for item in items for slug in item.depends)
+        return Piece(markup, depends, items=items, attrs=attrs)
+
+    def _begin(self) -> int:
+        """Start a piece: its own dependencies, lookups and attachment ids."""
+        self.depends = set()
+        self._ids_by_url = None
+        return len(self.log) if self.log is not None else 0
+
+    def _made(self, mark: int, tokens: list[Token], markup: str) -> Piece:
+        reads = tuple(self.log[mark:]) if self.log is not None else ()
+        # Its tokens are kept only if it will be built again: if it looked anything up.
+        saved = plain_tokens(tokens) if reads else None
+        return Piece(markup, frozenset(self.depends), reads, saved)
 
     def block(self, tokens: list[Token], start: int, end: int) -> list[Node]:
         token = tokens[start]
@@ -600,13 +787,7 @@ class _Builder:
 
     # --- lists, tables, code
     def list_block(self, tokens: list[Token], start: int, end: int) -> Block:
-        opening = tokens[start]
-        attrs: dict[str, Any] = {}
-        if opening.type == "ordered_list_open":
-            attrs["ordered"] = True
-            first = opening.attrGet("start")
-            if first is not None:
-                attrs["start"] = int(first)
+        attrs = self._list_attrs(tokens[start])
         items = []
         index = start + 1
         while index < end - 1:
@@ -614,6 +795,16 @@ class _Builder:
             items.append(self.list_item(tokens, index + 1, item_end - 1))
             index = item_end
         return Block("core/list", attrs, tuple(items))
+
+    @staticmethod
+    def _list_attrs(opening: Token) -> dict[str, Any]:
+        attrs: dict[str, Any] = {}
+        if opening.type == "ordered_list_open":
+            attrs["ordered"] = True
+            first = opening.attrGet("start")
+            if first is not None:
+                attrs["start"] = int(first)
+        return attrs
 
     def list_item(self, tokens: list[Token], start: int, end: int) -> Block:
         content = ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -210,19 +210,51 @@ class Reads(Mapping[Any, Any]):
         return self.mapping.values()
 
 
-def still_true(reads: list[list[Any]], mappings: Mapping[str, Mapping[Any, Any]]) -> bool:
+def compact(reads: Iterable[list[Any]]) -> dict[str, Any]:
+    """``reads`` as :func:`still_true_compact` checks them fastest: the lookups of text keys by
+    mapping (its keys, and their answers in the same order), and the other reads as they are."""
+    by_name: dict[str, list[list[Any]]] = {}
+    other: list[list[Any]] = []
+    for read in reads:
+        name, key, answered = read
+        if type(key) is str and key != WHOLE and not key.startswith(_PATH):
+            keys, answers = by_name.setdefault(name, [[], []])
+            keys.append(key)
+            answers.append(answered)
+        else:
+            other.append(read)
+    return {"by_name": by_name, "other": other}
+
+
+def still_true_compact(reads: Mapping[str, Any], mappings: Mapping[str, Mapping[Any, Any]]) -> bool:
+    """:func:`still_true` of :func:`compact`'s reads. A render of a series part looks up the
+    permalinks of all its parts, and a plan checks each render it remembers: the keys of a
+    mapping are asked all at once and their answers compared as one list (text, a number or
+    nothing is its own answer); only where that differs is each answer made and compared."""
+    for name, (keys, answers) in reads["by_name"].items():
+        get = mappings[name].get
+        now = [get(key) for key in keys]
+        if now != answers and any(
+            value != answered and (None if value is None else answer(value)) != answered
+            for value, answered in zip(now, answers, strict=True)
+        ):
+            return False
+    return still_true(reads["other"], mappings)
+
+
+def still_true(reads: Iterable[list[Any]], mappings: Mapping[str, Mapping[Any, Any]]) -> bool:
     """Whether every recorded lookup gives the same answer in ``mappings`` now."""
-    return all(
-        (whole_digest(mappings[name]) if key == WHOLE else _lookup(mappings[name], key)) == answer
-        for name, key, answer in reads
-    )
-
-
-def _lookup(mapping: Mapping[Any, Any], key: Any) -> object:
-    """The plain answer of ``mapping`` for a recorded ``key``, asked now: a mapping may be a
-    live view of the state (permalinks), whose answers change while it lives."""
-    value = mapping.get(_unkey(key), _MISSING)
-    return None if value is _MISSING else answer(value)
+    for name, key, answered in reads:
+        now: object
+        if key == WHOLE:
+            now = whole_digest(mappings[name])
+        else:
+            value = mappings[name].get(_unkey(key), _MISSING)
+            # Most lookups are of a permalink: text is its own answer (asked of thousands).
+            now = value if type(value) is str else None if value is _MISSING else answer(value)
+        if now != answered:
+            return False
+    return True
 
 
 _PATH = "\0path:"  # a key that was a Path (media are keyed by file), kept as text
@@ -233,4 +265,6 @@ def _key(key: Any) -> Any:
 
 
 def _unkey(key: Any) -> Any:
+    """The key as it was asked (a mapping may be a live view of the state, whose answers change
+    while it lives: it is asked again)."""
     return Path(key[len(_PATH) :]) if isinstance(key, str) and key.startswith(_PATH) else key

@@ -14,8 +14,16 @@ from typing import Any
 from msgspec import Struct
 from msgspec.structs import asdict
 
-from pipeline.core.blocks import WORDPRESS_6_1, Dialect, render_blocks
-from pipeline.core.memo import MEMO, Reads, digest, plain, still_true
+from pipeline.core.blocks import WORDPRESS_6_1, Dialect, Piece, block_pieces, joined, pieces_again
+from pipeline.core.memo import (
+    MEMO,
+    Reads,
+    compact,
+    digest,
+    plain,
+    still_true,
+    still_true_compact,
+)
 from pipeline.core.posts import Post
 from pipeline.core.records import PostRecord
 from pipeline.core.render import Rendered, Site, remember_tokens, render
@@ -36,13 +44,18 @@ DIALECT_KEY = "block_dialect"  # where the state keeps the site's dialect
 
 RENDERED = "rendered"  # the memo's namespace: by slug, the last few renders of that post
 VARIANTS = 3  # a plan renders a post against the site before and after it
+# The memo's namespace of the pieces of each post's latest render in blocks, by slug: read only
+# when a render must be made again (one file each, apart from the renders: they are large).
+PIECES = "pieces"
 
 
 def render_post(post: Post, site: Site) -> Rendered:
     """``post`` in the markup its WordPress post is written in (``site.styles``).
 
     Remembered (:mod:`pipeline.core.memo`): the same text, rendered in the same style, gives the
-    same markup as long as every lookup the render made in ``site`` gives the same answer.
+    same markup as long as every lookup the render made in ``site`` gives the same answer. In
+    blocks, a render whose lookups changed builds again only the pieces (top-level blocks, list
+    items) whose own lookups did (:func:`pipeline.core.blocks.pieces_again`).
     """
     style = site.styles.get(post.slug, CLASSIC)
     made_from = digest(post.body, post.slug, str(post.path), post.series or "", repr(plain(style)))
@@ -55,24 +68,51 @@ def render_post(post: Post, site: Site) -> Rendered:
     }
     earlier: list[dict[str, Any]] = MEMO.get(RENDERED, post.slug) or []
     for entry in earlier:
-        if entry["from"] == made_from and still_true(entry["reads"], views):
+        if entry["from"] == made_from and still_true_compact(entry["reads"], views):
             return Rendered(entry["html"], frozenset(entry["depends"]))
     reads: list[list[Any]] = []
     watched = Site(**{name: Reads(name, view, reads) for name, view in views.items()})
     if style.blocks:
-        rendered = render_blocks(post, watched, style.dialect)
+        pieces = _pieces(post, watched, style.dialect, reads, made_from, views)
+        rendered = joined(pieces, post.slug)
+        reads = [read for piece in pieces for read in piece.all_reads()]
+        MEMO.put(PIECES, post.slug, {"from": made_from, "pieces": [p.plain() for p in pieces]})
     else:
         rendered = render(post, watched)
-    if rendered.depends_on:  # rendered again when one of those changes: keep its tokens
-        remember_tokens(post.slug, post.body)
+        if rendered.depends_on:  # rendered again when one of those changes: keep its tokens
+            remember_tokens(post.slug, post.body)
     entry = {
         "from": made_from,
-        "reads": reads,
+        "reads": compact(reads),
         "html": rendered.html,
         "depends": sorted(rendered.depends_on),
     }
     MEMO.put(RENDERED, post.slug, [entry, *earlier][:VARIANTS])
     return rendered
+
+
+def _pieces(
+    post: Post,
+    site: Site,
+    dialect: Dialect,
+    reads: list[list[Any]],
+    made_from: str,
+    views: Mapping[str, Mapping[Any, Any]],
+) -> list[Piece]:
+    """The post's pieces: those of its latest render, built again where their lookups changed;
+    or else all built afresh."""
+    saved = MEMO.get(PIECES, post.slug)
+    if isinstance(saved, dict) and saved.get("from") == made_from:
+        try:
+            kept = [Piece.from_plain(piece) for piece in saved["pieces"]]
+        except (KeyError, TypeError, ValueError):  # a damaged memo: built afresh
+            kept = None
+        again = kept and pieces_again(
+            post, site, dialect, reads, kept, lambda lookups: still_true(lookups, views)
+        )
+        if again:
+            return again
+    return block_pieces(post, site, dialect, reads)
 
 
 def style_for(

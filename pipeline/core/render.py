@@ -137,6 +137,7 @@ def plain_tokens(tokens: list[Token]) -> list[list[Any]] | None:
         if token.meta:
             return None
         row = [getattr(token, name) for name in _FIELDS]
+        row[7] = dict(token.attrs)  # a token read back holds the shared read-only mapping
         if token.children is not None:
             row[2] = plain_tokens(token.children)
             if row[2] is None:
