@@ -90,10 +90,11 @@ def load_posts(
     warnings: list[str] = []
     broken_slugs: set[str] = set()
     pins = pinned_slugs or {}
+    place = _place(posts_dir, tz)
     for relative, path in _post_files(posts_dir):
         pinned = pins.get(relative)
         try:
-            post, post_warnings = load_post(path, posts_dir, tz, pinned, bodies=bodies)
+            post, post_warnings = _load_post(path, place, posts_dir, tz, pinned, bodies)
         except PostError as exc:
             errors.append(exc)
             broken_slugs.add(pinned or _slug_hint(path))
@@ -229,8 +230,9 @@ def relative_posix(path: Path, folder: Path) -> str:
 
 
 LOADED = "loaded"  # the memo's namespace: a post's front matter read and checked, by its file
-# The memo's namespace of post files as last read, by path: [stamp, read_at, source_hash] (the
-# stamp as image_problem's). It only ever leads to a LOADED entry, which is by content.
+# The memo's namespace of post files as last read, by path: [stamp, read_at, source_hash, place,
+# key] (the stamp as image_problem's; the LOADED key of the file's content in that place). A
+# listing goes by it to the LOADED entry of an unchanged file without reading or hashing it.
 READ_FILES = "post-files"
 
 
@@ -243,19 +245,28 @@ def load_post(
     bodies: bool = True,
 ) -> tuple[Post, list[str]]:
     """One post (see :func:`load_posts` for ``bodies=False``), and its warnings."""
+    return _load_post(path, _place(posts_dir, tz), posts_dir, tz, pinned_slug, bodies)
+
+
+def _place(posts_dir: Path, tz: ZoneInfo) -> str:
+    """What besides its bytes and path a post's front matter depends on: the posts folder
+    (images must be inside it) and the timezone naive times are read in."""
+    return digest(str(posts_dir), str(tz))
+
+
+def _load_post(
+    path: Path, place: str, posts_dir: Path, tz: ZoneInfo, pinned_slug: str | None, bodies: bool
+) -> tuple[Post, list[str]]:
     name = str(path)
-    # What the front matter gave depends on the file's bytes, where it is, and the timezone
-    # naive times are read in; the images are looked up on disk each time (they may be gone).
-    where = (name, str(posts_dir), str(tz))
-    unchanged = None if bodies else _unchanged_hash(name)  # a listing trusts a file's stamp
-    if unchanged is not None:
-        known = MEMO.get(LOADED, digest(unchanged, *where))
-        if known is not None:  # not read again: no text, no hashing
-            return _remembered(known, "", path, posts_dir, pinned_slug, unchanged, bodies=False)
+    unchanged = None if bodies else _unchanged(name, place)  # a listing trusts a file's stamp
+    known = MEMO.get(LOADED, unchanged[4]) if unchanged is not None else None
+    if unchanged is not None and known is not None:  # not read again: no text, no hashing
+        return _remembered(known, "", path, posts_dir, pinned_slug, unchanged[2], bodies=False)
     raw, stamp, read_at = _read(path)
     text = _decode(raw, path)
     source_hash = hashlib.sha256(raw).hexdigest()
-    key = digest(source_hash, *where)
+    # The images are looked up on disk each time (they may be gone), not remembered.
+    key = digest(source_hash, name, place)
     known = MEMO.get(LOADED, key)
     if known is not None:
         post, warnings = _remembered(
@@ -266,7 +277,7 @@ def load_post(
             text, path, posts_dir, tz, pinned_slug, source_hash, bodies
         )
         MEMO.put(LOADED, key, plain)
-    _note_read(name, stamp, read_at, source_hash)
+    _note_read(name, [stamp, read_at, source_hash, place, key])
     return post, warnings
 
 
@@ -283,22 +294,23 @@ def _trusted(known: Any, stamp: list[int]) -> bool:
     return known is not None and known[0] == stamp and max(stamp[1], stamp[2]) < known[1] - RACY_NS
 
 
-def _unchanged_hash(name: str) -> str | None:
-    """The hash of the post file ``name`` as last read, if it is still that file unchanged."""
+def _unchanged(name: str, place: str) -> list[Any] | None:
+    """The READ_FILES entry of the post file ``name`` read in ``place``, if it is still that
+    file unchanged."""
     try:
         stamp = _stamp(os.stat(name))
     except OSError:
         return None  # reading it gives the error
-    known = MEMO.get(READ_FILES, name)
-    return str(known[2]) if _trusted(known, stamp) else None
+    known: list[Any] | None = MEMO.get(READ_FILES, name)
+    return known if known is not None and known[3] == place and _trusted(known, stamp) else None
 
 
-def _note_read(name: str, stamp: list[int], read_at: int, source_hash: str) -> None:
+def _note_read(name: str, read: list[Any]) -> None:
     """Remember how the file was when read, unless what is remembered already holds (a listing
     that reads nothing new writes nothing)."""
     known = MEMO.get(READ_FILES, name)
-    if not (_trusted(known, stamp) and known[2] == source_hash):
-        MEMO.put(READ_FILES, name, [stamp, read_at, source_hash])
+    if not (_trusted(known, read[0]) and known[2:] == read[2:]):
+        MEMO.put(READ_FILES, name, read)
 
 
 def _parse_post(
