@@ -74,8 +74,8 @@ MEMO = Memo()
 
 
 def digest(*parts: str) -> str:
-    """A key of ``parts``: the SHA-256 of each part followed by a NUL, as one text (half the time
-    of hashing them one by one: a listing asks it of every post)."""
+    """A key of ``parts``: the SHA-256 of them, each followed by a NUL, hashed as one text (half
+    the time of feeding the hash part by part: a listing asks it of every post)."""
     joined = "\0".join(parts).encode("utf-8", "surrogatepass")
     return hashlib.sha256(joined + b"\0").hexdigest()[:32]
 
