@@ -75,18 +75,26 @@ def load_posts(
     """Load every ``*.md`` under ``posts_dir``, then check what only the whole set can show.
 
     ``pinned_slugs`` maps a post's path (relative to ``posts_dir``) to the slug it was published
-    under, so that a retitled post keeps its slug. ``bodies=False`` reads the front matter only:
-    no images or ``post:`` links are found or checked (for listings such as ``status``).
+    under, so that a retitled post keeps its slug.
+
+    ``bodies=False`` is a listing (``status``): the front matter only. Its posts have an empty
+    ``body`` and no images or ``post:`` links (none are found or checked); the featured image is
+    looked up as always. A file whose stamp (size, times, inode) is what it was when the memo
+    last read it, longer than ``RACY_NS`` after its last change, is not read again: its
+    ``source_hash`` is the one remembered then. Anything that needs a post's text (``check``,
+    rendering, publishing) loads with bodies, which reads every file.
     """
     _real.cache_clear()  # folders are resolved once per load: a link changed since is seen
     posts: list[Post] = []
     errors: list[PostError] = []
     warnings: list[str] = []
     broken_slugs: set[str] = set()
-    for path in post_files(posts_dir):
-        pinned = (pinned_slugs or {}).get(relative_posix(path, posts_dir))
+    pins = pinned_slugs or {}
+    place = _place(posts_dir, tz)
+    for relative, path in _post_files(posts_dir):
+        pinned = pins.get(relative)
         try:
-            post, post_warnings = load_post(path, posts_dir, tz, pinned, bodies=bodies)
+            post, post_warnings = _load_post(path, place, posts_dir, tz, pinned, bodies)
         except PostError as exc:
             errors.append(exc)
             broken_slugs.add(pinned or _slug_hint(path))
@@ -165,7 +173,7 @@ def _draft_status(value: object, path: Path, line: int) -> str:
 def _slug_hint(path: Path) -> str:
     """The slug a post that failed to load most likely has, so links to it are not dangling."""
     try:
-        meta, _, _, _, _ = _split(_decode(_read_bytes(path), path), path)
+        meta, _, _, _, _ = _split(_decode(_read(path)[0], path), path)
     except PostError:
         return _file_slug(path)
     slug, title = meta.get("slug"), meta.get("title")
@@ -181,18 +189,28 @@ def post_files(posts_dir: Path) -> list[Path]:
     below it (links to folders are not followed, unreadable folders are passed over), sorted as
     paths sort, part by part. By os.scandir: pathlib's generators and Path objects for every
     entry cost more than reading the posts when there are thousands."""
-    found: list[tuple[list[str], Path]] = []
-    folders: list[tuple[list[str], Path]] = [([], posts_dir)]
+    return [path for _, path in _post_files(posts_dir)]
+
+
+def _post_files(posts_dir: Path) -> list[tuple[str, Path]]:
+    """:func:`post_files`, each with its path relative to ``posts_dir`` as
+    :func:`relative_posix` gives it (from the names found: no path is taken apart again)."""
+    found: list[tuple[tuple[str, ...], Path]] = []
+    folders: list[tuple[tuple[str, ...], Path]] = [((), posts_dir)]
     while folders:
         parts, folder = folders.pop()
         try:
             with os.scandir(folder) as entries:
                 listed = list(entries)
+            # The Paths as iterdir makes them: it joins each name to the folder's parts where
+            # folder / name parses it again (a third of the time, for thousands of posts).
+            children = {path.name: path for path in folder.iterdir()}
         except PermissionError:
             continue
         for entry in listed:
-            if entry.name.endswith(".md"):
-                found.append(([*parts, entry.name], folder / entry.name))
+            name = entry.name
+            if name.endswith(".md"):
+                found.append(((*parts, name), children.get(name) or folder / name))
             try:
                 below = entry.is_dir(follow_symlinks=False)
             except OSError as exc:  # as pathlib: gone or not a folder after all, else raised
@@ -200,9 +218,9 @@ def post_files(posts_dir: Path) -> list[Path]:
                     raise
                 below = False
             if below:
-                folders.append(([*parts, entry.name], folder / entry.name))
-    found.sort(key=lambda item: item[0])
-    return [path for _, path in found]
+                folders.append(((*parts, name), children.get(name) or folder / name))
+    found.sort(key=lambda item: item[0])  # part by part, as paths sort
+    return [("/".join(parts), path) for parts, path in found]
 
 
 def relative_posix(path: Path, folder: Path) -> str:
@@ -215,6 +233,10 @@ def relative_posix(path: Path, folder: Path) -> str:
 
 
 LOADED = "loaded"  # the memo's namespace: a post's front matter read and checked, by its file
+# The memo's namespace of post files as last read, by path: [stamp, read_at, source_hash, place,
+# key] (the stamp as image_problem's; the LOADED key of the file's content in that place). A
+# listing goes by it to the LOADED entry of an unchanged file without reading or hashing it.
+READ_FILES = "post-files"
 
 
 def load_post(
@@ -225,18 +247,73 @@ def load_post(
     *,
     bodies: bool = True,
 ) -> tuple[Post, list[str]]:
-    raw = _read_bytes(path)
+    """One post (see :func:`load_posts` for ``bodies=False``), and its warnings."""
+    return _load_post(path, _place(posts_dir, tz), posts_dir, tz, pinned_slug, bodies)
+
+
+def _place(posts_dir: Path, tz: ZoneInfo) -> str:
+    """What besides its bytes and path a post's front matter depends on: the posts folder
+    (images must be inside it) and the timezone naive times are read in."""
+    return digest(str(posts_dir), str(tz))
+
+
+def _load_post(
+    path: Path, place: str, posts_dir: Path, tz: ZoneInfo, pinned_slug: str | None, bodies: bool
+) -> tuple[Post, list[str]]:
+    name = str(path)
+    unchanged = None if bodies else _unchanged(name, place)  # a listing trusts a file's stamp
+    known = MEMO.get(LOADED, unchanged[4]) if unchanged is not None else None
+    if unchanged is not None and known is not None:  # not read again: no text, no hashing
+        return _remembered(known, "", path, posts_dir, pinned_slug, unchanged[2], bodies=False)
+    raw, stamp, read_at = _read(path)
     text = _decode(raw, path)
     source_hash = hashlib.sha256(raw).hexdigest()
-    # What the front matter gave depends on the file's bytes, where it is, and the timezone
-    # naive times are read in; the images are looked up on disk each time (they may be gone).
-    key = digest(source_hash, str(path), str(posts_dir), str(tz))
+    # The images are looked up on disk each time (they may be gone), not remembered.
+    key = digest(source_hash, name, place)
     known = MEMO.get(LOADED, key)
     if known is not None:
-        return _remembered(known, text, path, posts_dir, pinned_slug, source_hash, bodies=bodies)
-    post, warnings, plain = _parse_post(text, path, posts_dir, tz, pinned_slug, source_hash, bodies)
-    MEMO.put(LOADED, key, plain)
+        post, warnings = _remembered(
+            known, text, path, posts_dir, pinned_slug, source_hash, bodies=bodies
+        )
+    else:
+        post, warnings, plain = _parse_post(
+            text, path, posts_dir, tz, pinned_slug, source_hash, bodies
+        )
+        MEMO.put(LOADED, key, plain)
+    _note_read(name, [stamp, read_at, source_hash, place, key])
     return post, warnings
+
+
+def _stamp(info: os.stat_result) -> list[int]:
+    """What changes when a file is written, renamed over or replaced (the change time moves
+    even when the size and modification time are put back)."""
+    return [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+
+
+def _trusted(known: Any, stamp: list[int]) -> bool:
+    """Whether a memo entry ``[stamp, read_at, ...]`` still describes the file of ``stamp``:
+    the same stamp, and the file's last change long enough before it was read that another
+    change within the same tick of the file clock would have been after the read (RACY_NS)."""
+    return known is not None and known[0] == stamp and max(stamp[1], stamp[2]) < known[1] - RACY_NS
+
+
+def _unchanged(name: str, place: str) -> list[Any] | None:
+    """The READ_FILES entry of the post file ``name`` read in ``place``, if it is still that
+    file unchanged."""
+    try:
+        stamp = _stamp(os.stat(name))
+    except OSError:
+        return None  # reading it gives the error
+    known: list[Any] | None = MEMO.get(READ_FILES, name)
+    return known if known is not None and known[3] == place and _trusted(known, stamp) else None
+
+
+def _note_read(name: str, read: list[Any]) -> None:
+    """Remember how the file was when read, unless what is remembered already holds (a listing
+    that reads nothing new writes nothing)."""
+    known = MEMO.get(READ_FILES, name)
+    if not (_trusted(known, read[0]) and known[2:] == read[2:]):
+        MEMO.put(READ_FILES, name, read)
 
 
 def _parse_post(
@@ -247,7 +324,7 @@ def _parse_post(
     pinned_slug: str | None,
     source_hash: str,
     bodies: bool,
-) -> tuple[Post, list[str], dict[str, Any]]:
+) -> tuple[Post, list[str], list[Any]]:
     """The post, its warnings, and what of it the text alone decides, as plain data."""
     meta, key_lines, start, end, body_line = _split(text, path)
     body = text[start:end]
@@ -266,7 +343,7 @@ def _parse_post(
         title=title,
         # A derived slug is fixed once published; a slug written out is the writer's choice.
         slug=fields.slug(title) if "slug" in meta else (pinned_slug or fields.slug(title)),
-        body=body,
+        body=body if bodies else "",
         body_line=body_line,
         source_hash=source_hash,
         series=fields.optional_text("series"),
@@ -290,28 +367,30 @@ def _parse_post(
             fix="add series: NAME, or remove part",
         )
     featured = post.featured_image
-    remembered = {
-        "title": post.title,
-        "slug": post.slug if "slug" in meta else None,
-        "derived_slug": fields.slug(title),
-        "body": [start, end, body_line],
-        "series": post.series,
-        "part": post.part,
-        "status": post.status,
-        "publish_at": post.publish_at.isoformat() if post.publish_at else None,
-        "categories": list(post.categories),
-        "tags": list(post.tags),
-        "excerpt": post.excerpt,
-        "featured_image": [featured.src, featured.line] if featured else None,
-        "announce": post.announce,
-        "key_lines": dict(post.key_lines),
-        "warnings": list(warnings),
-    }
+    # In the order _remembered unpacks it: a list, not a mapping, reads back from the state
+    # folder in half the time (a listing reads back every post's).
+    remembered = [
+        post.title,
+        post.slug if "slug" in meta else None,
+        fields.slug(title),  # the derived slug, for when another one is pinned
+        [start, end, body_line],
+        post.series,
+        post.part,
+        post.status,
+        post.publish_at.isoformat() if post.publish_at else None,
+        list(post.categories),
+        list(post.tags),
+        post.excerpt,
+        [featured.src, featured.line] if featured else None,
+        post.announce,
+        dict(post.key_lines),
+        list(warnings),
+    ]
     return post, warnings, remembered
 
 
 def _remembered(
-    known: dict[str, Any],
+    known: list[Any],
     text: str,
     path: Path,
     posts_dir: Path,
@@ -322,42 +401,44 @@ def _remembered(
 ) -> tuple[Post, list[str]]:
     """The post again from what :func:`_parse_post` remembered of the same file; its images
     are looked up on disk as on the first reading (body images first, then the featured one)."""
-    start, end, body_line = known["body"]
-    body = text[start:end]
+    title, slug, derived_slug, (start, end, body_line), series, part, status = known[:7]
+    publish_at, categories, tags, excerpt, featured, announce, key_lines, warnings = known[7:]
+    body = text[start:end] if bodies else ""
     images, links = scan_body(body, body_line, path, posts_dir) if bodies else ((), ())
-    featured = known["featured_image"]
     image = resolve_image(featured[0], path, posts_dir, featured[1]) if featured else None
-    publish_at, announce = known["publish_at"], known["announce"]
     post = Post(
         path=path,
-        title=known["title"],
-        slug=known["slug"] or pinned_slug or known["derived_slug"],
+        title=title,
+        slug=slug or pinned_slug or derived_slug,
         body=body,
         body_line=body_line,
         source_hash=source_hash,
-        series=known["series"],
-        part=known["part"],
-        status=known["status"],
+        series=series,
+        part=part,
+        status=status,
         publish_at=datetime.fromisoformat(publish_at) if publish_at else None,
-        categories=tuple(known["categories"]),
-        tags=tuple(known["tags"]),
-        excerpt=known["excerpt"],
+        categories=tuple(categories),
+        tags=tuple(tags),
+        excerpt=excerpt,
         featured_image=image,
         announce=dict(announce) if isinstance(announce, dict) else announce,  # the memo's own
         images=images,
         links=links,
-        key_lines=dict(known["key_lines"]),
+        key_lines=dict(key_lines),
     )
-    return post, list(known["warnings"])
+    return post, list(warnings)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read(path: Path) -> tuple[bytes, list[int], int]:
+    """The file's bytes, its stamp, and when it was read (after the stamp was taken: a change
+    while reading shows as a new stamp)."""
     try:
         # os.open and os.read: half the time of Path.stat() then Path.read_bytes() (a listing
         # reads every post), and the size is the open file's own.
         handle = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            size = os.fstat(handle).st_size
+            info = os.fstat(handle)
+            stamp, read_at, size = _stamp(info), time.time_ns(), info.st_size
             if size > MAX_POST_BYTES:
                 raise PostError(
                     f"file is {size // 1024} KiB, over the {MAX_POST_BYTES // 1024} KiB limit "
@@ -386,7 +467,7 @@ def _read_bytes(path: Path) -> bytes:
             line=1,
             fix="add front matter with a title, then the text",
         )
-    return raw
+    return raw, stamp, read_at
 
 
 def _decode(raw: bytes, path: Path) -> str:
@@ -798,8 +879,9 @@ IMAGE_FORMATS = frozenset({"JPEG", "MPO", "PNG", "GIF", "WEBP", "AVIF", "BMP", "
 _IMAGE_FIX = "save it again as a PNG, JPEG, GIF or WebP image (or point at the right file)"
 CHECKED_IMAGES = "images"  # the memo's namespace: what reading each image found, by its file
 # A file changed this close before it was read may change again with the same size and times:
-# file times move in clock ticks (and FAT's in 2 s), so such a check is not trusted (as git's
-# index treats a file modified in the second it was written: "racily clean").
+# file times move in clock ticks (and FAT's in 2 s), so such a reading is not trusted (as git's
+# index treats a file modified in the second it was written: "racily clean"), of an image's
+# check nor of a post file in a listing.
 RACY_NS = 2_000_000_000
 
 
@@ -814,9 +896,9 @@ def image_problem(path: Path, info: os.stat_result | None = None) -> tuple[str, 
         return f"cannot be read: {exc.strerror}", "check the file and its permissions"
     if info.st_size == 0:
         return "is an empty file", _IMAGE_FIX
-    stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev]
+    stamp = _stamp(info)
     known = MEMO.get(CHECKED_IMAGES, str(path))
-    if known is not None and known[0] == stamp and max(stamp[1:3]) < known[1] - RACY_NS:
+    if _trusted(known, stamp):
         return (known[2][0], known[2][1]) if known[2] else None
     read_at = time.time_ns()  # after the stat: a change while reading shows as a new stamp
     problem = _verify_image(path)

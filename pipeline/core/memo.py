@@ -74,11 +74,10 @@ MEMO = Memo()
 
 
 def digest(*parts: str) -> str:
-    hashed = hashlib.sha256()
-    for part in parts:
-        hashed.update(part.encode("utf-8", "surrogatepass"))
-        hashed.update(b"\0")
-    return hashed.hexdigest()[:32]
+    """A key of ``parts``: the SHA-256 of them, each followed by a NUL, hashed as one text (half
+    the time of feeding the hash part by part: a listing asks it of every post)."""
+    joined = "\0".join(parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(joined + b"\0").hexdigest()[:32]
 
 
 def plain(value: object) -> object:

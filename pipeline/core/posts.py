@@ -128,12 +128,15 @@ def check_set(
     them is not an error of the linking post.
     """
     errors: list[PostError] = []
+    slugs = {post.slug for post in posts}
+    numbered = [post for post in posts if post.series is not None and post.part is not None]
     by_slug: dict[str, list[Post]] = {}
-    by_part: dict[tuple[str, int], list[Post]] = {}
-    for post in posts:
+    by_part: dict[tuple[str | None, int | None], list[Post]] = {}
+    # Grouped only when something clashes: thousands of posts, each its own, are the rule.
+    for post in posts if len(slugs) < len(posts) else ():
         by_slug.setdefault(post.slug, []).append(post)
-        if post.series is not None and post.part is not None:
-            by_part.setdefault((post.series, post.part), []).append(post)
+    for post in numbered if len({(p.series, p.part) for p in numbered}) < len(numbered) else ():
+        by_part.setdefault((post.series, post.part), []).append(post)
     for slug, group in by_slug.items():
         for post in group if len(group) > 1 else ():
             line = post.line_of("slug" if "slug" in post.key_lines else "title")
@@ -162,7 +165,7 @@ def check_set(
     bad = {p.path for g in [*by_slug.values(), *by_part.values()] if len(g) > 1 for p in g}
     for post in posts:
         for link in post.links:
-            if link.slug not in by_slug and link.slug not in broken_slugs:
+            if link.slug not in slugs and link.slug not in broken_slugs:
                 errors.append(
                     PostError(
                         f"post:{link.slug} links to a post that does not exist",
