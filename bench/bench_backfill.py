@@ -211,18 +211,18 @@ def figures(steps: list[Step], again: list[Call]) -> list[Figure]:
 
 
 PLAN_NOTE = """
-Where the planning time goes (step 30 of 50, CPU time by stage in a new process): `make_plan`
-renders each earlier live part that links the new one with its permalink (the render "as it
-was", for the diff, comes from the memo). None of them is parsed: their Markdown tokens are read
-back from `state/cache/parsed/` (file, zlib and msgspec's JSON decoder about 0.3 ms a post;
-rebuilding its ~400 tokens about 0.7 ms), then resolved, built into blocks and serialised (about
-1.2 ms), under the memo's recording of every lookup. Reading tokens back no longer sets off the
-garbage collector (a young-generation pass of 20-30 ms in every plan from about step 25): the
-rows read are not kept once the tokens are made, and the tokens' empty attributes and meta share
-one read-only mapping instead of two new dictionaries each. Planning grows linearly with the
-live parts that depend on the new one: the median step is under the target, the last steps (40
-to 49 posts to render again) are not; that would need renders that rebuild only the list items
-and blocks whose lookups changed."""
+Where the planning time goes (step 50, in a new process): `make_plan` renders each earlier live
+part again with the new permalink (the render "as it was", for the diff, comes from the memo).
+A post in blocks is built piece by piece, and only the pieces whose lookups changed are built
+again: here in each earlier part the series list (50 parts looked up) and the one list item
+that links the new part, from the tokens kept with them in `state/cache/pieces/` (nothing is
+parsed; the other 48 items and the paragraphs are kept as they were). What is left is about
+3 ms a post: reading its pieces file (~0.3 ms), checking its remembered renders' lookups (by
+mapping at once), the series list built again under the memo's recording of 50 lookups, the
+fingerprint, and writing the new render down; plus a fixed ~30 ms (the memo's renders file, the
+new part parsed). The collector is paused while the plan is made. Planning still grows linearly
+with the live parts that depend on the new one: the last steps (40 to 49 posts to render
+again) are over the target."""
 
 
 def verdict(ok: bool) -> str:
