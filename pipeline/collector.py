@@ -21,5 +21,11 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # What the block allocated still counts as young: the first allocation after would set
+        # off the very pass this avoided, over all of it. Frozen and unfrozen, the survivors
+        # join the oldest generation and the young counts start again from nothing (both
+        # calls move lists whole, at no cost per object).
+        gc.freeze()
+        gc.unfreeze()
         if enabled:
             gc.enable()

@@ -265,6 +265,22 @@ def test_status_pauses_the_collector_while_listing_and_turns_it_back_on(
     finally:
         gc.enable()
 
+    passes: list[int] = []
+
+    def seen(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            passes.append(info["generation"])
+
+    try:
+        with collector_paused():
+            kept = [[] for _ in range(100_000)]  # containers the block made and keeps
+            gc.callbacks.append(seen)
+        more = [[] for _ in range(100)]
+    finally:
+        gc.callbacks.remove(seen)
+    assert passes == [], "what the pause made is not passed over as young right after it"
+    assert len(kept) + len(more) == 100_100
+
 
 def test_status_with_no_posts(tmp_path: Path) -> None:
     (tmp_path / "posts").mkdir()
