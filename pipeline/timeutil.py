@@ -91,8 +91,9 @@ def utc_iso(when: datetime) -> str:
     utc = when.astimezone(UTC)
     if utc.year < 1000:  # strftime's %Y is not padded to four digits there
         return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # The same text at half the cost of strftime (a listing writes thousands).
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    # The same text at a third of the cost of strftime (a listing writes thousands): in UTC,
+    # isoformat ends in "+00:00".
+    return utc.isoformat(timespec="seconds")[:-6] + "Z"
 
 
 def from_iso(text: str) -> datetime:
