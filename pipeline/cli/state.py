@@ -165,9 +165,8 @@ def _status(obj: Context, as_json: bool, rebuild: bool) -> None:
             for error in workspace.loaded.errors
             if error.path is not None
         ]
-        steps = [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)]
         # Announcements done too: the id and URL of what went out, a column per channel.
-        steps += found.store.steps("done", kind="announce")
+        steps = found.store.steps_in(state.OPEN_OR_CONFLICT, done="announce")
         rows = state.status_rows(
             workspace.posts,
             slots,
