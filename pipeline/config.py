@@ -6,6 +6,7 @@ the config file, so the pipeline behaves the same from any working directory.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import stat
@@ -566,8 +567,6 @@ def is_loopback(host: str) -> bool:
     """localhost or a loopback IP address (not any name that merely starts with "127.")."""
     if host.lower() == "localhost":
         return True
-    import ipaddress  # only for a plain http:// URL: most configs have none
-
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
