@@ -7,6 +7,7 @@ pure over store records and steps (``now`` is passed in where time matters), exc
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
@@ -144,7 +145,10 @@ class StatusRow(Struct, frozen=True, gc=False):
 
     def on(self, channel: str) -> str:
         """What ``pipeline status`` shows in the channel's column."""
-        return next((a.text for a in self.announced if a.channel == channel), "")
+        for sent in self.announced:  # a loop, not next() of a generator: asked of every row
+            if sent.channel == channel:
+                return sent.text
+        return ""
 
     def to_json(self, tz: ZoneInfo) -> dict[str, Any]:
         return {
@@ -261,16 +265,24 @@ def _waiting_parts(
 
 
 def _relative(path: Path, posts_dir: Path) -> str:
-    from pipeline.loading import relative_posix
-
     try:
-        return relative_posix(path, posts_dir)  # as loading found it: no need to ask the disk
+        # as loading found it: no need to ask the disk
+        return _relative_posix()(path, posts_dir)
     except ValueError:
         pass
     try:
         return path.resolve().relative_to(posts_dir.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+@functools.cache
+def _relative_posix() -> Callable[[Path, Path], str]:
+    """pipeline.loading's, imported when first asked for (`pipeline log` loads no posts), then
+    kept: an import statement in a function costs more than the call it makes, per post."""
+    from pipeline.loading import relative_posix
+
+    return relative_posix
 
 
 def _row(
@@ -404,9 +416,9 @@ def _announced(steps: Sequence[Step], record: PostRecord | None) -> tuple[Announ
         found["x"] = Announced("x", record.tweet_id, record.tweet_url)
     if len(found) < 2:  # most posts: nothing to order
         return tuple(found.values())
-    return tuple(
-        sorted(found.values(), key=lambda a: (_CHANNEL_RANK.get(a.channel, 99), a.channel))
-    )
+    # In CHANNEL_ORDER, then any other channel by name (no key function: thousands of rows).
+    known = [found[name] for name in CHANNEL_ORDER if name in found]
+    return (*known, *(found[name] for name in sorted(found) if name not in _CHANNEL_RANK))
 
 
 def _pending(step: Step, slug: str, now: datetime, tz: ZoneInfo, live: bool) -> PendingStep | None:
