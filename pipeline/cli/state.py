@@ -373,8 +373,8 @@ def _print_columns(
     else:
         # The same lines uncoloured, by one format each: every cell but the last padded to its
         # column's width ({:<N} pads as ljust does), then the trailing spaces stripped.
-        line = "  ".join(f"{{:<{width}}}" for width in widths[:-1]) + "  {}"
-        lines += [line.format(*cells_of_row).rstrip() for cells_of_row in cells]
+        template = "  ".join(f"{{:<{width}}}" for width in widths[:-1]) + "  {}"
+        lines += [template.format(*cells_of_row).rstrip() for cells_of_row in cells]
     lines.append(paint(state.summary(rows), bold=True))
     click.echo("\n".join(lines), color=colored)
 
