@@ -88,11 +88,22 @@ def utc_now() -> datetime:
 
 def utc_iso(when: datetime) -> str:
     """The form times are stored in: ISO 8601 in UTC with a Z."""
-    utc = when.astimezone(UTC)
-    if utc.year < 1000:  # strftime's %Y is not padded to four digits there
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # The same text at half the cost of strftime (a listing writes thousands).
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+    return wall_clock(when.astimezone(UTC)) + "Z"
+
+
+# "00" to "99", looked up: formatting them (strftime, isoformat, %02d) costs more.
+_TWO_DIGITS = tuple(f"{number:02}" for number in range(100))
+
+
+def wall_clock(when: datetime, sep: str = "T", *, seconds: bool = True) -> str:
+    """``when``'s date and time as its clock shows them, ``2026-12-01T09:15:00``: what
+    ``strftime("%Y-%m-%d{sep}%H:%M:%S")`` writes (without ``:%S`` unless ``seconds``), at a
+    fifth of its cost (a listing writes thousands)."""
+    if when.year < 1000:  # strftime's %Y is not padded to four digits there
+        return when.strftime(f"%Y-%m-%d{sep}%H:%M:%S" if seconds else f"%Y-%m-%d{sep}%H:%M")
+    two = _TWO_DIGITS
+    text = f"{when.year}-{two[when.month]}-{two[when.day]}{sep}{two[when.hour]}:{two[when.minute]}"
+    return f"{text}:{two[when.second]}" if seconds else text
 
 
 def from_iso(text: str) -> datetime:

@@ -152,6 +152,36 @@ def test_json_lines_and_redact_all_are_each_item_masked(redactor: Redactor) -> N
     assert obj.redact_all(cells[:1] + cells[2:4]) == cells[:1] + cells[2:4]
 
 
+EVERY_CHARACTER = "".join(map(chr, [*range(0xD800), *range(0xE000, 0x110000)]))
+
+
+def test_the_forms_are_what_base64_and_html_make() -> None:
+    """The redactor makes the base64 and HTML forms without loading base64 or html (the html
+    module and its entities cost more to load than all of a redactor's forms to make)."""
+    from pipeline.redact import _HTML, _b64
+
+    assert EVERY_CHARACTER.translate(_HTML) == html.escape(EVERY_CHARACTER)
+    for size in range(70):
+        raw = bytes(range(256))[size : size * 2] + bytes(range(256 - size, 256))
+        assert _b64(raw, False) == base64.b64encode(raw).decode()
+        assert _b64(raw, True) == base64.urlsafe_b64encode(raw).decode()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"text": EVERY_CHARACTER, EVERY_CHARACTER[:3000]: [EVERY_CHARACTER[-3000:]]},
+        [0, -1, 2**63 - 1, -(2**63), 2**64, 10**30, True, False, None, "", [], {}, [[{}]]],
+        {"a": ("tuple", {"b": {"c": [1, "x, y: z", '"\\"']}}), "": None},
+        {"lone surrogate": "\ud800 and \udfff"},  # msgspec refuses; json writes them as they are
+    ],
+)
+def test_json_lines_are_what_json_writes(redactor: Redactor, value: object) -> None:
+    """`status --json` lines are written by msgspec, spaced as json spaces them: the same text,
+    for every character and value but floats (msgspec writes those its own way)."""
+    assert redactor.json_lines([value]) == [json.dumps(value, ensure_ascii=False)]
+
+
 def test_no_secrets_changes_nothing() -> None:
     assert Redactor()("anything at all") == "anything at all"
     assert not Redactor()

@@ -18,7 +18,7 @@ from pipeline.core.records import PostRecord, Step
 from pipeline.core.schedule import Slot
 from pipeline.journal import Journal
 from pipeline.store import Store
-from pipeline.timeutil import BadTime, utc_iso
+from pipeline.timeutil import BadTime, utc_iso, wall_clock
 from pipeline.wordpress import RemotePost
 
 TZ = ZoneInfo("America/New_York")
@@ -633,5 +633,44 @@ def test_status_after_rebuild_asks_to_settle_the_announcement(
     ],
 )
 def test_stored_times_are_strftimes(when: datetime) -> None:
-    """utc_iso writes what strftime would (without its cost), in every year."""
+    """utc_iso writes what strftime would (without its cost), in every year; so do the clock
+    times people read (in the site's timezone, with its abbreviation), in every zone."""
     assert utc_iso(when) == when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert wall_clock(when, " ", seconds=False) == when.strftime("%Y-%m-%d %H:%M")
+    # An hour: New York in 1900 is on railway time (EST), Monrovia on its mean time (MMT,
+    # -0:44:30); UTC's abbreviation is UTC.
+    zones = [ZoneInfo(name) for name in ("America/New_York", "Africa/Monrovia", "UTC")]
+    for tz in zones:
+        local = when.astimezone(tz)
+        assert state.local_time(when, tz) == local.strftime("%Y-%m-%d %H:%M %Z")
+        assert state.local_time(when, tz, seconds=True) == local.strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def test_each_channel_in_its_order_then_the_others_by_name(store: Store, posts_dir: Path) -> None:
+    live(store, "p")
+    for channel in ("zzz", "mastodon", "x", "aaa", "bluesky"):
+        store.set_step("p", "announce", channel, status="done", detail={"id": f"{channel}-1"})
+    row = rows(store, posts_dir, [post(posts_dir, "p")])["p"]
+    assert [sent.channel for sent in row.announced] == ["x", "bluesky", "mastodon", "aaa", "zzz"]
+    assert [row.on(name) for name in ("bluesky", "aaa", "nowhere")] == ["bluesky-1", "aaa-1", ""]
+
+
+def test_status_json_holds_no_float(store: Store, posts_dir: Path) -> None:
+    """`status --json` is written by msgspec, which writes floats its own way: none is there."""
+    live(store, "p", tweet_url="https://x.com/me/status/9", conflict="edited")
+    store.set_step("p", "announce", "x", status="failed", error="503", count_attempt=True)
+    store.set_step("p", "announce", "bluesky", status="done", detail={"id": 1.5, "url": 2.5})
+    store.set_step("q", "publish", status="pending", due_at="2026-12-02T14:00:00Z")
+    found = rows(store, posts_dir, [post(posts_dir, "p"), post(posts_dir, "q")], invalid=[])
+
+    def leaves(value: object) -> Iterator[object]:
+        if isinstance(value, dict):
+            yield from (leaf for item in value.values() for leaf in leaves(item))
+        elif isinstance(value, list):
+            yield from (leaf for item in value for leaf in leaves(item))
+        else:
+            yield value
+
+    values = [leaf for row in found.values() for leaf in leaves(row.to_json(TZ))]
+    assert {type(value) for value in values} <= {str, int, bool, type(None)}
+    assert "1.5" in values  # an id stored as a number is shown as text

@@ -115,6 +115,18 @@ def test_steps_merge_detail_and_count_attempts(store: Store) -> None:
     assert backfill.name == "backfill:b,c"
 
 
+def test_steps_in_reads_what_a_call_for_each_status_reads(store: Store) -> None:
+    statuses = ("pending", "failed", "conflict")
+    for number, status in enumerate(["done", "failed", "pending", "conflict", "done"] * 3):
+        for kind in ("publish", "announce"):
+            store.set_step(f"p{number % 4}", kind, f"t{number}", status=status)
+    each = [step for status in statuses for step in store.steps(status)]
+    assert store.steps_in(statuses) == each
+    done = store.steps("done", kind="announce")
+    assert done
+    assert store.steps_in(statuses, done="announce") == each + done
+
+
 def test_job_log_filters_newest_first(tmp_path: Path) -> None:
     now = [T0]
     store = Store.open(tmp_path / "s.sqlite3", clock=lambda: now[0])

@@ -166,9 +166,8 @@ def _status(obj: Context, as_json: bool, rebuild: bool) -> None:
             for error in workspace.loaded.errors
             if error.path is not None
         ]
-        steps = [step for status in state.OPEN_OR_CONFLICT for step in found.store.steps(status)]
         # Announcements done too: the id and URL of what went out, a column per channel.
-        steps += found.store.steps("done", kind="announce")
+        steps = found.store.steps_in(state.OPEN_OR_CONFLICT, done="announce")
         rows = state.status_rows(
             workspace.posts,
             slots,
@@ -280,16 +279,26 @@ def _table(
     table: list[list[str]] = []
     for row in rows:
         when = state.local_time(row.publish_at, tz) if row.publish_at is not None else ""
-        pending = [item.text for item in row.pending]
-        pending += [f"conflict: {text}" for text in row.conflicts]
-        pending += [f"note: {text}" for text in row.notes]
         cells = [row.name, row.state, when, row.wordpress_url or ""]
-        cells += [row.on(name) for name in channels]
-        table.append([*cells, sep.join(pending)])
+        if row.announced:
+            cells += [row.on(name) for name in channels]
+        else:
+            cells += [""] * len(channels)
+        pending = ""
+        if row.pending or row.conflicts or row.notes:
+            texts = [item.text for item in row.pending]
+            texts += [f"conflict: {text}" for text in row.conflicts]
+            texts += [f"note: {text}" for text in row.notes]
+            pending = sep.join(texts)
+        cells.append(pending)
+        table.append(cells)
     if not table:
         return []
     width = len(table[0])
-    masked = obj.redact_all([cell for cells in table for cell in cells])
+    flat = [cell for cells in table for cell in cells]
+    masked = obj.redact_all(flat)
+    if masked is flat:  # nothing masked (redact_all gives back the list itself)
+        return table
     return [masked[start : start + width] for start in range(0, len(masked), width)]
 
 
@@ -339,23 +348,36 @@ def _print_columns(
     cells = _table(rows, tz, obj, "; ", channels)
     named = _headers(channels)
     headers = [*named[:2], f"{named[2]} ({tz.key})", *named[3:]]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    widths = [
+        max(len(header), *map(len, column))
+        for header, column in zip(headers, zip(*cells, strict=True), strict=True)
+    ]
     # Colour only on a terminal: stripping it again from a big output would cost more than
     # everything else here.
-    paint = _painter(_colored())
+    colored = _colored()
+    paint = _painter(colored)
     lines = [
         paint("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), bold=True),
         "  ".join("-" * w for w in widths),
     ]
-    for row, line in zip(rows, cells, strict=True):
-        name, status, *middle, pending = line
-        parts = [name.ljust(widths[0]), paint(status.ljust(widths[1]), STATE_COLORS.get(row.state))]
-        parts += [cell.ljust(width) for cell, width in zip(middle, widths[2:-1], strict=True)]
-        if pending:
-            parts.append(paint(pending, "red" if row.state in STATE_RED else "yellow"))
-        lines.append("  ".join(parts).rstrip())
+    if colored:
+        for row, line in zip(rows, cells, strict=True):
+            name, status, *middle, pending = line
+            parts = [
+                name.ljust(widths[0]),
+                paint(status.ljust(widths[1]), STATE_COLORS.get(row.state)),
+            ]
+            parts += [cell.ljust(width) for cell, width in zip(middle, widths[2:-1], strict=True)]
+            if pending:
+                parts.append(paint(pending, "red" if row.state in STATE_RED else "yellow"))
+            lines.append("  ".join(parts).rstrip())
+    else:
+        # The same lines uncoloured, by one format each: every cell but the last padded to its
+        # column's width ({:<N} pads as ljust does), then the trailing spaces stripped.
+        template = "  ".join(f"{{:<{width}}}" for width in widths[:-1]) + "  {}"
+        lines += [template.format(*cells_of_row).rstrip() for cells_of_row in cells]
     lines.append(paint(state.summary(rows), bold=True))
-    click.echo("\n".join(lines), color=_colored())
+    click.echo("\n".join(lines), color=colored)
 
 
 def _painter(enabled: bool) -> Callable[..., str]:
