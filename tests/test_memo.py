@@ -588,3 +588,22 @@ def test_the_corpus_rendered_piece_by_piece_is_the_corpus_built_whole(
             render_module._PARSED.clear()
         for post in posts.values():
             assert render_post(post, site) == render_blocks(post, site, dialect), post.slug
+
+
+def test_a_post_that_looks_nothing_up_keeps_no_pieces(tmp_path: Path) -> None:
+    """Markup that is the same whatever the site is never built again: no pieces are kept for
+    it (a catalogue of plain posts writes no file per post); the render itself is remembered."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    (posts_dir / "plain.md").write_text("---\ntitle: Plain\n---\nJust text.\n\n- a\n- b\n")
+    memofile.attach(state)
+    (post,) = load(posts_dir)
+    site = in_blocks(Site(), (post,))
+    first = render_post(post, site).html
+    memofile.save()
+    assert not (state / "cache" / PIECES).exists()
+    MEMO.use(MEMO.loader)
+    render_module._PARSED.clear()
+    assert render_post(post, site).html == first == computed(post, site)
+    assert render_module._PARSED == {}, "from the memo's renders: nothing parsed"

@@ -76,7 +76,9 @@ def render_post(post: Post, site: Site) -> Rendered:
         pieces = _pieces(post, watched, style.dialect, reads, made_from, views)
         rendered = joined(pieces, post.slug)
         reads = [read for piece in pieces for read in piece.all_reads()]
-        MEMO.put(PIECES, post.slug, {"from": made_from, "pieces": [p.plain() for p in pieces]})
+        if reads:  # else it is the same whatever the site: never built again
+            saved = {"from": made_from, "pieces": [piece.plain() for piece in pieces]}
+            MEMO.put(PIECES, post.slug, saved)
     else:
         rendered = render(post, watched)
         if rendered.depends_on:  # rendered again when one of those changes: keep its tokens
