@@ -266,17 +266,9 @@ def test_an_unreadable_image_fails_check_with_its_line(tmp_path: Path) -> None:
     import tempfile
 
     from tests.images import png
+    from tests.nobody import as_nobody
 
-    as_nobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    if os.geteuid() == 0:
-        # An interpreter under a folder only root may enter (pyenv's in /root, mode 0700) does
-        # not start as nobody: its libpython cannot be loaded.
-        probe = subprocess.run(
-            [*as_nobody, sys.executable, "-c", ""], capture_output=True, check=False
-        )
-        if probe.returncode != 0:
-            reason = probe.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            pytest.skip(f"{sys.executable} does not start as nobody: {' '.join(reason)}")
+    user = as_nobody()
     root = Path(tempfile.mkdtemp(prefix="unreadable-", dir="/tmp"))
     try:
         root.chmod(0o755)
@@ -288,8 +280,8 @@ def test_an_unreadable_image_fails_check_with_its_line(tmp_path: Path) -> None:
         image.write_bytes(png())
         image.chmod(0o000)
         command = [PIPELINE, "--config", str(config), "check"]
-        if os.geteuid() == 0:
-            command = [*as_nobody, *command]
+        if user is not None:
+            command = [*user, *command]
         done = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
     finally:
         shutil.rmtree(root)

@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from pipeline.core.memo import MEMO
 from pipeline.loading import LOADED, RACY_NS, READ_FILES, load_posts
 from pipeline.wiring import services
 from tests.images import png
+from tests.nobody import as_nobody
 from tests.test_cli import pipeline_script
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -39,7 +39,6 @@ CONFIG = (
 VERSION_A = "---\ntitle: Version A\nslug: the-post\n---\nBody of A.\n"
 VERSION_B = "---\ntitle: Version B\nslug: the-post\ncolour: blue\n---\nBody of B.\n"
 OTHER = "---\ntitle: Another\n---\nText.\n"
-AS_NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
 
 
 @pytest.fixture(autouse=True)
@@ -208,14 +207,7 @@ def test_a_removed_file_and_a_new_one_are_seen(root: Path) -> None:
 def test_a_file_made_unreadable_is_an_error_as_before(root: Path) -> None:
     """As nobody (root reads any file whatever its mode): the listing trusted the file, then its
     mode changed (its change time with it) and it cannot be read."""
-    if os.geteuid() == 0:
-        probe = subprocess.run(
-            [*AS_NOBODY, sys.executable, "-c", ""], capture_output=True, check=False
-        )
-        if probe.returncode != 0:
-            reason = probe.stderr.decode(errors="replace").strip().splitlines()[-1:]
-            pytest.skip(f"{sys.executable} does not start as nobody: {' '.join(reason)}")
-    user = AS_NOBODY if os.geteuid() == 0 else None
+    user = as_nobody()
     site = Path(tempfile.mkdtemp(prefix="unreadable-", dir="/tmp"))  # tmp_path: root's only
     try:
         shutil.copytree(root, site, dirs_exist_ok=True)
