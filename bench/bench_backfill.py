@@ -217,7 +217,7 @@ A post in blocks is built piece by piece, and only the pieces whose lookups chan
 again: here in each earlier part the series list (50 parts looked up) and the one list item
 that links the new part, from the tokens kept with them in `state/cache/pieces/` (nothing is
 parsed; the other 48 items and the paragraphs are kept as they were). What is left is about
-3 ms a post: reading its pieces file (~0.3 ms), checking its remembered renders' lookups (by
+2-3 ms a post: reading its pieces file (~0.3 ms), checking its remembered renders' lookups (by
 mapping at once), the series list built again under the memo's recording of 50 lookups, the
 fingerprint, and writing the new render down; plus a fixed ~30 ms (the memo's renders file, the
 new part parsed). The collector is paused while the plan is made. Planning still grows linearly
