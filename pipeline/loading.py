@@ -91,7 +91,8 @@ def load_posts(
     broken_slugs: set[str] = set()
     pins = pinned_slugs or {}
     place = _place(posts_dir, tz)
-    for relative, path in _post_files(posts_dir):
+    listed = _post_files(posts_dir)
+    for relative, path in listed:
         pinned = pins.get(relative)
         try:
             post, post_warnings = _load_post(path, place, posts_dir, tz, pinned, bodies)
@@ -102,7 +103,15 @@ def load_posts(
         posts.append(post)
         warnings += post_warnings
     good, set_errors = check_set(posts, broken_slugs)
+    _forget_others({str(path) for _, path in listed})
     return LoadResult(tuple(good), tuple(errors + set_errors), tuple(warnings))
+
+
+def _forget_others(names: set[str]) -> None:
+    """The memo keeps only what it holds of the post files now in the folder, as each was last
+    read: a catalogue edited for years, its posts renamed and removed, stays the size it is."""
+    MEMO.keep(READ_FILES, names)
+    MEMO.keep(LOADED, {read[4] for read in MEMO.space(READ_FILES).values()})
 
 
 # Keys of static-site generators (Jekyll, Hugo, Pelican), read as ours.

@@ -92,25 +92,37 @@ def read_files(root: Path) -> dict[str, Any]:
     return entries
 
 
+def as_read(root: Path, name: str) -> tuple[list[Any], Any]:
+    """The memo's entry of posts/``name`` as read, and the front matter it points to (the memo
+    keeps only that of each file as last read: held here to be put back)."""
+    entry = read_files(root)[str(root / "posts" / name)]
+    loaded = json.loads((root / "state" / "cache" / f"{LOADED}.json").read_text())
+    return entry, loaded["entries"][entry[4]]
+
+
 def remember_read(
     root: Path,
     name: str,
     *,
     after_ns: int,
-    held: list[Any] | None = None,
-    inode_of: list[Any] | None = None,
+    held: tuple[list[Any], Any] | None = None,
+    inode_of: tuple[list[Any], Any] | None = None,
 ) -> None:
     """Put the memo's entry of posts/``name`` (its stamp as the pipeline took it) back as if the
     file had been read ``after_ns`` after its last change, holding what ``held`` (an earlier
-    entry) says the file held then, and with the inode of ``inode_of``'s stamp."""
+    :func:`as_read`) says the file held then, and with the inode of ``inode_of``'s stamp."""
     file = root / "state" / "cache" / f"{READ_FILES}.json"
     saved = json.loads(file.read_text())
     entry = saved["entries"][str(root / "posts" / name)]
     stamp = entry[0]  # [size, mtime, ctime, inode, device]
     if held is not None:
-        entry[2:] = held[2:]
+        entry[2:] = held[0][2:]
+        loaded_file = root / "state" / "cache" / f"{LOADED}.json"
+        loaded = json.loads(loaded_file.read_text())
+        loaded["entries"][held[0][4]] = held[1]
+        loaded_file.write_text(json.dumps(loaded))
     if inode_of is not None:
-        stamp[3] = inode_of[0][3]
+        stamp[3] = inode_of[0][0][3]
     entry[1] = max(stamp[1], stamp[2]) + after_ns
     file.write_text(json.dumps(saved))
 
@@ -122,7 +134,7 @@ def test_a_listing_trusts_the_stamp_and_check_render_and_publish_read_the_text(
     its last change: the listing believes it (it reads nothing), everything else reads B."""
     post = root / "posts" / "post.md"
     assert title(root) == "Version A"
-    version_a = read_files(root)[str(post)]
+    version_a = as_read(root, "post.md")
     post.write_text(VERSION_B, encoding="utf-8")
     assert title(root) == "Version B"
 
@@ -168,7 +180,7 @@ def test_a_stamp_read_within_the_racy_window_is_not_trusted(root: Path) -> None:
     tick of the file clock, leaving its stamp as it was: such a reading is never trusted."""
     post = root / "posts" / "post.md"
     assert title(root) == "Version A"
-    version_a = read_files(root)[str(post)]
+    version_a = as_read(root, "post.md")
     post.write_text(VERSION_B, encoding="utf-8")
     assert title(root) == "Version B"
     assert RACY_NS > SECOND
@@ -183,11 +195,11 @@ def test_a_file_replaced_by_another_is_seen(root: Path) -> None:
     another inode."""
     post = root / "posts" / "post.md"
     assert title(root) == "Version A"
-    version_a = read_files(root)[str(post)]
+    version_a = as_read(root, "post.md")
     replacement = root / "replacement.md"
     replacement.write_text(VERSION_B, encoding="utf-8")
     os.replace(replacement, post)
-    assert post.stat().st_ino != version_a[0][3]
+    assert post.stat().st_ino != version_a[0][0][3]
     assert title(root) == "Version B"
     remember_read(root, "post.md", after_ns=10 * SECOND, held=version_a, inode_of=version_a)
     assert title(root) == "Version B"

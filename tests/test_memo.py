@@ -608,3 +608,34 @@ def test_a_post_that_looks_nothing_up_keeps_no_pieces(tmp_path: Path) -> None:
     again = render_post(post, site).html
     assert render_module._PARSED == {}, "from the memo's renders: nothing parsed"
     assert again == first == computed(post, site)
+
+
+def test_the_memo_keeps_only_the_post_files_in_the_folder_as_last_read(tmp_path: Path) -> None:
+    """Edited again and again, renamed, removed: the memo of the posts' front matter holds one
+    entry per file in the folder, as it was last read (a catalogue edited for years does not
+    make every command read its whole history); what it gives is what loading gives."""
+    posts_dir, state = tmp_path / "posts", tmp_path / "state"
+    posts_dir.mkdir()
+    state.mkdir()
+    memofile.attach(state)
+    for name in ("a", "b", "c"):
+        (posts_dir / f"{name}.md").write_text(f"---\ntitle: Post {name}\n---\nText.\n")
+    load(posts_dir)
+    for edit in range(3):
+        (posts_dir / "a.md").write_text(f"---\ntitle: Post a, edit {edit}\n---\nText.\n")
+        load(posts_dir)
+    (posts_dir / "b.md").unlink()
+    (posts_dir / "c.md").rename(posts_dir / "d.md")
+    listed = load_posts(posts_dir, NEW_YORK, bodies=False)  # a listing forgets as well
+    memofile.save()
+    cache = state / "cache"
+    loaded = json.loads((cache / "loaded.json").read_text(encoding="utf-8"))["entries"]
+    files = json.loads((cache / "post-files.json").read_text(encoding="utf-8"))["entries"]
+    assert sorted(files) == [str(posts_dir / "a.md"), str(posts_dir / "d.md")]
+    assert len(loaded) == 2
+    assert [p.title for p in listed.posts] == ["Post a, edit 2", "Post c"]
+
+    MEMO.use(MEMO.loader)  # a new process, from what was kept
+    again = load(posts_dir)
+    MEMO.use(None)
+    assert again == load(posts_dir)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,16 @@ class Memo:
     def put(self, name: str, key: str, value: Any) -> None:
         self.space(name)[key] = value
         self.changed.add(name)
+
+    def keep(self, name: str, keys: Collection[str]) -> None:
+        """Only ``keys`` of namespace ``name`` from now on: the rest is stale (a file gone, or
+        what a file held before it was edited), and would be read by every command."""
+        space = self.space(name)
+        stale = [key for key in space if key not in keys]
+        for key in stale:
+            del space[key]
+        if stale:
+            self.changed.add(name)
 
     def use(self, loader: Loader | None) -> None:
         """Start again from ``loader`` (another state folder, or none): nothing is kept."""
