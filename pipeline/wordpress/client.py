@@ -110,9 +110,11 @@ class WordPressClient:
             if memory is not None and self._root is None
             else None
         )
-        # The root the state remembered, until an answer says it is wrong (then discovered
-        # again, once: a root this client discovered or was given is never doubted).
+        # The root the state remembered. An answer from it saying the API is not there finds
+        # the root again, once per client (a root this client discovered or was given is never
+        # doubted); requests that other threads sent it meanwhile go again to the one found.
         self._recalled: ApiRoot | None = None
+        self._found_again = False
         # For errors that are the config's: where url and api_root are written.
         self._settings = settings or WordPressSettings(url=site_url, api_root=api_root)
         self._terms: dict[str, dict[str, int]] = {"categories": {}, "tags": {}}
@@ -193,8 +195,8 @@ class WordPressClient:
         """The root found again after the remembered ``failed`` got ``answer``, or None when
         there is none other to try. Once per client, whichever thread asks first."""
         with self._discovery_lock:
-            if self._recalled == failed and self._remembered is not None:
-                self._recalled = None
+            if not self._found_again and self._remembered is not None:
+                self._found_again = True
                 log.info(
                     "the REST API remembered for %s (%s) answered HTTP %d: finding it again",
                     self._site,
