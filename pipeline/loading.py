@@ -271,8 +271,8 @@ def _load_post(
 ) -> tuple[Post, list[str]]:
     name = str(path)
     unchanged = None if bodies else _unchanged(name, place)  # a listing trusts a file's stamp
-    known = MEMO.get(LOADED, unchanged[4]) if unchanged is not None else None
-    if unchanged is not None and known is not None:  # not read again: no text, no hashing
+    if unchanged is not None and (known := MEMO.get(LOADED, unchanged[4])) is not None:
+        # not read again: no text, no hashing
         return _remembered(known, "", path, posts_dir, pinned_slug, unchanged[2], bodies=False)
     raw, stamp, read_at = _read(path)
     text = _decode(raw, path)

@@ -662,14 +662,11 @@ class _Builder:
     def list_piece(self, tokens: list[Token]) -> Piece | None:
         """A top-level list, each item its own piece; None if an item is no list item block."""
         items = []
-        index = 1
-        while index < len(tokens) - 1:
-            end = _end_of(tokens, index)
-            item = self.item_piece(tokens[index:end])
+        for first, last in _list_items(tokens, 0, len(tokens)):
+            item = self.item_piece(tokens[first:last])
             if item is None:
                 return None
             items.append(item)
-            index = end
         return self._list_of(self._list_attrs(tokens[0]), tuple(items))
 
     def item_piece(self, tokens: list[Token]) -> Piece | None:
@@ -685,16 +682,15 @@ class _Builder:
         """``piece`` if its lookups give the same answers, else built again (see
         :func:`pieces_again`)."""
         if piece.items:
-            items = [
-                item if unchanged(item.reads) else self._rebuilt(item, self.item_piece)
-                for item in piece.items
-            ]
-            if any(item is None for item in items):
-                return None
-            kept = tuple(item for item in items if item is not None)
-            if all(new is old for new, old in zip(kept, piece.items, strict=True)):
+            items = []
+            for item in piece.items:
+                found = item if unchanged(item.reads) else self._rebuilt(item, self.item_piece)
+                if found is None:
+                    return None
+                items.append(found)
+            if all(new is old for new, old in zip(items, piece.items, strict=True)):
                 return piece
-            return self._list_of(piece.attrs, kept)
+            return self._list_of(piece.attrs, tuple(items))
         if unchanged(piece.reads):
             return piece
         return self._rebuilt(piece, lambda tokens: self.piece(tokens, None))
@@ -743,7 +739,7 @@ class _Builder:
                 content = rich_text(tokens[start + 1].children or [], token.tag)
                 attrs = {"content": content, "level": level}
                 return [Block("core/heading", attrs)]
-            if kind in ("bullet_list_open", "ordered_list_open"):
+            if kind in _LISTS:
                 return [self.list_block(tokens, start, end)]
             if kind == "blockquote_open":
                 return [Block("core/quote", inner=tuple(self.blocks(tokens[start + 1 : end - 1])))]
@@ -788,13 +784,9 @@ class _Builder:
     # --- lists, tables, code
     def list_block(self, tokens: list[Token], start: int, end: int) -> Block:
         attrs = self._list_attrs(tokens[start])
-        items = []
-        index = start + 1
-        while index < end - 1:
-            item_end = _end_of(tokens, index)
-            items.append(self.list_item(tokens, index + 1, item_end - 1))
-            index = item_end
-        return Block("core/list", attrs, tuple(items))
+        items = tuple(self.list_item(tokens, first + 1, last - 1) for first, last in
+                      _list_items(tokens, start, end))  # fmt: skip
+        return Block("core/list", attrs, items)
 
     @staticmethod
     def _list_attrs(opening: Token) -> dict[str, Any]:
@@ -815,7 +807,7 @@ class _Builder:
             kind = tokens[index].type
             if kind == "paragraph_open" and index == start:
                 content = rich_text(tokens[index + 1].children or [], "li")
-            elif kind in ("bullet_list_open", "ordered_list_open"):
+            elif kind in _LISTS:
                 inner.append(self.list_block(tokens, index, part_end))
             else:  # a list item holds its text and nested lists only
                 raise _Unsuitable(kind)
@@ -921,6 +913,16 @@ def _closing_html(tokens: list[Token], start: int) -> int:
                 return index + 1
         index = _end_of(tokens, index)
     return start + 1
+
+
+def _list_items(tokens: list[Token], start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Where each item of the list ``tokens[start:end]`` starts and ends (its li tokens
+    included)."""
+    index = start + 1
+    while index < end - 1:
+        item_end = _end_of(tokens, index)
+        yield index, item_end
+        index = item_end
 
 
 def _end_of(tokens: list[Token], start: int) -> int:
